@@ -1,0 +1,143 @@
+"""``POST {api}/graphql``: bearer authentication, then a cached document, executed in one
+read transaction. ``GET`` serves the GraphiQL page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, execute
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from ...protocol.errors import ScopeError
+from ...protocol.scopes import ScopeSet
+from ..oauth.bearer import BearerAuthenticator
+from ..store.database import Database
+from ..store.repositories.tokens import TokenGrant
+from .context import RequestContext
+from .schema import DocumentCache
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_TOKEN_LENGTH = 512
+_JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return Response(body, status_code=status, headers={**_JSON_HEADERS, **(headers or {})})
+
+
+def _errors(message: str, code: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return _json({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers)
+
+
+def unauthenticated(message: str) -> Response:
+    return _errors(message, "UNAUTHENTICATED", 401, {"www-authenticate": 'Bearer error="invalid_token"'})
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header or header[:7].lower() != "bearer ":
+        return None
+    token = header[7:].strip()
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        return None
+    return token
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
+                 graphiql_html: str) -> None:
+        self.schema = schema
+        self.database = database
+        self.authenticator = authenticator
+        self.documents = DocumentCache(schema)
+        self.graphiql_html = graphiql_html
+        self._scopes: dict[str, ScopeSet] = {}
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET":
+            return HTMLResponse(self.graphiql_html, headers={"cache-control": "no-store"})
+        token = bearer_token(request)
+        if token is None:
+            return unauthenticated("An access token is required: send Authorization: Bearer <token>.")
+        grant = self.authenticator.cached(token)
+        if grant is None:
+            grant = await run_in_threadpool(self.authenticator.lookup, token)
+            if grant is None:
+                return unauthenticated("The access token is invalid or has been revoked.")
+        parsed = await self._read_request(request)
+        if isinstance(parsed, Response):
+            return parsed
+        query, variables, operation_name = parsed
+        document, errors = self.documents.get(query)
+        if document is None:
+            return _json({"errors": [e.formatted for e in errors]}, 400)
+        result = await run_in_threadpool(self._execute, grant, document, variables, operation_name)
+        payload: dict[str, Any] = {}
+        if result.errors:
+            payload["errors"] = [e.formatted for e in result.errors]
+        payload["data"] = result.data
+        return _json(payload, 200 if result.data is not None or not result.errors else 400)
+
+    def _scopes_of(self, grant: TokenGrant) -> ScopeSet:
+        scopes = self._scopes.get(grant.scopes)
+        if scopes is None:
+            try:
+                scopes = ScopeSet.parse(grant.scopes)
+            except ScopeError:
+                scopes = ScopeSet()
+            self._scopes[grant.scopes] = scopes
+        return scopes
+
+    def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
+                 operation_name: str | None) -> ExecutionResult:
+        with self.database.read() as session:
+            context = RequestContext(grant.account_id, self._scopes_of(grant), session)
+            result = execute(self.schema, document, context_value=context, variable_values=variables,
+                             operation_name=operation_name)
+            assert isinstance(result, ExecutionResult)
+            return result
+
+    async def _read_request(self, request: Request) -> tuple[str, dict[str, Any] | None, str | None] | Response:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return _errors("Send the request as application/json.", "BAD_REQUEST", 415)
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            return _errors(f"The request body is larger than {MAX_BODY_BYTES} bytes.", "BAD_REQUEST", 413)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _errors(f"The request body is larger than {MAX_BODY_BYTES} bytes.", "BAD_REQUEST", 413)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return _errors("The request body is not valid JSON.", "BAD_REQUEST", 400)
+        if not isinstance(data, dict):
+            return _errors("The request body must be a JSON object.", "BAD_REQUEST", 400)
+        query = data.get("query")
+        if not isinstance(query, str) or not query.strip():
+            return _errors("The request has no query.", "BAD_REQUEST", 400)
+        variables = data.get("variables")
+        if variables == [] or variables is None:
+            variables = None  # PHP's json_encode writes an empty array for "no variables".
+        elif not isinstance(variables, dict):
+            return _errors("variables must be an object.", "BAD_REQUEST", 400)
+        operation_name = data.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _errors("operationName must be a string.", "BAD_REQUEST", 400)
+        return query, variables, operation_name or None
+
+
+GRAPHIQL_PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Orderchamp GraphQL API</title>
+<link rel="stylesheet" href="/static/style.css"></head><body><main class="page"><h1>Orderchamp GraphQL API</h1>
+<p>POST a JSON body <code>{"query": "...", "variables": {...}}</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p>
+</main></body></html>"""
+
+
+def graphql_error(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})

@@ -1,0 +1,68 @@
+"""The app factory: the one place that builds settings, storage, keys and routes together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .api.endpoint import GRAPHIQL_PLACEHOLDER, GraphQLEndpoint
+from .api.schema import build_api_schema
+from .errors import PlatformError
+from .keys import SecretBox
+from .oauth.bearer import BearerAuthenticator
+from .oauth.clients import ClientSecrets
+from .settings import Settings, load_settings
+from .store.database import Database
+from .web import auth_routes, backoffice_routes, oauth_routes
+from .web.errors import http_error_handler, platform_error_handler
+from .web.platform import Platform
+from .web.render import build_templates
+from .web.security import SecurityHeadersMiddleware
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+async def healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def build_platform(settings: Settings, database: Database | None = None) -> Platform:
+    database = database or Database(settings.database_url)
+    box = SecretBox(settings.secret_keys)
+    return Platform(
+        settings=settings,
+        database=database,
+        secret_box=box,
+        client_secrets=ClientSecrets(box),
+        authenticator=BearerAuthenticator(database, check_interval=settings.auth_cache_check_interval),
+        templates=build_templates(),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the ASGI app. Called with no argument (uvicorn ``--factory``) it reads the environment."""
+    settings = settings or load_settings()
+    platform = build_platform(settings)
+    graphql = GraphQLEndpoint(build_api_schema(), platform.database, platform.authenticator, GRAPHIQL_PLACEHOLDER)
+    api_path = settings.api_path
+    routes = [
+        Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        *oauth_routes.routes,
+        *auth_routes.routes,
+        *backoffice_routes.routes,
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler},
+    )
+    app.state.platform = platform
+    app.add_middleware(SecurityHeadersMiddleware, api_prefix=api_path)
+    return app

@@ -1,0 +1,51 @@
+"""Private tokens: created by an account user for their own account, shown once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from ...protocol.scopes import ScopeSet
+from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
+from ..errors import NotFoundError, ValidationError
+from ..store.models import AccessToken, TokenKindName
+from ..store.repositories.tokens import TokenRepository
+
+MAX_NAME_LENGTH = 100
+
+
+def create_private_token(
+    session: Session, *, account_id: int, name: str, scopes: ScopeSet, user_id: int | None, now: dt.datetime
+) -> tuple[AccessToken, str]:
+    name = name.strip()
+    errors = {}
+    if not name:
+        errors["name"] = "Give the token a name, so you can recognise it later."
+    elif len(name) > MAX_NAME_LENGTH:
+        errors["name"] = f"The name can be at most {MAX_NAME_LENGTH} characters."
+    if not scopes:
+        errors["scopes"] = "Choose at least one scope."
+    if errors:
+        raise ValidationError("The token was not created.", fields=errors)
+    value = generate_secret(TokenKind.PRIVATE_TOKEN)
+    token = TokenRepository(session).create(
+        token_hash=hash_secret(value),
+        kind=TokenKindName.PRIVATE.value,
+        display_prefix=display_prefix(value),
+        name=name,
+        account_id=account_id,
+        created_by_user_id=user_id,
+        scopes=scopes.to_string(),
+        created_at=now,
+    )
+    return token, value
+
+
+def revoke_private_token(session: Session, *, account_id: int, token_id: int, now: dt.datetime) -> AccessToken:
+    tokens = TokenRepository(session)
+    token = tokens.get_private(account_id, token_id)
+    if token is None or token.revoked_at is not None:
+        raise NotFoundError("That token does not exist or was already revoked.")
+    tokens.revoke(token.id, now)
+    return token

@@ -1,0 +1,151 @@
+"""The token endpoint's logic (SPEC section 7 step 4): a code becomes a permanent token.
+
+Order matters for safety: the client authenticates first; the code is then claimed by one
+conditional UPDATE bound to that client (so a wrong client cannot burn someone's code, and of
+concurrent exchanges exactly one wins); only then are redirect URI and PKCE checked. A replay
+of a used code revokes every token that code produced (RFC 6749 section 4.1.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from ...protocol import pkce
+from ...protocol.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    OAuthError,
+    UnsupportedGrantTypeError,
+)
+from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
+from ..store.models import AuthorizationCode, Installation, TokenKindName
+from ..store.repositories.tokens import TokenRepository
+from .clients import ClientCredentials, ClientSecrets
+
+MAX_PARAM_LENGTH = 4096
+
+
+class CodeReplayError(InvalidGrantError):
+    """A used code came back: the tokens it produced were revoked."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    grant_type: str | None
+    code: str | None
+    client_id: str | None
+    client_secret: str | None
+    redirect_uri: str | None
+    code_verifier: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    scope: str
+    account_id: int
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "bearer",
+            "scope": self.scope,
+            "account_id": str(self.account_id),
+        }
+
+
+def check_request_shape(request: TokenRequest) -> None:
+    """Refusals that need no database (raised before a transaction starts)."""
+    if request.grant_type is not None and request.grant_type != "authorization_code":
+        raise UnsupportedGrantTypeError("Only grant_type=authorization_code is supported.")
+    if not request.client_id or request.client_secret is None:
+        raise InvalidClientError("Client authentication failed: client_id and client_secret are required.")
+    if not request.code:
+        raise InvalidRequestError("The code parameter is missing.")
+    for name in ("code", "client_id", "client_secret", "redirect_uri", "code_verifier"):
+        value = getattr(request, name)
+        if value is not None and len(value) > MAX_PARAM_LENGTH:
+            raise InvalidRequestError(f"{name} is too long.")
+
+
+def authenticate_client(
+    session: Session, client_secrets: ClientSecrets, request: TokenRequest, now: dt.datetime
+) -> ClientCredentials:
+    assert request.client_id is not None and request.client_secret is not None
+    credentials = client_secrets.load(session, request.client_id, now)
+    if credentials is None or not client_secrets.matches(credentials, request.client_secret):
+        raise InvalidClientError("Client authentication failed.")
+    return credentials
+
+
+def exchange_code(
+    session: Session,
+    client_secrets: ClientSecrets,
+    request: TokenRequest,
+    now: dt.datetime,
+) -> IssuedToken | OAuthError:
+    """Issue a token, or return the error to answer. Errors are returned, not raised, because
+    what they changed (a burnt code, revoked tokens) must be committed all the same."""
+    credentials = authenticate_client(session, client_secrets, request, now)
+    assert request.code is not None
+    code_hash = hash_secret(request.code)
+    claimed = session.execute(
+        update(AuthorizationCode)
+        .where(
+            AuthorizationCode.code_hash == code_hash,
+            AuthorizationCode.app_id == credentials.app_id,
+            AuthorizationCode.used_at.is_(None),
+            AuthorizationCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(
+            AuthorizationCode.id,
+            AuthorizationCode.account_id,
+            AuthorizationCode.installation_id,
+            AuthorizationCode.redirect_uri,
+            AuthorizationCode.scopes,
+            AuthorizationCode.code_challenge,
+        )
+        .execution_options(synchronize_session=False)
+    ).first()
+    tokens = TokenRepository(session)
+    if claimed is None:
+        from ..store.repositories.grants import AuthorizationCodeRepository
+
+        used = AuthorizationCodeRepository(session).find_used(code_hash)
+        if used is not None and used[1] == credentials.app_id:
+            tokens.revoke_issued_from_code(used[0], now)
+            return CodeReplayError("The code was already used; tokens issued from it are revoked.")
+        return InvalidGrantError("The code is unknown, expired, or was issued to another app.")
+    code_id, account_id, installation_id, redirect_uri, scopes, challenge = claimed
+    if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
+        request.redirect_uri.encode(), redirect_uri.encode()
+    ):
+        return InvalidGrantError("redirect_uri does not match the one used in the authorization request.")
+    if challenge:
+        if not request.code_verifier or not pkce.verify_code_verifier(request.code_verifier, challenge):
+            return InvalidGrantError("code_verifier does not match the code_challenge.")
+    elif request.code_verifier:
+        # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
+        return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
+    installation = session.get(Installation, installation_id)
+    if installation is None or installation.uninstalled_at is not None:
+        return InvalidGrantError("The app was uninstalled after this code was issued.")
+    value = generate_secret(TokenKind.APP_TOKEN)
+    tokens.create(
+        token_hash=hash_secret(value),
+        kind=TokenKindName.APP.value,
+        display_prefix=display_prefix(value),
+        account_id=account_id,
+        installation_id=installation_id,
+        authorization_code_id=code_id,
+        scopes=scopes,
+        created_at=now,
+    )
+    return IssuedToken(value, scopes, account_id)

@@ -1,0 +1,128 @@
+"""Settings from the environment (or a ``.env`` file), built once by the app factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+log = logging.getLogger("orderchamp_auth")
+
+SECRET_FILE = "orderchamp-auth.secret"
+DATABASE_FILE = "orderchamp-auth.sqlite3"
+MAX_CODE_TTL = 300
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_keys: tuple[str, ...]
+    web_url: str = "http://127.0.0.1:8000"
+    api_url: str = "http://127.0.0.1:8000/v1"
+    code_ttl: int = MAX_CODE_TTL
+    signature_max_age: int = 300
+    session_max_age: int = 12 * 3600
+    login_max_failures_per_email: int = 5
+    login_max_failures_per_address: int = 20
+    login_failure_window: int = 900
+    auth_cache_check_interval: float = 1.0
+    data_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def secret_key(self) -> str:
+        """The newest key: it signs and encrypts; older ones still verify and decrypt."""
+        return self.secret_keys[0]
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.web_url.startswith("https://")
+
+    @property
+    def api_path(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.api_url).path.rstrip("/") or "/v1"
+
+    def with_urls(self, host: str, port: int) -> Settings:
+        """Fill the URLs from serve's host and port unless the environment set them."""
+        changes = {}
+        if not os.environ.get("ORDERCHAMP_WEB_URL"):
+            changes["web_url"] = f"http://{host}:{port}"
+        if not os.environ.get("ORDERCHAMP_API_URL"):
+            changes["api_url"] = f"http://{host}:{port}/v1"
+        return replace(self, **changes)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text("utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _int(env: dict[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    path = data_dir / SECRET_FILE
+    if path.is_file():
+        return path.read_text("utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    log.warning(
+        "ORDERCHAMP_SECRET_KEY is not set: generated one into %s. Set it explicitly in production.", path
+    )
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = dict(environ if environ is not None else os.environ)
+    data_dir = Path(env.get("ORDERCHAMP_DATA_DIR") or Path.cwd())
+    env = {**_read_dotenv(data_dir / ".env"), **env}
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
+    raw_keys = env.get("ORDERCHAMP_SECRET_KEY")
+    if raw_keys:
+        # Comma-separated for rotation: the first signs, every one verifies.
+        keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
+    else:
+        keys = (_load_or_create_secret(data_dir),)
+    if any(len(k) < 16 for k in keys):
+        raise SettingsError("ORDERCHAMP_SECRET_KEY must be at least 16 characters")
+    web_url = (env.get("ORDERCHAMP_WEB_URL") or "http://127.0.0.1:8000").rstrip("/")
+    api_url = (env.get("ORDERCHAMP_API_URL") or f"{web_url}/v1").rstrip("/")
+    return Settings(
+        database_url=database_url,
+        secret_keys=keys,
+        web_url=web_url,
+        api_url=api_url,
+        code_ttl=_int(env, "ORDERCHAMP_CODE_TTL", MAX_CODE_TTL, low=1, high=MAX_CODE_TTL),
+        signature_max_age=_int(env, "ORDERCHAMP_SIGNATURE_MAX_AGE", 300, low=1, high=86400),
+        login_max_failures_per_email=_int(env, "ORDERCHAMP_LOGIN_MAX_FAILURES", 5, low=1, high=1000),
+        login_max_failures_per_address=_int(env, "ORDERCHAMP_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, low=1, high=100000),
+        data_dir=data_dir,
+    )

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 models, repositories (all SQL lives there) and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Repositories: every SQL statement of the platform lives in this package."""

@@ -1,0 +1,96 @@
+"""Accounts, users and the memberships between them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Account, Membership, User
+
+
+def slugify(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "account"
+
+
+class AccountRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, account_id: int) -> Account | None:
+        return self.session.get(Account, account_id)
+
+    def get_by_slug(self, slug: str) -> Account | None:
+        return self.session.scalar(select(Account).where(Account.slug == slug))
+
+    def list_all(self, *, limit: int = 500) -> list[Account]:
+        return list(self.session.scalars(select(Account).order_by(Account.name).limit(limit)))
+
+    def unique_slug(self, name: str) -> str:
+        base = slugify(name)
+        taken = set(
+            self.session.scalars(select(Account.slug).where(Account.slug.like(f"{base}%")))
+        )
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        return f"{base}-{n}"
+
+    def create(self, *, name: str, type: str, currency: str = "EUR") -> Account:
+        account = Account(name=name, slug=self.unique_slug(name), type=type, currency=currency)
+        self.session.add(account)
+        self.session.flush()
+        return account
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def get_by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+    def create(self, *, email: str, password_hash: str, name: str = "", is_support: bool = False) -> User:
+        user = User(email=email.strip().lower(), password_hash=password_hash, name=name, is_support=is_support)
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+    def set_password_hash(self, user: User, password_hash: str) -> None:
+        user.password_hash = password_hash
+
+    def add_to_account(self, user_id: int, account_id: int) -> None:
+        exists = self.session.scalar(
+            select(Membership.id).where(Membership.user_id == user_id, Membership.account_id == account_id)
+        )
+        if exists is None:
+            self.session.add(Membership(user_id=user_id, account_id=account_id))
+            self.session.flush()
+
+    def accounts_of(self, user_id: int) -> list[Account]:
+        return list(
+            self.session.scalars(
+                select(Account)
+                .join(Membership, Membership.account_id == Account.id)
+                .where(Membership.user_id == user_id)
+                .order_by(Account.name)
+            )
+        )
+
+    def is_member(self, user_id: int, account_id: int) -> bool:
+        return (
+            self.session.scalar(
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.user_id == user_id, Membership.account_id == account_id)
+            )
+            or 0
+        ) > 0

@@ -1,0 +1,66 @@
+"""Web sessions and failed-login records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from ..models import LoginAttempt, User, WebSession
+
+
+class WebSessionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, *, session_hash: str, user_id: int, account_id: int | None, expires_at: dt.datetime) -> None:
+        self.session.add(
+            WebSession(session_hash=session_hash, user_id=user_id, account_id=account_id, expires_at=expires_at)
+        )
+        self.session.flush()
+
+    def find_active(self, session_hash: str, now: dt.datetime) -> tuple[WebSession, User] | None:
+        row = self.session.execute(
+            select(WebSession, User)
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.session_hash == session_hash, WebSession.expires_at > now)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def set_account(self, session_hash: str, account_id: int) -> None:
+        self.session.execute(
+            update(WebSession).where(WebSession.session_hash == session_hash).values(account_id=account_id)
+        )
+
+    def delete(self, session_hash: str) -> None:
+        self.session.execute(delete(WebSession).where(WebSession.session_hash == session_hash))
+
+    def delete_expired(self, now: dt.datetime) -> None:
+        self.session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+
+
+class LoginFailureRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, *, email: str, client_address: str, now: dt.datetime) -> None:
+        self.session.add(LoginAttempt(email=email, client_address=client_address, created_at=now))
+
+    def count_for_email(self, email: str, since: dt.datetime) -> int:
+        return self.session.scalar(
+            select(func.count()).select_from(LoginAttempt)
+            .where(LoginAttempt.email == email, LoginAttempt.created_at > since)
+        ) or 0
+
+    def count_for_address(self, client_address: str, since: dt.datetime) -> int:
+        return self.session.scalar(
+            select(func.count()).select_from(LoginAttempt)
+            .where(LoginAttempt.client_address == client_address, LoginAttempt.created_at > since)
+        ) or 0
+
+    def clear_for_email(self, email: str) -> None:
+        self.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+
+    def delete_older_than(self, before: dt.datetime) -> None:
+        self.session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < before))

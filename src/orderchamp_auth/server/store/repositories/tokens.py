@@ -1,0 +1,104 @@
+"""Access tokens (private and app) and the revocation counter that keeps caches honest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..models import AccessToken, RevocationCounter, TokenKindName
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """What a bearer token opens: just enough to authorize an API request."""
+
+    token_id: int
+    account_id: int
+    scopes: str
+    kind: str
+
+
+class TokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, **fields: object) -> AccessToken:
+        token = AccessToken(**fields)
+        self.session.add(token)
+        self.session.flush()
+        return token
+
+    def find_active_grant(self, token_hash: str) -> TokenGrant | None:
+        row = self.session.execute(
+            select(AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind).where(
+                AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None)
+            )
+        ).first()
+        return TokenGrant(row[0], row[1], row[2], row[3]) if row else None
+
+    def get_active_by_hash(self, token_hash: str) -> AccessToken | None:
+        return self.session.scalar(
+            select(AccessToken).where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None))
+        )
+
+    def list_private_for_account(self, account_id: int) -> list[AccessToken]:
+        return list(
+            self.session.scalars(
+                select(AccessToken)
+                .where(
+                    AccessToken.account_id == account_id,
+                    AccessToken.kind == TokenKindName.PRIVATE.value,
+                    AccessToken.revoked_at.is_(None),
+                )
+                .order_by(AccessToken.created_at.desc(), AccessToken.id.desc())
+            )
+        )
+
+    def get_private(self, account_id: int, token_id: int) -> AccessToken | None:
+        return self.session.scalar(
+            select(AccessToken).where(
+                AccessToken.id == token_id,
+                AccessToken.account_id == account_id,
+                AccessToken.kind == TokenKindName.PRIVATE.value,
+            )
+        )
+
+    def touch_last_used(self, token_ids: list[int], now: dt.datetime) -> None:
+        if token_ids:
+            self.session.execute(
+                update(AccessToken).where(AccessToken.id.in_(token_ids)).values(last_used_at=now)
+            )
+
+    # Every revoking method bumps the counter in the same transaction.
+
+    def _revoke_where(self, *conditions: object, now: dt.datetime) -> int:
+        result = self.session.execute(
+            update(AccessToken)
+            .where(AccessToken.revoked_at.is_(None), *conditions)  # type: ignore[arg-type]
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        count = result.rowcount or 0
+        if count:
+            self.bump_revocation_counter()
+        return count
+
+    def revoke(self, token_id: int, now: dt.datetime) -> int:
+        return self._revoke_where(AccessToken.id == token_id, now=now)
+
+    def revoke_for_installation(self, installation_id: int, now: dt.datetime) -> int:
+        return self._revoke_where(AccessToken.installation_id == installation_id, now=now)
+
+    def revoke_issued_from_code(self, code_id: int, now: dt.datetime) -> int:
+        return self._revoke_where(AccessToken.authorization_code_id == code_id, now=now)
+
+    def bump_revocation_counter(self) -> None:
+        self.session.execute(
+            update(RevocationCounter).where(RevocationCounter.id == 1).values(version=RevocationCounter.version + 1)
+        )
+
+    def revocation_version(self) -> int:
+        return self.session.scalar(select(RevocationCounter.version).where(RevocationCounter.id == 1)) or 0

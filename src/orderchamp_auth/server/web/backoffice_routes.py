@@ -1,0 +1,244 @@
+"""The back office of an account: integration overview, installed apps, the API page."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...protocol.errors import ScopeError
+from ...protocol.scopes import ScopeSet
+from ..errors import NotFoundError, ValidationError
+from ..oauth.authorize import is_installable
+from ..oauth.installs import install_start_url
+from ..oauth.private_tokens import create_private_token, revoke_private_token
+from ..oauth.revocation import uninstall
+from ..store.database import utcnow
+from ..store.repositories.apps import AppRepository
+from ..store.repositories.grants import InstallationRepository
+from ..store.repositories.tokens import TokenRepository
+from .forms import every, first, read_form
+from .platform import platform_of
+from .render import login_redirect, redirect, render
+from .sessions import CurrentUser, check_csrf, current_user, flash
+
+Handler = Callable[[Request, CurrentUser], Awaitable[Response]]
+
+
+def account_user(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Pages of the back office need a signed-in user with an account."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        user = await current_user(request)
+        if user is None:
+            return login_redirect(request)
+        if user.account is None:
+            return render(
+                request, "error.html",
+                {"title": "No account", "message": "Your login is not linked to an Orderchamp account."},
+                user=user, status_code=403,
+            )
+        return await handler(request, user)
+
+    return wrapper
+
+
+async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
+    fields = await read_form(request)
+    check_csrf(request, user, first(fields, "csrf_token"))
+    return fields
+
+
+async def home(request: Request) -> Response:
+    user = await current_user(request)
+    if user is None:
+        return redirect("/login")
+    if user.account is None and user.is_support:
+        return redirect("/support")
+    if user.account is None and user.partner_ids:
+        return redirect("/partners")
+    return redirect("/backoffice/integrations")
+
+
+@account_user
+async def integrations(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    assert user.account is not None
+    account_id = user.account.id
+
+    def _load() -> dict[str, Any]:
+        with platform.database.read() as db:
+            installed = InstallationRepository(db).list_active_for_account(account_id)
+            installed_ids = {app.id for _, app in installed}
+            apps = AppRepository(db)
+            available = [a for a in apps.list_installable_for(account_id) if a.id not in installed_ids]
+            logos = {a.id for a in available + [app for _, app in installed] if apps.has_logo(a.id)}
+            return {"installed": installed, "available": available, "logos": logos}
+
+    return render(request, "backoffice/integrations.html", await run_in_threadpool(_load), user=user)
+
+
+@account_user
+async def install(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    await _form(request, user)
+    assert user.account is not None
+    client_id = request.path_params["client_id"]
+    account_id = user.account.id
+
+    def _url() -> str:
+        with platform.database.read() as db:
+            return install_start_url(db, platform.client_secrets, client_id=client_id, account_id=account_id,
+                                     now=utcnow())
+
+    return redirect(await run_in_threadpool(_url), status_code=303)
+
+
+@account_user
+async def app_page(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    assert user.account is not None
+    client_id = request.path_params["client_id"]
+    account_id = user.account.id
+
+    def _load() -> dict[str, Any]:
+        with platform.database.read() as db:
+            app = AppRepository(db).get_by_client_id(client_id)
+            if app is None or not (
+                is_installable(db, app, account_id) or InstallationRepository(db).get_for(account_id, app.id)
+            ):
+                raise NotFoundError("That app does not exist.")
+            installation = InstallationRepository(db).get_for(account_id, app.id)
+            if installation is not None and installation.uninstalled_at is not None:
+                installation = None
+            return {"app": app, "installation": installation, "has_logo": AppRepository(db).has_logo(app.id)}
+
+    return render(request, "backoffice/app.html", await run_in_threadpool(_load), user=user)
+
+
+@account_user
+async def uninstall_app(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    await _form(request, user)
+    assert user.account is not None
+    client_id = request.path_params["client_id"]
+    account_id = user.account.id
+
+    def _uninstall() -> str:
+        with platform.database.write() as db:
+            app = AppRepository(db).get_by_client_id(client_id)
+            installation = InstallationRepository(db).get_for(account_id, app.id) if app else None
+            if app is None or installation is None or installation.uninstalled_at is not None:
+                raise NotFoundError("That app is not installed on this account.")
+            uninstall(db, installation, utcnow())
+            return app.name
+
+    name = await run_in_threadpool(_uninstall)
+    platform.authenticator.invalidate()
+    response = redirect("/backoffice/integrations")
+    flash(request, response, f"{name} was uninstalled and its access revoked.")
+    return response
+
+
+@account_user
+async def api_page(request: Request, user: CurrentUser) -> Response:
+    return await _render_api_page(request, user)
+
+
+async def _render_api_page(
+    request: Request, user: CurrentUser, extra: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    platform = platform_of(request)
+    assert user.account is not None
+    account_id = user.account.id
+
+    def _load() -> dict[str, Any]:
+        with platform.database.read() as db:
+            return {"tokens": TokenRepository(db).list_private_for_account(account_id)}
+
+    context = await run_in_threadpool(_load)
+    context.update(extra or {})
+    context.setdefault("api_url", platform.settings.api_url)
+    return render(request, "backoffice/api.html", context, user=user, status_code=status_code)
+
+
+@account_user
+async def create_token(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    fields = await _form(request, user)
+    assert user.account is not None
+    account_id, user_id = user.account.id, user.user.id
+    name = first(fields, "name")
+    try:
+        scopes = ScopeSet(every(fields, "scopes"))
+    except ScopeError:
+        scopes = ScopeSet()
+
+    def _create() -> tuple[Any, str]:
+        with platform.database.write() as db:
+            return create_private_token(db, account_id=account_id, name=name, scopes=scopes, user_id=user_id,
+                                        now=utcnow())
+
+    try:
+        token, value = await run_in_threadpool(_create)
+    except ValidationError as exc:
+        return await _render_api_page(request, user, {"errors": exc.fields, "name": name}, status_code=400)
+    return await _render_api_page(request, user, {"new_token": value, "new_token_name": token.name})
+
+
+@account_user
+async def revoke_token(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    await _form(request, user)
+    assert user.account is not None
+    account_id = user.account.id
+    try:
+        token_id = int(request.path_params["token_id"])
+    except ValueError:
+        raise NotFoundError("That token does not exist.") from None
+
+    def _revoke() -> str:
+        with platform.database.write() as db:
+            return revoke_private_token(db, account_id=account_id, token_id=token_id, now=utcnow()).name
+
+    name = await run_in_threadpool(_revoke)
+    platform.authenticator.invalidate()
+    response = redirect("/backoffice/api")
+    flash(request, response, f"The token “{name}” was revoked.")
+    return response
+
+
+async def app_logo(request: Request) -> Response:
+    platform = platform_of(request)
+    client_id = request.path_params["client_id"]
+
+    def _load() -> tuple[str, bytes] | None:
+        with platform.database.read() as db:
+            app = AppRepository(db).get_by_client_id(client_id)
+            logo = AppRepository(db).get_logo(app.id) if app else None
+            return (logo.content_type, logo.data) if logo else None
+
+    found = await run_in_threadpool(_load)
+    if found is None:
+        raise NotFoundError("This app has no logo.")
+    return Response(found[1], media_type=found[0], headers={"Cache-Control": "public, max-age=300"})
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/backoffice", home, methods=["GET"]),
+    Route("/backoffice/integrations", integrations, methods=["GET"]),
+    Route("/backoffice/integrations/{client_id}/install", install, methods=["POST"]),
+    Route("/backoffice/apps/{client_id}", app_page, methods=["GET"]),
+    Route("/backoffice/apps/{client_id}/uninstall", uninstall_app, methods=["POST"]),
+    Route("/backoffice/api", api_page, methods=["GET"]),
+    Route("/backoffice/api/tokens", create_token, methods=["POST"]),
+    Route("/backoffice/api/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
+    Route("/apps/{client_id}/logo", app_logo, methods=["GET"]),
+]

@@ -1,0 +1,249 @@
+"""The OAuth endpoints: /oauth/authorize (consent), /oauth/access_token, /oauth/revoke, /oauth/finish."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ...protocol.errors import InvalidClientError, InvalidRequestError, OAuthError
+from ..errors import FatalAuthorizeError, NotFoundError
+from ..oauth import authorize as flow
+from ..oauth.revocation import revoke_app_token
+from ..oauth.token_exchange import CodeReplayError, TokenRequest, authenticate_client, check_request_shape, exchange_code
+from ..store.database import utcnow
+from ..store.repositories.apps import AppRepository
+from .errors import oauth_error_response
+from .forms import BodyError, first, parse_json_object, parse_urlencoded, read_body, read_form
+from .platform import Platform, platform_of
+from .render import login_redirect, redirect, render
+from .sessions import CurrentUser, check_csrf, current_user
+
+MAX_QUERY_BYTES = 16 * 1024
+
+
+def _query_pairs(request: Request) -> list[tuple[str, str]]:
+    raw = request.scope.get("query_string", b"")
+    if len(raw) > MAX_QUERY_BYTES:
+        raise FatalAuthorizeError("The authorization link is too long.")
+    try:
+        return parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise FatalAuthorizeError("The authorization link is not valid UTF-8.") from None
+
+
+def _consent_context(platform: Platform, request_: flow.AuthorizationRequest, user: CurrentUser) -> dict[str, Any]:
+    def _logo() -> bool:
+        with platform.database.read() as db:
+            return AppRepository(db).has_logo(request_.app.id)
+
+    return {
+        "app": request_.app,
+        "partner": request_.app.partner,
+        "scopes": request_.scopes,
+        "fields": request_.hidden_fields(),
+        "account": user.account,
+        "accounts": user.accounts,
+        "has_logo": _logo(),
+    }
+
+
+async def authorize(request: Request) -> Response:
+    platform = platform_of(request)
+    params = _query_pairs(request)
+    user = await current_user(request)
+    account_id = user.account.id if user and user.account else None
+
+    def _validate() -> tuple[flow.AuthorizationRequest | flow.RedirectableError, dict[str, Any] | None]:
+        with platform.database.read() as db:
+            outcome = flow.validate_request(db, params, account_id=account_id)
+        if isinstance(outcome, flow.AuthorizationRequest) and user is not None and user.account is not None:
+            return outcome, _consent_context(platform, outcome, user)
+        return outcome, None
+
+    if user is None:
+        # Client and redirect URI are checked before sending anyone to the login page.
+        await run_in_threadpool(_check_client_only, platform, params)
+        return login_redirect(request)
+    outcome, context = await run_in_threadpool(_validate)
+    if isinstance(outcome, flow.RedirectableError):
+        return redirect(_error_url(platform, outcome, account_id), status_code=302)
+    if user.account is None:
+        failure = flow.RedirectableError(
+            flow.AccessDeniedError("The signed-in user has no account to connect."),
+            outcome.app, outcome.redirect_uri, outcome.state,
+        )
+        return redirect(_error_url(platform, failure, None), status_code=302)
+    response = render(request, "consent.html", context, user=user)
+    return response
+
+
+def _check_client_only(platform: Platform, params: list[tuple[str, str]]) -> None:
+    with platform.database.read() as db:
+        flow.resolve_client(db, params)
+
+
+def _error_url(platform: Platform, failure: flow.RedirectableError, account_id: int | None) -> str:
+    return flow.error_redirect(failure, account_id=account_id, client_secrets=platform.client_secrets)
+
+
+async def authorize_decision(request: Request) -> Response:
+    """The consent form's POST: Approve or Deny, for the account chosen on the page."""
+    platform = platform_of(request)
+    user = await current_user(request)
+    fields = await read_form(request)
+    if user is None:
+        return redirect("/login", status_code=303)
+    check_csrf(request, user, first(fields, "csrf_token"))
+    decision = first(fields, "decision")
+    chosen = first(fields, "account_id")
+    account = next((a for a in user.accounts if str(a.id) == chosen), None)
+    if account is None:
+        raise FatalAuthorizeError("Choose one of your accounts to connect the app to.")
+    params = [(k, v) for k, v in fields if k in flow.SINGLE_VALUED]
+
+    def _decide() -> str:
+        with platform.database.write() as db:
+            outcome = flow.validate_request(db, params, account_id=account.id)
+            if isinstance(outcome, flow.RedirectableError):
+                return _error_url(platform, outcome, account.id)
+            if decision == "approve":
+                return flow.approve(
+                    db, outcome, account_id=account.id, user_id=user.user.id,
+                    code_ttl=platform.settings.code_ttl, client_secrets=platform.client_secrets, now=utcnow(),
+                )
+            if decision == "deny":
+                return flow.deny(outcome, account_id=account.id, client_secrets=platform.client_secrets)
+            raise FatalAuthorizeError("Choose Approve or Deny.")
+
+    return redirect(await run_in_threadpool(_decide), status_code=303)
+
+
+# Token endpoint ---------------------------------------------------------------------------
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidClientError("The Basic authorization header is malformed.") from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidClientError("The Basic authorization header is malformed.")
+    # RFC 6749 section 2.3.1: both are form-urlencoded before Basic encoding.
+    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+
+
+async def _token_params(request: Request) -> tuple[dict[str, Any], bool]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        body = await read_body(request)
+        if content_type == "application/json":
+            data = parse_json_object(body)
+        elif content_type in ("application/x-www-form-urlencoded", ""):
+            pairs = parse_urlencoded(body)
+            names = [k for k, _ in pairs]
+            duplicated = {k for k in names if names.count(k) > 1}
+            if duplicated:
+                raise InvalidRequestError(f"Parameters must not repeat: {', '.join(sorted(duplicated))}.")
+            data = dict(pairs)
+        else:
+            raise InvalidRequestError("Send the request as application/json or application/x-www-form-urlencoded.")
+    except BodyError as exc:
+        raise InvalidRequestError(exc.message) from None
+    for key, value in data.items():
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequestError(f"{key} must be a string.")
+    authorization = request.headers.get("authorization", "")
+    basic = authorization[:6].lower() == "basic "
+    if basic:
+        if data.get("client_secret") is not None:
+            raise InvalidRequestError("Use one client authentication method, not two.")
+        client_id, secret = _basic_credentials(authorization)
+        if data.get("client_id") not in (None, client_id):
+            raise InvalidClientError("client_id in the body differs from the Basic credentials.")
+        data["client_id"], data["client_secret"] = client_id, secret
+    return data, basic
+
+
+async def access_token(request: Request) -> Response:
+    platform = platform_of(request)
+    basic = False
+    try:
+        data, basic = await _token_params(request)
+        token_request = TokenRequest(
+            grant_type=data.get("grant_type"),
+            code=data.get("code"),
+            client_id=data.get("client_id"),
+            client_secret=data.get("client_secret"),
+            redirect_uri=data.get("redirect_uri"),
+            code_verifier=data.get("code_verifier"),
+        )
+        check_request_shape(token_request)
+
+        def _exchange() -> Any:
+            with platform.database.write() as db:
+                return exchange_code(db, platform.client_secrets, token_request, utcnow())
+
+        outcome = await run_in_threadpool(_exchange)
+        if isinstance(outcome, OAuthError):
+            if isinstance(outcome, CodeReplayError):
+                platform.authenticator.invalidate()
+            raise outcome
+    except OAuthError as error:
+        return oauth_error_response(error, basic_auth=basic)
+    return JSONResponse(outcome.to_dict(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+async def revoke(request: Request) -> Response:
+    platform = platform_of(request)
+    basic = False
+    try:
+        data, basic = await _token_params(request)
+        token = data.get("token")
+        if not data.get("client_id") or data.get("client_secret") is None:
+            raise InvalidClientError("Client authentication failed: client_id and client_secret are required.")
+        if not token:
+            raise InvalidRequestError("The token parameter is missing.")
+        request_ = TokenRequest(None, "x", data["client_id"], data["client_secret"], None, None)
+
+        def _revoke() -> bool:
+            now = utcnow()
+            with platform.database.write() as db:
+                credentials = authenticate_client(db, platform.client_secrets, request_, now)
+                return revoke_app_token(db, credentials, token, now)
+
+        if await run_in_threadpool(_revoke):
+            platform.authenticator.invalidate()
+    except OAuthError as error:
+        return oauth_error_response(error, basic_auth=basic)
+    return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+
+async def finish(request: Request) -> Response:
+    """Back to the app's page in the back office after installation (OC)."""
+    platform = platform_of(request)
+    client_id = request.query_params.get("client_id", "")
+
+    def _exists() -> bool:
+        with platform.database.read() as db:
+            return bool(client_id) and AppRepository(db).get_by_client_id(client_id) is not None
+
+    if not await run_in_threadpool(_exists):
+        raise NotFoundError("No app is registered with this client_id.")
+    return redirect(f"/backoffice/apps/{quote(client_id, safe='')}", status_code=302)
+
+
+routes = [
+    Route("/oauth/authorize", authorize, methods=["GET"]),
+    Route("/oauth/authorize", authorize_decision, methods=["POST"]),
+    Route("/oauth/access_token", access_token, methods=["POST"]),
+    Route("/oauth/revoke", revoke, methods=["POST"]),
+    Route("/oauth/finish", finish, methods=["GET"]),
+]

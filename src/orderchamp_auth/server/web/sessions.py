@@ -1,0 +1,213 @@
+"""Browser sessions, CSRF tokens and flash messages.
+
+The session cookie holds a random 256-bit id, signed (itsdangerous) so forged cookies are
+refused without a database read; the server keeps only its SHA-256, so sessions can be ended
+server-side (logout, expiry). HttpOnly, SameSite=Lax, Secure when the web URL is https.
+A new id is issued at login (no session fixation).
+
+CSRF tokens are an HMAC of the session id (or, before login, of a random pre-session cookie),
+so they need no storage and die with the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+
+from itsdangerous import BadSignature, Signer, TimestampSigner
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...protocol.tokens import hash_secret
+from ..errors import CsrfError
+from ..keys import derive_key
+from ..store.database import utcnow
+from ..store.models import Account, User
+from ..store.repositories.accounts import UserRepository
+from ..store.repositories.sessions import WebSessionRepository
+from .platform import Platform, platform_of
+
+SESSION_COOKIE = "oc_session"
+PRESESSION_COOKIE = "oc_csrf"
+FLASH_COOKIE = "oc_flash"
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass
+class CurrentUser:
+    user: User
+    session_id: str
+    accounts: list[Account]
+    account: Account | None
+    partner_ids: list[int] = field(default_factory=list)
+
+    @property
+    def is_support(self) -> bool:
+        return self.user.is_support
+
+
+def _signers(platform: Platform) -> list[Signer]:
+    return [Signer(derive_key(k, "session-cookie")) for k in platform.settings.secret_keys]
+
+
+def _unsign(platform: Platform, value: str) -> str | None:
+    for signer in _signers(platform):
+        try:
+            return signer.unsign(value).decode()
+        except BadSignature:
+            continue
+    return None
+
+
+def _load(platform: Platform, session_id: str) -> CurrentUser | None:
+    from ..store.repositories.apps import PartnerRepository
+
+    with platform.database.read() as db:
+        found = WebSessionRepository(db).find_active(hash_secret(session_id), utcnow())
+        if found is None:
+            return None
+        web_session, user = found
+        accounts = UserRepository(db).accounts_of(user.id)
+        account = next((a for a in accounts if a.id == web_session.account_id), accounts[0] if accounts else None)
+        partner_ids = [p.id for p in PartnerRepository(db).partners_of_user(user.id)]
+        return CurrentUser(user, session_id, accounts, account, partner_ids)
+
+
+async def current_user(request: Request) -> CurrentUser | None:
+    if "current_user" in request.scope:
+        return request.scope["current_user"]  # type: ignore[no-any-return]
+    platform = platform_of(request)
+    result = None
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        session_id = _unsign(platform, raw)
+        if session_id:
+            result = await run_in_threadpool(_load, platform, session_id)
+    request.scope["current_user"] = result
+    return result
+
+
+def start_session(platform: Platform, response: Response, *, user_id: int, account_id: int | None) -> str:
+    """Create a session row (call inside the login transaction's thread) and set the cookie."""
+    session_id = secrets.token_urlsafe(32)
+    with platform.database.write() as db:
+        sessions = WebSessionRepository(db)
+        sessions.delete_expired(utcnow())
+        sessions.create(
+            session_hash=hash_secret(session_id),
+            user_id=user_id,
+            account_id=account_id,
+            expires_at=utcnow() + dt.timedelta(seconds=platform.settings.session_max_age),
+        )
+    signed = _signers(platform)[0].sign(session_id.encode()).decode()
+    _set_cookie(platform, response, SESSION_COOKIE, signed, max_age=platform.settings.session_max_age)
+    response.delete_cookie(PRESESSION_COOKIE, path="/")
+    return session_id
+
+
+def end_session(platform: Platform, response: Response, session_id: str) -> None:
+    with platform.database.write() as db:
+        WebSessionRepository(db).delete(hash_secret(session_id))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def _set_cookie(platform: Platform, response: Response, name: str, value: str, *, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=platform.settings.secure_cookies,
+    )
+
+
+# CSRF -------------------------------------------------------------------------------------
+
+
+def _csrf_for(platform: Platform, binding: str, key: str | None = None) -> str:
+    secret = derive_key(key or platform.settings.secret_key, "csrf")
+    return hmac.new(secret, binding.encode(), hashlib.sha256).hexdigest()
+
+
+def _binding(request: Request, user: CurrentUser | None) -> str | None:
+    if user is not None:
+        return "session:" + user.session_id
+    pre = request.cookies.get(PRESESSION_COOKIE)
+    return "pre:" + pre if pre else None
+
+
+class LazyCsrfToken:
+    """Computed only if a template prints it, so pages without forms set no cookie."""
+
+    def __init__(self, request: Request, user: CurrentUser | None) -> None:
+        self.request, self.user, self._value = request, user, ""
+
+    def __str__(self) -> str:
+        if not self._value:
+            self._value = csrf_token(self.request, self.user)
+        return self._value
+
+    __html__ = __str__
+
+
+def csrf_token(request: Request, user: CurrentUser | None) -> str:
+    """The token to put in a form. Before login this may create the pre-session cookie."""
+    platform = platform_of(request)
+    binding = _binding(request, user)
+    if binding is None:
+        pre = request.scope.get("oc_new_presession") or secrets.token_urlsafe(32)
+        request.scope["oc_new_presession"] = pre
+        binding = "pre:" + pre
+    return _csrf_for(platform, binding)
+
+
+def attach_presession(request: Request, response: Response) -> None:
+    """Set the pre-session cookie if ``csrf_token`` had to create one for this response."""
+    pre = request.scope.get("oc_new_presession")
+    if pre:
+        _set_cookie(platform_of(request), response, PRESESSION_COOKIE, pre, max_age=3600)
+
+
+def check_csrf(request: Request, user: CurrentUser | None, submitted: str | None) -> None:
+    platform = platform_of(request)
+    binding = _binding(request, user)
+    if binding is None or not submitted:
+        raise CsrfError("The form could not be verified. Reload the page and try again.")
+    ok = False
+    for key in platform.settings.secret_keys:
+        ok |= hmac.compare_digest(_csrf_for(platform, binding, key), submitted)
+    if not ok:
+        raise CsrfError("The form could not be verified. Reload the page and try again.")
+
+
+# Flash messages ---------------------------------------------------------------------------
+
+
+def flash(request: Request, response: Response, message: str, kind: str = "success") -> None:
+    platform = platform_of(request)
+    signer = TimestampSigner(derive_key(platform.settings.secret_key, "flash"))
+    value = signer.sign(json.dumps({"m": message[:500], "k": kind}).encode()).decode()
+    _set_cookie(platform, response, FLASH_COOKIE, value, max_age=60)
+
+
+def pop_flash(request: Request, response: Response | None = None) -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    platform = platform_of(request)
+    request.scope["oc_flash_consumed"] = True
+    for key in platform.settings.secret_keys:
+        try:
+            data = TimestampSigner(derive_key(key, "flash")).unsign(raw, max_age=60)
+            parsed = json.loads(data)
+            return {"message": str(parsed["m"]), "kind": str(parsed["k"])}
+        except (BadSignature, ValueError, KeyError, TypeError):
+            continue
+    return None
