@@ -164,8 +164,8 @@ def verify_signed_pairs(
         raise SignatureError("no secret to verify with")
     message = _canonical(pairs)
     matched = False
-    for key in keys:
-        expected = compute_signature(message, key).encode()
+    for secret_key in keys:
+        expected = compute_signature(message, secret_key).encode()
         matched |= hmac.compare_digest(expected, given.lower())
     if not matched:
         raise InvalidSignatureError()

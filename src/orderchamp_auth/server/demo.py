@@ -82,8 +82,8 @@ def seed_demo(settings: Settings, database: Database, client_secrets: ClientSecr
         if app is None:
             app, secret = create_app(
                 db, client_secrets, partner_id=partner.id, name=APP_NAME,
-                application_url=f"{APP_BASE}/orderchamp/install",
-                redirect_uris=[f"{APP_BASE}/orderchamp/callback"],
+                application_url=f"{APP_BASE}/install",
+                redirect_uris=[f"{APP_BASE}/callback"],
                 description="An example app: it shows your account name and products.",
                 verified=True,
             )

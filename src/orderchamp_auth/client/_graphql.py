@@ -1,0 +1,372 @@
+"""The GraphQL API client: ``OrderchampClient`` (sync) and ``AsyncOrderchampClient`` (async).
+
+``GraphQLClientBase`` does no I/O. It builds the request and decides what a response means:
+a result, an error to raise, or a delay before retrying a throttled request. The two clients
+only send, sleep and loop; the same decisions hold for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypedDict, Unpack
+
+import httpx
+
+from ._exceptions import (
+    AccessDeniedError,
+    GraphQLError,
+    GraphQLErrorDetail,
+    HTTPStatusError,
+    InvalidResponseError,
+    ThrottledError,
+    UnauthenticatedError,
+)
+from ._http import (
+    DEFAULT_API_URL,
+    DEFAULT_TIMEOUT,
+    TimeoutTypes,
+    as_timeout,
+    build_request,
+    strip_slash,
+    transport_error,
+)
+from ._pagination import ConnectionPath, page_variables, read_page
+from ._throttle import RetryPolicy, parse_retry_after
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+ACCESS_DENIED = "ACCESS_DENIED"
+THROTTLED = "THROTTLED"
+
+Variables = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class GraphQLResult:
+    """A GraphQL response. ``data`` is ``{}`` when the API returned ``null``.
+
+    With ``raise_on_errors=False`` a result may carry both: fields the token may not read
+    come back null, with an ``ACCESS_DENIED`` entry in ``errors`` naming the scope.
+    """
+
+    data: dict[str, Any]
+    errors: tuple[GraphQLErrorDetail, ...] = ()
+    status_code: int = 200
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    @property
+    def missing_scopes(self) -> tuple[str, ...]:
+        """Scopes named by ``ACCESS_DENIED`` errors, in order, without repeats."""
+        names = [e.required_scope for e in self.errors if e.code == ACCESS_DENIED and e.required_scope]
+        return tuple(dict.fromkeys(n for n in names if n is not None))
+
+    def raise_for_errors(self) -> GraphQLResult:
+        if self.errors:
+            raise graphql_error(self.errors, self.data, self.status_code)
+        return self
+
+
+def graphql_error(
+    errors: Sequence[GraphQLErrorDetail], data: Mapping[str, Any] | None, status_code: int | None
+) -> GraphQLError:
+    cls = AccessDeniedError if any(e.code == ACCESS_DENIED for e in errors) else GraphQLError
+    return cls(errors, data=data, status_code=status_code)
+
+
+class GraphQLOptions(TypedDict, total=False):
+    """Keyword options shared by both clients (see ``GraphQLClientBase``)."""
+
+    api_url: str
+    timeout: TimeoutTypes
+    retry: RetryPolicy
+    clock: Callable[[], float]
+
+
+class GraphQLClientBase:
+    """Request building and response interpretation for ``POST {api_url}/graphql``."""
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not access_token:
+            raise ValueError("an access token is required")
+        self._access_token = access_token
+        self.api_url = strip_slash(api_url)
+        self.endpoint = f"{self.api_url}/graphql"
+        self.timeout = as_timeout(timeout)
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_url={self.api_url!r})"
+
+    def build_request(
+        self, query: str, variables: Variables | None = None, operation_name: str | None = None
+    ) -> httpx.Request:
+        payload: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
+        if operation_name is not None:
+            payload["operationName"] = operation_name
+        return build_request(
+            "POST",
+            self.endpoint,
+            timeout=self.timeout,
+            json=payload,
+            headers={"Authorization": f"Bearer {self._access_token}"},
+        )
+
+    def interpret(
+        self, response: httpx.Response, *, attempt: int, waited: float, raise_on_errors: bool
+    ) -> GraphQLResult | float:
+        """A result, or seconds to wait before retrying; raises the error the response means."""
+        status = response.status_code
+        body = _json_object(response)
+        errors = _errors_of(body)
+        codes = {e.code for e in errors}
+        if status == 429 or THROTTLED in codes:
+            return self._retry_delay(response, errors, attempt, waited)
+        if status == 401 or UNAUTHENTICATED in codes:
+            message = next((e.message for e in errors if e.message), "the access token was refused")
+            raise UnauthenticatedError(message.replace(self._access_token, "[redacted]"), status_code=status)
+        if body is None or ("data" not in body and "errors" not in body):
+            if not response.is_success:
+                raise HTTPStatusError(f"HTTP {status} from {self.endpoint}", status_code=status)
+            raise InvalidResponseError(
+                "the API answered with something that is not a GraphQL response", status_code=status
+            )
+        data = body.get("data")
+        extensions = body.get("extensions")
+        result = GraphQLResult(
+            data=data if isinstance(data, dict) else {},
+            errors=errors,
+            status_code=status,
+            extensions=extensions if isinstance(extensions, dict) else {},
+        )
+        if not response.is_success and not errors:
+            raise HTTPStatusError(f"HTTP {status} from {self.endpoint}", status_code=status)
+        if errors and (raise_on_errors or not response.is_success):
+            raise graphql_error(errors, result.data, status)
+        return result
+
+    def _retry_delay(
+        self, response: httpx.Response, errors: Sequence[GraphQLErrorDetail], attempt: int, waited: float
+    ) -> float:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+        if retry_after is None:
+            for error in errors:
+                hint = error.extensions.get("retryAfter")
+                if error.code == THROTTLED and isinstance(hint, (int, float)) and not isinstance(hint, bool):
+                    retry_after = max(float(hint), 0.0)
+                    break
+        delay = self.retry.next_delay(attempt, waited, retry_after)
+        if delay is None:
+            raise ThrottledError(
+                f"throttled; gave up after {attempt} retries",
+                status_code=response.status_code,
+                retry_after=retry_after,
+            )
+        return delay
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _errors_of(body: Mapping[str, Any] | None) -> tuple[GraphQLErrorDetail, ...]:
+    items = body.get("errors") if body is not None else None
+    if not isinstance(items, list):
+        return ()
+    return tuple(GraphQLErrorDetail.from_json(item) for item in items)
+
+
+class OrderchampClient(GraphQLClientBase):
+    """Synchronous client for Orderchamp's GraphQL API.
+
+    ``transport=`` or ``http_client=`` replace the network (tests); ``sleep=`` replaces the
+    wait between throttled retries.
+    """
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Unpack[GraphQLOptions],
+    ) -> None:
+        super().__init__(access_token, **options)
+        self._transport = transport
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._sleep = sleep
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(transport=self._transport, timeout=self.timeout, follow_redirects=False)
+        return self._http
+
+    def execute(
+        self,
+        query: str,
+        variables: Variables | None = None,
+        *,
+        operation_name: str | None = None,
+        raise_on_errors: bool = True,
+    ) -> GraphQLResult:
+        """Run a query or mutation. GraphQL errors raise unless ``raise_on_errors=False``."""
+        request = self.build_request(query, variables, operation_name)
+        attempt, waited = 0, 0.0
+        while True:
+            try:
+                response = self._client().send(request)
+            except httpx.HTTPError as exc:
+                raise transport_error(request, exc) from None
+            outcome = self.interpret(
+                response, attempt=attempt, waited=waited, raise_on_errors=raise_on_errors
+            )
+            if isinstance(outcome, GraphQLResult):
+                return outcome
+            self._sleep(outcome)
+            attempt, waited = attempt + 1, waited + outcome
+
+    def paginate(
+        self,
+        query: str,
+        path: ConnectionPath,
+        variables: Variables | None = None,
+        *,
+        operation_name: str | None = None,
+        page_size: int | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every node of the connection at ``path`` (``"products"``, ``"account.orders"``).
+
+        The query declares ``$after: String`` (and ``$first: Int`` when ``page_size`` is given)
+        and selects ``pageInfo { hasNextPage endCursor }`` with ``nodes`` or ``edges { node }``.
+        """
+        cursor: str | None = None
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            result = self.execute(
+                query, page_variables(variables, cursor, page_size), operation_name=operation_name
+            )
+            nodes, cursor = read_page(result.data, path, cursor)
+            pages += 1
+            yield from nodes
+            if cursor is None:
+                return
+
+    def close(self) -> None:
+        if self._http is not None and self._owns_http:
+            self._http.close()
+            self._http = None
+
+    def __enter__(self) -> OrderchampClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncOrderchampClient(GraphQLClientBase):
+    """Asynchronous twin of ``OrderchampClient``."""
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **options: Unpack[GraphQLOptions],
+    ) -> None:
+        super().__init__(access_token, **options)
+        self._transport = transport
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._sleep = sleep
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                transport=self._transport, timeout=self.timeout, follow_redirects=False
+            )
+        return self._http
+
+    async def execute(
+        self,
+        query: str,
+        variables: Variables | None = None,
+        *,
+        operation_name: str | None = None,
+        raise_on_errors: bool = True,
+    ) -> GraphQLResult:
+        request = self.build_request(query, variables, operation_name)
+        attempt, waited = 0, 0.0
+        while True:
+            try:
+                response = await self._client().send(request)
+            except httpx.HTTPError as exc:
+                raise transport_error(request, exc) from None
+            outcome = self.interpret(
+                response, attempt=attempt, waited=waited, raise_on_errors=raise_on_errors
+            )
+            if isinstance(outcome, GraphQLResult):
+                return outcome
+            await self._sleep(outcome)
+            attempt, waited = attempt + 1, waited + outcome
+
+    async def paginate(
+        self,
+        query: str,
+        path: ConnectionPath,
+        variables: Variables | None = None,
+        *,
+        operation_name: str | None = None,
+        page_size: int | None = None,
+        max_pages: int | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        cursor: str | None = None
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            result = await self.execute(
+                query, page_variables(variables, cursor, page_size), operation_name=operation_name
+            )
+            nodes, cursor = read_page(result.data, path, cursor)
+            pages += 1
+            for node in nodes:
+                yield node
+            if cursor is None:
+                return
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> AsyncOrderchampClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
