@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -59,6 +60,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_routes.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
+    if os.environ.get("ORDERCHAMP_BENCH_BASELINE") == "1":
+        from .api.baseline import BaselineEndpoint
+
+        routes.insert(0, Route("/bench/graphql-baseline", BaselineEndpoint().handle, methods=["POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler},

@@ -15,6 +15,7 @@ from .oauth.apps import create_app
 from .oauth.clients import ClientSecrets
 from .oauth.private_tokens import create_private_token
 from .admin import create_account, create_user
+from .demo_catalogue import seed_catalogue
 from .settings import Settings
 from .store.database import Database, utcnow
 from .store.models import AccessToken, Membership, TokenKindName
@@ -89,6 +90,8 @@ def seed_demo(settings: Settings, database: Database, client_secrets: ClientSecr
             )
         else:
             secret = client_secrets.current_secret(app)
+
+        seed_catalogue(db, account.id)
 
         tokens = TokenRepository(db)
         now = utcnow()

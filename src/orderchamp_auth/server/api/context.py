@@ -1,12 +1,14 @@
-"""What a resolver gets: the token's account and scopes, and a database session."""
+"""What a resolver gets: the token's account and scopes, a session, the request's loaders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from ...protocol.scopes import ScopeSet
+from ..store.repositories.catalogue import CatalogueRepository
+from .loaders import Loaders
 
 
 @dataclass
@@ -14,3 +16,9 @@ class RequestContext:
     account_id: int
     scopes: ScopeSet
     session: Session
+    catalogue: CatalogueRepository = field(init=False)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalogue = CatalogueRepository(self.session, self.account_id)
+        self.loaders = Loaders(self.catalogue)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, execute
+from graphql import DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, OperationDefinitionNode, OperationType, execute
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -17,6 +17,7 @@ from ..oauth.bearer import BearerAuthenticator
 from ..store.database import Database
 from ..store.repositories.tokens import TokenGrant
 from .context import RequestContext
+from .execution import FastExecutionContext, never_awaitable
 from .schema import DocumentCache
 
 MAX_BODY_BYTES = 256 * 1024
@@ -45,6 +46,15 @@ def bearer_token(request: Request) -> str | None:
     if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         return None
     return token
+
+
+def is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name and definition.name.value == operation_name)
+        ):
+            return definition.operation == OperationType.MUTATION
+    return False
 
 
 class GraphQLEndpoint:
@@ -94,10 +104,12 @@ class GraphQLEndpoint:
 
     def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                  operation_name: str | None) -> ExecutionResult:
-        with self.database.read() as session:
+        transaction = self.database.write if is_mutation(document, operation_name) else self.database.read
+        with transaction() as session:
             context = RequestContext(grant.account_id, self._scopes_of(grant), session)
             result = execute(self.schema, document, context_value=context, variable_values=variables,
-                             operation_name=operation_name)
+                             operation_name=operation_name, execution_context_class=FastExecutionContext,
+                             is_awaitable=never_awaitable)
             assert isinstance(result, ExecutionResult)
             return result
 

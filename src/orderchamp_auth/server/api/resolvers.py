@@ -1,7 +1,10 @@
-"""Resolvers: plain functions reading through repositories, always within the token's account."""
+"""Query resolvers. Objects are dicts shaped by the catalogue repository; most fields use the
+default resolver. Scopes are declared in ``schema.graphql``; only ``node`` checks them here,
+because its type is known only once the ID is decoded."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from graphql import GraphQLSchema
@@ -9,47 +12,201 @@ from graphql import GraphQLSchema
 from ...protocol.errors import GlobalIdError
 from ...protocol.global_ids import decode_global_id, encode_global_id
 from ...protocol.scopes import Scope
-from ..store.models import Account
-from ..store.repositories.accounts import AccountRepository
+from ..store import models as m
+from ..store.repositories import catalogue as c
+from ..store.repositories.catalogue import CursorError, Ordering, TypeSpec
+from .connections import MAX_PAGE_SIZE, bad_input, check_window, connection_from_list, connection_from_page
+from .connections import resolve_total_count
 from .guard import access_denied
 
+NODE_TYPES: dict[str, tuple[Scope, str]] = {
+    "Product": (Scope.PRODUCTS_READ, "product_by_id"),
+    "ProductVariant": (Scope.PRODUCTS_READ, "variant_by_id"),
+    "ProductImage": (Scope.PRODUCTS_READ, "image_by_id"),
+    "Customer": (Scope.CUSTOMERS_READ, "customer_by_id"),
+    "Order": (Scope.ORDERS_READ, "order_by_id"),
+    "OrderProduct": (Scope.ORDERS_READ, "order_product_by_id"),
+    "Invoice": (Scope.ORDERS_READ, "invoice_by_id"),
+    "InvoiceItem": (Scope.ORDERS_READ, "invoice_item_by_id"),
+    "Shipment": (Scope.FULFILLMENT_READ, "shipment_by_id"),
+}
 
-def resolve_account(_parent: Any, info: Any) -> Account | None:
-    return AccountRepository(info.context.session).get(info.context.account_id)
+ORDER_SORTS: dict[str, Ordering] = {
+    "CREATED_AT_ASC": Ordering(m.Order.created_at, False),
+    "CREATED_AT_DESC": Ordering(m.Order.created_at, True),
+    "NUMBER_ASC": Ordering(m.Order.number, False),
+    "NUMBER_DESC": Ordering(m.Order.number, True),
+}
+
+
+def local_id(global_id: str, type_name: str) -> int | None:
+    """The id behind a global ID of this type; ``None`` for anything else (not found)."""
+    try:
+        kind, raw = decode_global_id(global_id)
+    except GlobalIdError:
+        return None
+    if kind != type_name or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+def account_dict(account: m.Account) -> dict[str, Any]:
+    return {
+        "__typename": "Account",
+        "_id": account.id,
+        "id": encode_global_id("Account", account.id),
+        "name": account.name,
+        "type": account.type,
+        "slug": account.slug,
+        "currency": account.currency,
+        "createdAt": c._iso(account.created_at),
+    }
+
+
+def resolve_account(_parent: Any, info: Any) -> dict[str, Any] | None:
+    account = info.context.catalogue.account()
+    return account_dict(account) if account else None
 
 
 def resolve_node(_parent: Any, info: Any, id: str) -> Any:
     try:
-        type_name, local_id = decode_global_id(id)
+        kind, _ = decode_global_id(id)
     except GlobalIdError:
         return None
-    if type_name == "Account":
-        if local_id != str(info.context.account_id):
+    if kind == "Account":
+        if local_id(id, "Account") != info.context.account_id:
             return None
         if Scope.ACCOUNT_READ not in info.context.scopes:
             return access_denied(Scope.ACCOUNT_READ)
-        return AccountRepository(info.context.session).get(info.context.account_id)
-    return None
+        return resolve_account(None, info)
+    entry = NODE_TYPES.get(kind)
+    object_id = local_id(id, kind)
+    if entry is None or object_id is None:
+        return None
+    scope, loader = entry
+    if scope not in info.context.scopes:
+        return access_denied(scope)
+    return info.context.loaders[loader].load(object_id)
 
 
-def account_id(account: Account, _info: Any) -> str:
-    return encode_global_id("Account", account.id)
+def _page(info: Any, spec: TypeSpec, args: dict[str, Any], **options: Any) -> dict[str, Any]:
+    first, last, after, before = args.get("first"), args.get("last"), args.get("after"), args.get("before")
+    check_window(first, last, after, before)
+    try:
+        page = info.context.catalogue.page(spec, first=first, after=after, last=last, before=before, **options)
+    except CursorError as exc:
+        raise bad_input(str(exc)) from None
+    info.context.loaders.prime_related(spec.name, page.rows)
+    return connection_from_page(page)
 
 
-def account_created_at(account: Account, _info: Any) -> str:
-    return account.created_at.isoformat().replace("+00:00", "Z")
+def _single(loader: str, type_name: str) -> Any:
+    def resolve(_parent: Any, info: Any, id: str) -> Any:
+        object_id = local_id(id, type_name)
+        return None if object_id is None else info.context.loaders[loader].load(object_id)
+
+    return resolve
 
 
-def resolve_node_type(obj: Any, _info: Any, _type: Any) -> str:
-    return type(obj).__name__
+def _list_of(spec: TypeSpec) -> Any:
+    def resolve(_parent: Any, info: Any, **args: Any) -> dict[str, Any]:
+        return _page(info, spec, args)
+
+    return resolve
+
+
+def resolve_orders(_parent: Any, info: Any, sort: str = "CREATED_AT_DESC", includeCancelled: bool = False,  # noqa: N803
+                   includeUnconfirmed: bool = True, since: Any = None, **args: Any) -> dict[str, Any]:  # noqa: N803
+    filters = []
+    if not includeCancelled:
+        filters.append(m.Order.is_cancelled.is_(False))
+    if not includeUnconfirmed:
+        filters.append(m.Order.is_confirmed.is_(True))
+    if since is not None:
+        filters.append(m.Order.created_at >= parse_datetime(since))
+    return _page(info, c.ORDER, args, ordering=ORDER_SORTS[sort], filters=filters)
+
+
+def parse_datetime(value: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise bad_input("A DateTime must be an ISO 8601 string, e.g. 2024-05-01T12:00:00Z.")
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_input(f"{value[:40]!r} is not an ISO 8601 date-time.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def resolve_product_variants(_parent: Any, info: Any, skus: list[str]) -> list[dict[str, Any]]:
+    if len(skus) > MAX_PAGE_SIZE:
+        raise bad_input(f"Ask for at most {MAX_PAGE_SIZE} SKUs at a time.")
+    rows = info.context.catalogue.variants_by_sku(skus)
+    info.context.loaders.prime_related("ProductVariant", rows)
+    return rows
+
+
+def _children(loader: str) -> Any:
+    def resolve(parent: dict[str, Any], info: Any, first: int | None = None, after: str | None = None,
+                last: int | None = None, before: str | None = None) -> dict[str, Any]:
+        rows = info.context.loaders[loader].load(parent["_id"])
+        return connection_from_list(rows, first, after, last, before)
+
+    return resolve
+
+
+def _parent_of(loader: str, key: str) -> Any:
+    def resolve(parent: dict[str, Any], info: Any) -> Any:
+        target = parent.get(key)
+        return None if target is None else info.context.loaders[loader].load(target)
+
+    return resolve
+
+
+def resolve_shipment_items(parent: dict[str, Any], info: Any) -> list[dict[str, Any]]:
+    return list(info.context.loaders["items_by_shipment"].load(parent["_id"]))
+
+
+def resolve_type(obj: Any, _info: Any, _type: Any) -> str:
+    return str(obj["__typename"])
 
 
 def bind_resolvers(schema: GraphQLSchema) -> None:
-    query = schema.query_type
-    assert query is not None
-    query.fields["account"].resolve = resolve_account
-    query.fields["node"].resolve = resolve_node
-    account_type = schema.type_map["Account"]
-    account_type.fields["id"].resolve = account_id  # type: ignore[attr-defined]
-    account_type.fields["createdAt"].resolve = account_created_at  # type: ignore[attr-defined]
-    schema.type_map["Node"].resolve_type = resolve_node_type  # type: ignore[attr-defined]
+    def field(type_name: str, name: str) -> Any:
+        return schema.type_map[type_name].fields[name]  # type: ignore[attr-defined]
+
+    query = {
+        "account": resolve_account,
+        "node": resolve_node,
+        "products": _list_of(c.PRODUCT),
+        "product": _single("product_by_id", "Product"),
+        "productVariants": resolve_product_variants,
+        "orders": resolve_orders,
+        "order": _single("order_by_id", "Order"),
+        "invoices": _list_of(c.INVOICE),
+        "shipments": _list_of(c.SHIPMENT),
+        "customers": _list_of(c.CUSTOMER),
+        "customer": _single("customer_by_id", "Customer"),
+    }
+    for name, resolver in query.items():
+        field("Query", name).resolve = resolver
+    relations = {
+        ("Product", "variants"): _children("variants_by_product"),
+        ("Product", "images"): _children("images_by_product"),
+        ("ProductVariant", "product"): _parent_of("product_by_id", "_product_id"),
+        ("Order", "customer"): _parent_of("customer_by_id", "_customer_id"),
+        ("Order", "products"): _children("products_by_order"),
+        ("Order", "invoices"): _children("invoices_by_order"),
+        ("Order", "shipments"): _children("shipments_by_order"),
+        ("OrderProduct", "variant"): _parent_of("variant_by_id", "_variant_id"),
+        ("Invoice", "order"): _parent_of("order_by_id", "_order_id"),
+        ("Invoice", "items"): _children("items_by_invoice"),
+        ("Shipment", "order"): _parent_of("order_by_id", "_order_id"),
+        ("Shipment", "items"): resolve_shipment_items,
+        ("ShipmentItem", "orderProduct"): _parent_of("order_product_by_id", "_order_product_id"),
+    }
+    for (type_name, name), resolver in relations.items():
+        field(type_name, name).resolve = resolver
+    for type_name, gql_type in schema.type_map.items():
+        if type_name.endswith("Connection") and hasattr(gql_type, "fields"):
+            gql_type.fields["totalCount"].resolve = resolve_total_count  # type: ignore[attr-defined]
+    schema.type_map["Node"].resolve_type = resolve_type  # type: ignore[attr-defined]

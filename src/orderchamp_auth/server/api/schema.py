@@ -18,6 +18,7 @@ from graphql.validation import ValidationRule
 
 from .guard import apply_scope_guards
 from .limits import MAX_QUERY_LENGTH, depth_limit_rule
+from .mutations import bind_mutations
 from .resolvers import bind_resolvers
 
 SDL = Path(__file__).with_name("schema.graphql")
@@ -26,6 +27,7 @@ SDL = Path(__file__).with_name("schema.graphql")
 def build_api_schema() -> GraphQLSchema:
     schema = build_schema(SDL.read_text("utf-8"))
     bind_resolvers(schema)
+    bind_mutations(schema)
     apply_scope_guards(schema)
     return schema
 

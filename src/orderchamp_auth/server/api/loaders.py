@@ -1,0 +1,111 @@
+"""Batch loading within one request: no N+1 queries.
+
+graphql-core's synchronous executor resolves a list item by item, depth first. When a page
+of parents is loaded, its ids are *primed* into the loaders of their relations; the first
+child lookup then loads the children of every primed parent in one query. The number of
+queries therefore grows with the depth of a query, not with the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..store.repositories import catalogue as c
+from ..store.repositories.catalogue import CatalogueRepository, TypeSpec
+
+
+class BatchLoader:
+    def __init__(self, fetch: Callable[[list[int]], dict[int, Any]], default: Any = None) -> None:
+        self._fetch = fetch
+        self._default = default
+        self._cache: dict[int, Any] = {}
+        self._pending: set[int] = set()
+
+    def prime(self, keys: Iterable[int | None]) -> None:
+        self._pending.update(k for k in keys if k is not None and k not in self._cache)
+
+    def load(self, key: int) -> Any:
+        if key not in self._cache:
+            batch = self._pending | {key}
+            self._pending = set()
+            found = self._fetch(sorted(batch))
+            for k in batch:
+                value = found.get(k)
+                self._cache[k] = value if value is not None else self._default_value()
+        return self._cache[key]
+
+    def _default_value(self) -> Any:
+        return list(self._default) if isinstance(self._default, list) else self._default
+
+    def clear(self) -> None:
+        self._cache.clear()
+        self._pending.clear()
+
+
+# (loader name, spec, how rows of that spec relate: list of (loader to prime, key in row))
+_RELATED: dict[str, list[tuple[str, str]]] = {
+    "Product": [("variants_by_product", "_id"), ("images_by_product", "_id")],
+    "ProductVariant": [("product_by_id", "_product_id")],
+    "Order": [("customer_by_id", "_customer_id"), ("products_by_order", "_id"),
+              ("invoices_by_order", "_id"), ("shipments_by_order", "_id")],
+    "OrderProduct": [("variant_by_id", "_variant_id")],
+    "Invoice": [("order_by_id", "_order_id"), ("items_by_invoice", "_id")],
+    "Shipment": [("order_by_id", "_order_id"), ("items_by_shipment", "_id")],
+    "ShipmentItem": [("order_product_by_id", "_order_product_id")],
+}
+
+
+class Loaders:
+    def __init__(self, catalogue: CatalogueRepository) -> None:
+        self.catalogue = catalogue
+        self._loaders: dict[str, BatchLoader] = {}
+        by_id = {
+            "product_by_id": c.PRODUCT, "variant_by_id": c.VARIANT, "image_by_id": c.IMAGE,
+            "customer_by_id": c.CUSTOMER, "order_by_id": c.ORDER, "order_product_by_id": c.ORDER_PRODUCT,
+            "invoice_by_id": c.INVOICE, "invoice_item_by_id": c.INVOICE_ITEM, "shipment_by_id": c.SHIPMENT,
+        }
+        for name, spec in by_id.items():
+            self._loaders[name] = BatchLoader(self._by_ids(spec))
+        children = {
+            "variants_by_product": (c.VARIANT, "product_id", (c.m.ProductVariant.position,)),
+            "images_by_product": (c.IMAGE, "product_id", (c.m.ProductImage.position,)),
+            "products_by_order": (c.ORDER_PRODUCT, "order_id", ()),
+            "invoices_by_order": (c.INVOICE, "order_id", ()),
+            "shipments_by_order": (c.SHIPMENT, "order_id", ()),
+            "items_by_invoice": (c.INVOICE_ITEM, "invoice_id", ()),
+            "items_by_shipment": (c.SHIPMENT_ITEM, "shipment_id", ()),
+        }
+        for name, (spec, key, order) in children.items():
+            self._loaders[name] = BatchLoader(self._children(spec, key, order), default=[])
+
+    def _by_ids(self, spec: TypeSpec) -> Callable[[list[int]], dict[int, Any]]:
+        def fetch(ids: list[int]) -> dict[int, Any]:
+            rows = self.catalogue.by_ids(spec, ids)
+            self.prime_related(spec.name, rows.values())
+            return rows
+
+        return fetch
+
+    def _children(self, spec: TypeSpec, key: str, order: tuple[Any, ...]) -> Callable[[list[int]], dict[int, Any]]:
+        def fetch(ids: list[int]) -> dict[int, Any]:
+            grouped = self.catalogue.children(spec, key, ids, order)
+            self.prime_related(spec.name, (row for rows in grouped.values() for row in rows))
+            return grouped
+
+        return fetch
+
+    def __getitem__(self, name: str) -> BatchLoader:
+        return self._loaders[name]
+
+    def prime_related(self, type_name: str, rows: Iterable[dict[str, Any]]) -> None:
+        related = _RELATED.get(type_name)
+        if not related:
+            return
+        rows = list(rows)
+        for loader, key in related:
+            self._loaders[loader].prime(row.get(key) for row in rows)
+
+    def clear(self) -> None:
+        for loader in self._loaders.values():
+            loader.clear()

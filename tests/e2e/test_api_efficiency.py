@@ -1,0 +1,69 @@
+"""No N+1: the number of SQL statements depends on the depth of a query, not on page size."""
+
+from __future__ import annotations
+
+from graphql import execute
+from sqlalchemy import event
+
+from orderchamp_auth.protocol.scopes import ScopeSet
+from orderchamp_auth.server.api.context import RequestContext
+from orderchamp_auth.server.api.execution import FastExecutionContext, never_awaitable
+from orderchamp_auth.server.api.schema import DocumentCache, build_api_schema
+
+from ..support import World
+from .api_support import seeded_account
+
+PRODUCTS = "{ products(first: %d) { nodes { id title variants(first: 10) { nodes { sku product { title } } } images(first: 5) { nodes { originalUrl } } } } }"
+ORDERS = ("{ orders(first: %d, includeCancelled: true) { nodes { number customer { companyName } "
+          "products(first: 10) { nodes { sku variant { sku product { title } } } } "
+          "invoices(first: 5) { nodes { number items(first: 10) { nodes { title } } } } "
+          "shipments(first: 5) { nodes { carrier items { quantity orderProduct { sku } } } } } } }")
+
+
+def count_statements(platform, account_id: int, query: str) -> tuple[int, dict]:
+    schema = build_api_schema()
+    document, errors = DocumentCache(schema).get(query)
+    assert document is not None, errors
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(platform.database.engine, "before_cursor_execute", record)
+    try:
+        with platform.database.read() as session:
+            context = RequestContext(account_id, ScopeSet.all(), session)
+            result = execute(schema, document, context_value=context,
+                             execution_context_class=FastExecutionContext, is_awaitable=never_awaitable)
+    finally:
+        event.remove(platform.database.engine, "before_cursor_execute", record)
+    assert not result.errors, result.errors
+    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")]), result.data
+
+
+def test_product_pages_cost_the_same_number_of_queries_at_any_size(platform):
+    account = seeded_account(World(platform))
+    small, small_data = count_statements(platform, account.account_id, PRODUCTS % 2)
+    large, large_data = count_statements(platform, account.account_id, PRODUCTS % 30)
+    assert len(large_data["products"]["nodes"]) == 30
+    assert small == large <= 5
+
+
+def test_nested_order_pages_cost_the_same_number_of_queries_at_any_size(platform):
+    account = seeded_account(World(platform))
+    small, _ = count_statements(platform, account.account_id, ORDERS % 2)
+    large, data = count_statements(platform, account.account_id, ORDERS % 40)
+    assert len(data["orders"]["nodes"]) == 40
+    assert small == large <= 12
+
+
+def test_fast_executor_gives_the_same_result_as_graphql_core(platform):
+    account = seeded_account(World(platform))
+    schema = build_api_schema()
+    document, _ = DocumentCache(schema).get(ORDERS % 10)
+    results = []
+    for context_class in (None, FastExecutionContext):
+        with platform.database.read() as session:
+            context = RequestContext(account.account_id, ScopeSet.all(), session)
+            results.append(execute(schema, document, context_value=context, execution_context_class=context_class))
+    assert results[0].data == results[1].data and not results[0].errors
