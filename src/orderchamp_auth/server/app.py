@@ -12,7 +12,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .api.endpoint import GRAPHIQL_PLACEHOLDER, GraphQLEndpoint
+from .api.endpoint import GraphQLEndpoint
+from .api.graphiql import graphiql_page
 from .api.schema import build_api_schema
 from .errors import PlatformError
 from .keys import SecretBox
@@ -20,7 +21,7 @@ from .oauth.bearer import BearerAuthenticator
 from .oauth.clients import ClientSecrets
 from .settings import Settings, load_settings
 from .store.database import Database
-from .web import auth_routes, backoffice_routes, oauth_routes
+from .web import auth_routes, backoffice_routes, oauth_routes, partner_routes, support_routes
 from .web.errors import http_error_handler, platform_error_handler
 from .web.platform import Platform
 from .web.render import build_templates
@@ -50,14 +51,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app. Called with no argument (uvicorn ``--factory``) it reads the environment."""
     settings = settings or load_settings()
     platform = build_platform(settings)
-    graphql = GraphQLEndpoint(build_api_schema(), platform.database, platform.authenticator, GRAPHIQL_PLACEHOLDER)
     api_path = settings.api_path
+    graphql = GraphQLEndpoint(build_api_schema(), platform.database, platform.authenticator,
+                              graphiql_page(f"{api_path}/graphql"))
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         *oauth_routes.routes,
         *auth_routes.routes,
         *backoffice_routes.routes,
+        *partner_routes.routes,
+        *support_routes.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     if os.environ.get("ORDERCHAMP_BENCH_BASELINE") == "1":

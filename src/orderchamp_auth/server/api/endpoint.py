@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, OperationDefinitionNode, OperationType, execute
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+)
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -69,7 +76,7 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
-            return HTMLResponse(self.graphiql_html, headers={"cache-control": "no-store"})
+            return HTMLResponse(self.graphiql_html, headers=GRAPHIQL_HEADERS)
         token = bearer_token(request)
         if token is None:
             return unauthenticated("An access token is required: send Authorization: Bearer <token>.")
@@ -145,11 +152,11 @@ class GraphQLEndpoint:
         return query, variables, operation_name or None
 
 
-GRAPHIQL_PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Orderchamp GraphQL API</title>
-<link rel="stylesheet" href="/static/style.css"></head><body><main class="page"><h1>Orderchamp GraphQL API</h1>
-<p>POST a JSON body <code>{"query": "...", "variables": {...}}</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p>
-</main></body></html>"""
-
-
-def graphql_error(message: str, code: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code})
+GRAPHIQL_HEADERS = {
+    "cache-control": "no-store",
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}

@@ -38,7 +38,7 @@ class FastExecutionContext(ExecutionContext):
                     if value is not None:
                         try:
                             return serialize(value)
-                        except Exception:  # noqa: BLE001 - the standard path reports it properly
+                        except Exception:  # noqa: S110 - the standard path below reports it properly
                             pass
         return super().execute_field(parent_type, source, field_nodes, path)
 

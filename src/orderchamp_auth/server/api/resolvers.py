@@ -15,8 +15,14 @@ from ...protocol.scopes import Scope
 from ..store import models as m
 from ..store.repositories import catalogue as c
 from ..store.repositories.catalogue import CursorError, Ordering, TypeSpec
-from .connections import MAX_PAGE_SIZE, bad_input, check_window, connection_from_list, connection_from_page
-from .connections import resolve_total_count
+from .connections import (
+    MAX_PAGE_SIZE,
+    bad_input,
+    check_window,
+    connection_from_list,
+    connection_from_page,
+    resolve_total_count,
+)
 from .guard import access_denied
 
 NODE_TYPES: dict[str, tuple[Scope, str]] = {
@@ -134,7 +140,7 @@ def parse_datetime(value: Any) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise bad_input(f"{value[:40]!r} is not an ISO 8601 date-time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def resolve_product_variants(_parent: Any, info: Any, skus: list[str]) -> list[dict[str, Any]]:
