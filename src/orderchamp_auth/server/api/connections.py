@@ -38,7 +38,7 @@ def check_window(first: int | None, last: int | None, after: str | None, before:
 class Connection:
     """A connection value. Edges (and their cursors) are built only if the query asks for them."""
 
-    __slots__ = ("nodes", "pageInfo", "_keys", "_count", "_edges")
+    __slots__ = ("nodes", "_keys", "_count", "_edges", "_has_next", "_has_previous")
 
     def __init__(self, nodes: list[dict[str, Any]], keys: list[list[Any]], has_next: bool, has_previous: bool,
                  count: Callable[[], int]) -> None:
@@ -46,9 +46,15 @@ class Connection:
         self._keys = keys
         self._count = count
         self._edges: list[dict[str, Any]] | None = None
-        self.pageInfo = {
-            "hasNextPage": has_next,
-            "hasPreviousPage": has_previous,
+        self._has_next = has_next
+        self._has_previous = has_previous
+
+    @property
+    def pageInfo(self) -> dict[str, Any]:  # noqa: N802 - the GraphQL field name
+        keys = self._keys
+        return {
+            "hasNextPage": self._has_next,
+            "hasPreviousPage": self._has_previous,
             "startCursor": encode_cursor(keys[0]) if keys else None,
             "endCursor": encode_cursor(keys[-1]) if keys else None,
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ...protocol.scopes import ScopeSet
@@ -15,10 +16,15 @@ from .loaders import Loaders
 class RequestContext:
     account_id: int
     scopes: ScopeSet
-    session: Session
+    # An ORM session for mutations; a plain connection in a read-only snapshot for queries.
+    source: Session | Connection
     catalogue: CatalogueRepository = field(init=False)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.catalogue = CatalogueRepository(self.session, self.account_id)
+        self.catalogue = CatalogueRepository(self.source, self.account_id)
         self.loaders = Loaders(self.catalogue)
+
+    @property
+    def session(self) -> Session:
+        return self.catalogue.session

@@ -56,28 +56,37 @@ _RELATED: dict[str, list[tuple[str, str]]] = {
 }
 
 
+_BY_ID: dict[str, TypeSpec] = {
+    "product_by_id": c.PRODUCT, "variant_by_id": c.VARIANT, "image_by_id": c.IMAGE,
+    "customer_by_id": c.CUSTOMER, "order_by_id": c.ORDER, "order_product_by_id": c.ORDER_PRODUCT,
+    "invoice_by_id": c.INVOICE, "invoice_item_by_id": c.INVOICE_ITEM, "shipment_by_id": c.SHIPMENT,
+}
+_CHILDREN: dict[str, tuple[TypeSpec, str, tuple[Any, ...]]] = {
+    "variants_by_product": (c.VARIANT, "product_id", (c.m.ProductVariant.position,)),
+    "images_by_product": (c.IMAGE, "product_id", (c.m.ProductImage.position,)),
+    "products_by_order": (c.ORDER_PRODUCT, "order_id", ()),
+    "invoices_by_order": (c.INVOICE, "order_id", ()),
+    "shipments_by_order": (c.SHIPMENT, "order_id", ()),
+    "items_by_invoice": (c.INVOICE_ITEM, "invoice_id", ()),
+    "items_by_shipment": (c.SHIPMENT_ITEM, "shipment_id", ()),
+}
+
+
 class Loaders:
+    """The request's loaders, made on first use (most requests need none or few)."""
+
     def __init__(self, catalogue: CatalogueRepository) -> None:
         self.catalogue = catalogue
         self._loaders: dict[str, BatchLoader] = {}
-        by_id = {
-            "product_by_id": c.PRODUCT, "variant_by_id": c.VARIANT, "image_by_id": c.IMAGE,
-            "customer_by_id": c.CUSTOMER, "order_by_id": c.ORDER, "order_product_by_id": c.ORDER_PRODUCT,
-            "invoice_by_id": c.INVOICE, "invoice_item_by_id": c.INVOICE_ITEM, "shipment_by_id": c.SHIPMENT,
-        }
-        for name, spec in by_id.items():
-            self._loaders[name] = BatchLoader(self._by_ids(spec))
-        children = {
-            "variants_by_product": (c.VARIANT, "product_id", (c.m.ProductVariant.position,)),
-            "images_by_product": (c.IMAGE, "product_id", (c.m.ProductImage.position,)),
-            "products_by_order": (c.ORDER_PRODUCT, "order_id", ()),
-            "invoices_by_order": (c.INVOICE, "order_id", ()),
-            "shipments_by_order": (c.SHIPMENT, "order_id", ()),
-            "items_by_invoice": (c.INVOICE_ITEM, "invoice_id", ()),
-            "items_by_shipment": (c.SHIPMENT_ITEM, "shipment_id", ()),
-        }
-        for name, (spec, key, order) in children.items():
-            self._loaders[name] = BatchLoader(self._children(spec, key, order), default=[])
+
+    def _make(self, name: str) -> BatchLoader:
+        if name in _BY_ID:
+            loader = BatchLoader(self._by_ids(_BY_ID[name]))
+        else:
+            spec, key, order = _CHILDREN[name]
+            loader = BatchLoader(self._children(spec, key, order), default=[])
+        self._loaders[name] = loader
+        return loader
 
     def _by_ids(self, spec: TypeSpec) -> Callable[[list[int]], dict[int, Any]]:
         def fetch(ids: list[int]) -> dict[int, Any]:
@@ -96,7 +105,8 @@ class Loaders:
         return fetch
 
     def __getitem__(self, name: str) -> BatchLoader:
-        return self._loaders[name]
+        loader = self._loaders.get(name)
+        return loader if loader is not None else self._make(name)
 
     def prime_related(self, type_name: str, rows: Iterable[dict[str, Any]]) -> None:
         related = _RELATED.get(type_name)
@@ -104,7 +114,7 @@ class Loaders:
             return
         rows = list(rows)
         for loader, key in related:
-            self._loaders[loader].prime(row.get(key) for row in rows)
+            self[loader].prime(row.get(key) for row in rows)
 
     def clear(self) -> None:
         for loader in self._loaders.values():

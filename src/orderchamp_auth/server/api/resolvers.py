@@ -8,11 +8,13 @@ import datetime as dt
 from typing import Any
 
 from graphql import GraphQLSchema
+from sqlalchemy import bindparam
 
 from ...protocol.errors import GlobalIdError
 from ...protocol.global_ids import decode_global_id, encode_global_id
 from ...protocol.scopes import Scope
 from ..store import models as m
+from ..store.database import UTCDateTime
 from ..store.repositories import catalogue as c
 from ..store.repositories.catalogue import CursorError, Ordering, TypeSpec
 from .connections import (
@@ -70,8 +72,7 @@ def account_dict(account: m.Account) -> dict[str, Any]:
 
 
 def resolve_account(_parent: Any, info: Any) -> dict[str, Any] | None:
-    account = info.context.catalogue.account()
-    return account_dict(account) if account else None
+    return info.context.catalogue.account()  # type: ignore[no-any-return]
 
 
 def resolve_node(_parent: Any, info: Any, id: str) -> Any:
@@ -123,14 +124,15 @@ def _list_of(spec: TypeSpec) -> Any:
 
 def resolve_orders(_parent: Any, info: Any, sort: str = "CREATED_AT_DESC", includeCancelled: bool = False,  # noqa: N803
                    includeUnconfirmed: bool = True, since: Any = None, **args: Any) -> dict[str, Any]:  # noqa: N803
-    filters = []
+    filters, params = [], {}
     if not includeCancelled:
-        filters.append(m.Order.is_cancelled.is_(False))
+        filters.append(("not_cancelled", m.Order.is_cancelled.is_(False)))
     if not includeUnconfirmed:
-        filters.append(m.Order.is_confirmed.is_(True))
+        filters.append(("confirmed", m.Order.is_confirmed.is_(True)))
     if since is not None:
-        filters.append(m.Order.created_at >= parse_datetime(since))
-    return _page(info, c.ORDER, args, ordering=ORDER_SORTS[sort], filters=filters)
+        filters.append(("since", m.Order.created_at >= bindparam("since", type_=UTCDateTime())))
+        params["since"] = parse_datetime(since)
+    return _page(info, c.ORDER, args, ordering=ORDER_SORTS[sort], filters=filters, params=params)
 
 
 def parse_datetime(value: Any) -> dt.datetime:

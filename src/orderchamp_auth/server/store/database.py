@@ -9,11 +9,12 @@ any error, so nothing is ever half written. On SQLite a writing transaction star
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -28,7 +29,7 @@ def normalize_database_url(url: str) -> str:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -42,15 +43,15 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -68,7 +69,9 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: a full SQLAlchemy execution of "BEGIN" would cost more
+        # than most of the queries that follow it.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_database_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -89,7 +92,10 @@ def create_database_engine(url: str, *, pool_size: int = 10) -> Engine:
 class Database:
     """Hands out sessions; each ``with`` block is one transaction."""
 
+    _local: threading.local
+
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self._local = threading.local()
         self.url = normalize_database_url(url)
         self.engine = create_database_engine(self.url, pool_size=pool_size)
         self._write_engine = self.engine.execution_options(write=True)
@@ -122,5 +128,31 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction on this thread's own long-lived connection.
+
+        For the API's hot path: an ORM session and a pool checkout per request cost several
+        times what a primary-key lookup does. The connection stays with its thread (they are
+        not thread-safe) and is replaced if it breaks.
+        """
+        conn: Connection | None = getattr(self._local, "connection", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.connection = self.engine.connect()
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            try:
+                transaction.rollback()
+            except Exception:
+                conn.invalidate()
+                self._local.connection = None
+                raise
+
     def dispose(self) -> None:
+        conn = getattr(self._local, "connection", None)
+        if conn is not None:
+            conn.close()
+            self._local.connection = None
         self.engine.dispose()

@@ -85,6 +85,21 @@ class UserRepository:
             )
         )
 
+    def emails_by_account(self, account_ids: list[int]) -> dict[int, list[str]]:
+        """The users of each account, for lists that show who is behind an account."""
+        found: dict[int, list[str]] = {}
+        if not account_ids:
+            return found
+        rows = self.session.execute(
+            select(Membership.account_id, User.email)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.account_id.in_(account_ids))
+            .order_by(User.email)
+        )
+        for account_id, email in rows:
+            found.setdefault(account_id, []).append(email)
+        return found
+
     def is_member(self, user_id: int, account_id: int) -> bool:
         return (
             self.session.scalar(

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..models import App, AppLogo, AppRedirectUri, AppStatus, Partner, PartnerDemoAccount, PartnerMember
+from ..models import (
+    Account,
+    App,
+    AppLogo,
+    AppRedirectUri,
+    AppStatus,
+    Membership,
+    Partner,
+    PartnerDemoAccount,
+    PartnerMember,
+    User,
+)
 
 
 class PartnerRepository:
@@ -35,6 +48,25 @@ class PartnerRepository:
             self.session.add(PartnerMember(partner_id=partner_id, user_id=user_id))
             self.session.flush()
 
+    def is_member(self, partner_id: int, user_id: int) -> bool:
+        return self.session.scalar(
+            select(PartnerMember.id).where(PartnerMember.partner_id == partner_id, PartnerMember.user_id == user_id)
+        ) is not None
+
+    def members_of(self, partner_id: int) -> list[User]:
+        return list(
+            self.session.scalars(
+                select(User).join(PartnerMember, PartnerMember.user_id == User.id)
+                .where(PartnerMember.partner_id == partner_id).order_by(User.email)
+            )
+        )
+
+    def remove_member(self, partner_id: int, user_id: int) -> bool:
+        result = self.session.execute(
+            delete(PartnerMember).where(PartnerMember.partner_id == partner_id, PartnerMember.user_id == user_id)
+        )
+        return bool(result.rowcount)
+
     def partners_of_user(self, user_id: int) -> list[Partner]:
         return list(
             self.session.scalars(
@@ -60,6 +92,60 @@ class PartnerRepository:
             )
         ) is not None
 
+    def unlink_demo_account(self, partner_id: int, account_id: int) -> bool:
+        result = self.session.execute(
+            delete(PartnerDemoAccount).where(
+                PartnerDemoAccount.partner_id == partner_id, PartnerDemoAccount.account_id == account_id
+            )
+        )
+        return bool(result.rowcount)
+
+    def demo_accounts_of(self, partner_id: int) -> list[Account]:
+        return list(
+            self.session.scalars(
+                select(Account).join(PartnerDemoAccount, PartnerDemoAccount.account_id == Account.id)
+                .where(PartnerDemoAccount.partner_id == partner_id).order_by(Account.name)
+            )
+        )
+
+    def demo_accounts_of_user(self, partner_id: int, user_id: int) -> list[Account]:
+        """The partner's demo accounts this user belongs to: where they can test-install."""
+        return list(
+            self.session.scalars(
+                select(Account)
+                .join(PartnerDemoAccount, PartnerDemoAccount.account_id == Account.id)
+                .join(Membership, Membership.account_id == Account.id)
+                .where(PartnerDemoAccount.partner_id == partner_id, Membership.user_id == user_id)
+                .order_by(Account.name)
+            )
+        )
+
+    def counts(self) -> dict[int, tuple[int, int, int]]:
+        """``partner id -> (members, demo accounts, apps)`` for the support list, in three queries."""
+        members = dict(
+            self.session.execute(select(PartnerMember.partner_id, func.count()).group_by(PartnerMember.partner_id))
+            .tuples().all()
+        )
+        demos = dict(
+            self.session.execute(
+                select(PartnerDemoAccount.partner_id, func.count()).group_by(PartnerDemoAccount.partner_id)
+            ).tuples().all()
+        )
+        apps = dict(self.session.execute(select(App.partner_id, func.count()).group_by(App.partner_id)).tuples().all())
+        ids = set(members) | set(demos) | set(apps)
+        return {i: (members.get(i, 0), demos.get(i, 0), apps.get(i, 0)) for i in ids}
+
+    def demo_partner_names_by_account(self) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        rows = self.session.execute(
+            select(PartnerDemoAccount.account_id, Partner.name)
+            .join(Partner, Partner.id == PartnerDemoAccount.partner_id)
+            .order_by(Partner.name)
+        )
+        for account_id, name in rows:
+            found.setdefault(account_id, []).append(name)
+        return found
+
     def demo_partner_ids(self, account_id: int) -> list[int]:
         return list(
             self.session.scalars(
@@ -83,6 +169,15 @@ class AppRepository:
 
     def list_for_partner(self, partner_id: int) -> list[App]:
         return list(self.session.scalars(select(App).where(App.partner_id == partner_id).order_by(App.name)))
+
+    def get_for_partner(self, partner_id: int, client_id: str) -> App | None:
+        """An app only through its own partner: another partner's client_id finds nothing."""
+        return self.session.scalar(select(App).where(App.partner_id == partner_id, App.client_id == client_id))
+
+    def list_by_status(self, status: AppStatus) -> list[App]:
+        return list(
+            self.session.scalars(select(App).where(App.status == status.value).order_by(App.updated_at, App.id))
+        )
 
     def list_installable_for(self, account_id: int) -> list[App]:
         """Verified apps, plus draft apps of partners that have this account as a demo account."""
@@ -121,8 +216,39 @@ class AppRepository:
         self.session.flush()
         return app
 
+    def replace_redirect_uris(self, app: App, urls: list[str]) -> None:
+        """Keep the rows whose URL stays, drop the others, add the new ones, in the given order.
+
+        Rows are reused rather than recreated: the unit of work inserts before it deletes,
+        so recreating a kept URL would trip the (app_id, url) unique constraint.
+        """
+        existing = {row.url: row for row in app.redirect_uris}
+        rows = []
+        for position, url in enumerate(urls):
+            row = existing.pop(url, None) or AppRedirectUri(url=url)
+            row.position = position
+            rows.append(row)
+        app.redirect_uris = rows
+        self.session.flush()
+
     def get_logo(self, app_id: int) -> AppLogo | None:
         return self.session.get(AppLogo, app_id)
 
     def has_logo(self, app_id: int) -> bool:
         return self.session.scalar(select(AppLogo.app_id).where(AppLogo.app_id == app_id)) is not None
+
+    def ids_with_logo(self, app_ids: list[int]) -> set[int]:
+        if not app_ids:
+            return set()
+        return set(self.session.scalars(select(AppLogo.app_id).where(AppLogo.app_id.in_(app_ids))))
+
+    def set_logo(self, app_id: int, *, content_type: str, data: bytes, now: dt.datetime) -> None:
+        logo = self.session.get(AppLogo, app_id)
+        if logo is None:
+            self.session.add(AppLogo(app_id=app_id, content_type=content_type, data=data, updated_at=now))
+        else:
+            logo.content_type, logo.data, logo.updated_at = content_type, data, now
+        self.session.flush()
+
+    def delete_logo(self, app_id: int) -> None:
+        self.session.execute(delete(AppLogo).where(AppLogo.app_id == app_id))

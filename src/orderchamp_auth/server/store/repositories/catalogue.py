@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ....protocol.global_ids import encode_global_id
@@ -61,8 +61,8 @@ class TypeSpec:
 
 def _iso(value: dt.datetime) -> str:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 PRODUCT = TypeSpec("Product", m.Product, {
@@ -180,18 +180,51 @@ def _after(columns: list[Any], values: list[Any], descending: bool) -> ColumnEle
     return or_(beyond, and_(column == value, _after(rest, rest_values, descending)))
 
 
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _scoped(spec: TypeSpec) -> Any:
+    return select(*spec.selected()).where(spec.model.account_id == bindparam("account_id"))  # type: ignore[attr-defined]
+
+
 class CatalogueRepository:
-    def __init__(self, session: Session, account_id: int) -> None:
-        self.session = session
+    """Reads (and, given a session, the objects mutations change) of one account.
+
+    Takes an ORM ``Session`` (mutations) or a plain ``Connection`` (read-only requests).
+    Reads are Core selects either way: the ORM's result machinery would cost more than
+    the queries themselves."""
+
+    def __init__(self, source: Session | Connection, account_id: int) -> None:
+        self.source = source
         self.account_id = account_id
 
+    @property
+    def session(self) -> Session:
+        if not isinstance(self.source, Session):
+            raise TypeError("this operation needs an ORM session (a mutation)")
+        return self.source
+
+    def _connection(self) -> Connection:
+        return self.source.connection() if isinstance(self.source, Session) else self.source
+
     def _rows(self, statement: Any) -> Any:
-        # Core execution on the session's connection: these are plain column selects, and
-        # the ORM's result machinery would cost more than the query itself.
-        return self.session.connection().execute(statement)
+        return self._connection().execute(statement)
 
     def _base(self, spec: TypeSpec) -> Any:
         return select(*spec.selected()).where(spec.model.account_id == self.account_id)  # type: ignore[attr-defined]
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], Any], **params: Any) -> Any:
+        """Run a statement built once per shape; only its parameters change per request.
+
+        Building a SQLAlchemy statement costs more than running it on SQLite, so the hot
+        lookups keep theirs (with ``account_id`` always a bound parameter)."""
+        statement = _STATEMENTS.get(key)
+        if statement is None:
+            statement = _STATEMENTS[key] = build()
+        return self._rows_with(statement, {"account_id": self.account_id, **params})
+
+    def _rows_with(self, statement: Any, params: dict[str, Any]) -> Any:
+        return self._connection().execute(statement, params)
 
     def page(
         self,
@@ -202,25 +235,41 @@ class CatalogueRepository:
         last: int | None,
         before: str | None,
         ordering: Ordering = Ordering(),
-        filters: Iterable[ColumnElement[bool]] = (),
+        filters: Sequence[tuple[str, ColumnElement[bool]]] = (),
+        params: dict[str, Any] | None = None,
     ) -> Page:
+        """One page in keyset order. ``filters`` are named conditions whose values are bound
+        parameters (given in ``params``), so each shape of statement is built only once."""
         model_id = spec.model.id  # type: ignore[attr-defined]
         key_columns = [ordering.column, model_id] if ordering.column is not None else [model_id]
         desc = ordering.descending
-        condition = and_(true(), *filters)
-        query = self._base(spec).where(condition)
-        if ordering.column is not None:
-            query = query.add_columns(ordering.column.label("_sort"))
         backwards = last is not None
         limit = last if backwards else first
         assert limit is not None
+        values: dict[str, Any] = dict(params or {}, limit=limit + 1)
         if after is not None:
-            query = query.where(_after(key_columns, self._cursor(after, key_columns), desc))
+            values.update({f"after_{i}": v for i, v in enumerate(self._cursor(after, key_columns))})
         if before is not None:
-            query = query.where(_after(key_columns, self._cursor(before, key_columns), not desc))
-        scan_desc = desc != backwards
-        order_by = [c.desc() if scan_desc else c.asc() for c in key_columns]
-        result = self._rows(query.order_by(*order_by).limit(limit + 1))
+            values.update({f"before_{i}": v for i, v in enumerate(self._cursor(before, key_columns))})
+        filter_names = tuple(name for name, _ in filters)
+        shape = ("page", spec.name, str(ordering.column), desc, backwards, after is not None,
+                 before is not None, filter_names)
+
+        def build() -> Any:
+            query = _scoped(spec).where(*(condition for _, condition in filters))
+            if ordering.column is not None:
+                query = query.add_columns(ordering.column.label("_sort"))
+            if after is not None:
+                bound = [bindparam(f"after_{i}") for i in range(len(key_columns))]
+                query = query.where(_after(key_columns, bound, desc))
+            if before is not None:
+                bound = [bindparam(f"before_{i}") for i in range(len(key_columns))]
+                query = query.where(_after(key_columns, bound, not desc))
+            scan_desc = desc != backwards
+            order_by = [c.desc() if scan_desc else c.asc() for c in key_columns]
+            return query.order_by(*order_by).limit(bindparam("limit"))
+
+        result = self._cached(shape, build, **values)
         names = list(result.keys())
         rows = list(result)
         more = len(rows) > limit
@@ -239,11 +288,15 @@ class CatalogueRepository:
         has_previous = more if backwards else after is not None
 
         def count() -> int:
-            return int(self._rows(
-                select(func.count()).select_from(spec.model).where(
-                    spec.model.account_id == self.account_id, condition  # type: ignore[attr-defined]
-                )
-            ).scalar() or 0)
+            statement = self._cached(
+                ("count", spec.name, filter_names),
+                lambda: select(func.count()).select_from(spec.model).where(
+                    spec.model.account_id == bindparam("account_id"),  # type: ignore[attr-defined]
+                    *(condition for _, condition in filters),
+                ),
+                **(params or {}),
+            )
+            return int(statement.scalar() or 0)
 
         return Page(shaped, keys, has_next, has_previous, count)
 
@@ -262,8 +315,10 @@ class CatalogueRepository:
         if not wanted:
             return {}
         model_id = spec.model.id  # type: ignore[attr-defined]
-        rows = self._rows(self._base(spec).where(model_id.in_(wanted)))
-        return {row._mapping["_id"]: spec.shape(row) for row in rows}
+        result = self._cached(("by_ids", spec.name), lambda: _scoped(spec).where(
+            model_id.in_(bindparam("ids", expanding=True))), ids=wanted)
+        keys = list(result.keys())
+        return {row[0]: spec.shape(row, keys) for row in result}
 
     def children(self, spec: TypeSpec, parent_key: str, parent_ids: Iterable[int],
                  order: Sequence[Any] = ()) -> dict[int, list[dict[str, Any]]]:
@@ -273,7 +328,8 @@ class CatalogueRepository:
             return grouped
         column = getattr(spec.model, parent_key)
         model_id = spec.model.id  # type: ignore[attr-defined]
-        result = self._rows(self._base(spec).where(column.in_(wanted)).order_by(*order, model_id))
+        result = self._cached(("children", spec.name, parent_key), lambda: _scoped(spec).where(
+            column.in_(bindparam("ids", expanding=True))).order_by(*order, model_id), ids=wanted)
         keys = list(result.keys())
         parent_index = keys.index(f"_{parent_key}")
         for row in result:
@@ -288,8 +344,16 @@ class CatalogueRepository:
         )
         return [VARIANT.shape(row) for row in rows]
 
-    def account(self) -> m.Account | None:
-        return self.session.get(m.Account, self.account_id)
+    def account(self) -> dict[str, Any] | None:
+        row = self._cached(("account",), lambda: select(
+            m.Account.id, m.Account.name, m.Account.type, m.Account.slug, m.Account.currency, m.Account.created_at,
+        ).where(m.Account.id == bindparam("account_id"))).first()
+        if row is None:
+            return None
+        return {
+            "__typename": "Account", "_id": row[0], "id": encode_global_id("Account", row[0]), "name": row[1],
+            "type": row[2], "slug": row[3], "currency": row[4], "createdAt": _iso(row[5]),
+        }
 
     def get_model(self, model: type[m.Base], object_id: int) -> Any:
         """An ORM object of this account, for mutations; ``None`` for other accounts' ids."""

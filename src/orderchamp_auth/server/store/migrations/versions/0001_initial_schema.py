@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-27
 """
-from alembic import op
 import sqlalchemy as sa
-import orderchamp_auth.server.store.database
+from alembic import op
 
+import orderchamp_auth.server.store.database
 
 revision = '0001'
 down_revision = None
