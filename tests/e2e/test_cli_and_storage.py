@@ -113,3 +113,15 @@ def test_migrations_match_the_models(migrated_database_url):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_demo_env_prints_shell_assignments_that_work(live, settings):
+    import shlex
+
+    lines = cli(settings, "demo", "--env").stdout.strip().splitlines()
+    values = dict(line.split("=", 1) for line in lines)
+    assert {"CLIENT_ID", "CLIENT_SECRET", "TOKEN", "SUPPLIER_EMAIL", "PASSWORD", "REDIRECT_URL"} <= set(values)
+    token = shlex.split(values["TOKEN"])[0]
+    response = httpx.post(f"{live.base_url}/v1/graphql", json={"query": "{ account { slug } }"},
+                          headers={"authorization": f"Bearer {token}"})
+    assert response.json() == {"data": {"account": {"slug": "little-champs"}}}

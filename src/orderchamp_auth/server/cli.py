@@ -42,10 +42,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from .demo import format_demo, seed_demo
+    from .demo import format_demo, format_demo_env, seed_demo
 
     platform = _platform(settings)
     data = seed_demo(settings, platform.database, platform.client_secrets)
+    if args.env:
+        print(format_demo_env(data))
+        return 0
     _emit(args, data.to_dict(), format_demo(data))
     return 0
 
@@ -191,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="seed demo data (idempotent) and print it")
     demo.add_argument("--json", action="store_true")
+    demo.add_argument("--env", action="store_true", help="print shell variable assignments (for eval)")
     demo.set_defaults(handler=cmd_demo)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)

@@ -145,3 +145,24 @@ def format_demo(data: DemoData) -> str:
         f"  private token:  {data.private_token}",
     ]
     return "\n".join(lines)
+
+
+def format_demo_env(data: DemoData) -> str:
+    """``NAME=value`` lines for ``eval "$(orderchamp-auth demo --env)"``."""
+    import shlex
+
+    values = {
+        "WEB_URL": data.web_url,
+        "API_URL": data.api_url,
+        "ACCOUNT_ID": data.account_id,
+        "CLIENT_ID": data.client_id,
+        "CLIENT_SECRET": data.client_secret,
+        "APPLICATION_URL": data.application_url,
+        "REDIRECT_URL": data.redirect_urls[0],
+        "TOKEN": data.private_token,
+        "SUPPLIER_EMAIL": data.users["supplier"]["email"],
+        "PARTNER_EMAIL": data.users["partner"]["email"],
+        "SUPPORT_EMAIL": data.users["support"]["email"],
+        "PASSWORD": DEMO_PASSWORD,
+    }
+    return "\n".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
