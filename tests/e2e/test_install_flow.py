@@ -352,3 +352,11 @@ def test_draft_app_installs_only_on_linked_demo_account(live, world, new_browser
     assert params["error"] == "unauthorized_client"
     assert params["account_id"] == str(stranger.account_id)
     assert app.client_id not in s.http.get("/backoffice/integrations").text
+
+
+def test_code_of_an_installation_uninstalled_before_the_exchange_is_refused(live, signed_in, app):
+    code = approve(signed_in, app)["code"]
+    csrf = signed_in.csrf("/backoffice/integrations")
+    assert signed_in.http.post(f"/backoffice/apps/{app.client_id}/uninstall", data={"csrf_token": csrf}).status_code == 303
+    response = exchange(live.base_url, app, code)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"

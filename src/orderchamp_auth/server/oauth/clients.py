@@ -11,12 +11,13 @@ import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ...protocol.tokens import TokenKind, generate_client_id, generate_secret
 from ..keys import SecretBox
 from ..store.models import App
+from ..store.statements import prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +43,16 @@ class ClientSecrets:
         return self._decrypt(app.client_secret_encrypted)
 
     def load(self, session: Session, client_id: str, now: dt.datetime) -> ClientCredentials | None:
-        row = session.execute(
-            select(
-                App.id,
-                App.client_id,
-                App.client_secret_encrypted,
-                App.previous_client_secret_encrypted,
-                App.previous_secret_expires_at,
-                App.status,
-                App.partner_id,
-            ).where(App.client_id == client_id)
-        ).first()
+        statement = prepared("client_credentials", lambda: select(
+            App.id,
+            App.client_id,
+            App.client_secret_encrypted,
+            App.previous_client_secret_encrypted,
+            App.previous_secret_expires_at,
+            App.status,
+            App.partner_id,
+        ).where(App.client_id == bindparam("client_id")))
+        row = session.connection().execute(statement, {"client_id": client_id}).first()
         if row is None:
             return None
         secrets = [self._decrypt(row[2])]

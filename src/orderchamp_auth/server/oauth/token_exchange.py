@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ...protocol import pkce
@@ -24,8 +25,11 @@ from ...protocol.errors import (
     UnsupportedGrantTypeError,
 )
 from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
-from ..store.models import AuthorizationCode, Installation, TokenKindName
+from ..store.database import UTCDateTime
+from ..store.models import AuthorizationCode, Installation
+from ..store.repositories.grants import AuthorizationCodeRepository
 from ..store.repositories.tokens import TokenRepository
+from ..store.statements import prepared
 from .clients import ClientCredentials, ClientSecrets
 
 MAX_PARAM_LENGTH = 4096
@@ -84,6 +88,31 @@ def authenticate_client(
     return credentials
 
 
+def _claim_statement() -> Any:
+    """Mark an unused, unexpired code of this app used — only while its installation is live.
+
+    One conditional UPDATE: of any number of concurrent exchanges exactly one gets the row."""
+    codes, installations = AuthorizationCode.__table__, Installation.__table__
+    live_installation = (
+        select(installations.c.id)
+        .where(installations.c.id == codes.c.installation_id, installations.c.uninstalled_at.is_(None))
+        .exists()
+    )
+    return (
+        update(codes)
+        .where(
+            codes.c.code_hash == bindparam("b_code_hash"),
+            codes.c.app_id == bindparam("b_app_id"),
+            codes.c.used_at.is_(None),
+            codes.c.expires_at > bindparam("b_now", type_=UTCDateTime()),
+            live_installation,
+        )
+        .values(used_at=bindparam("b_now", type_=UTCDateTime()))
+        .returning(codes.c.id, codes.c.account_id, codes.c.installation_id, codes.c.redirect_uri,
+                   codes.c.scopes, codes.c.code_challenge)
+    )
+
+
 def exchange_code(
     session: Session,
     client_secrets: ClientSecrets,
@@ -95,34 +124,20 @@ def exchange_code(
     credentials = authenticate_client(session, client_secrets, request, now)
     assert request.code is not None
     code_hash = hash_secret(request.code)
-    claimed = session.execute(
-        update(AuthorizationCode)
-        .where(
-            AuthorizationCode.code_hash == code_hash,
-            AuthorizationCode.app_id == credentials.app_id,
-            AuthorizationCode.used_at.is_(None),
-            AuthorizationCode.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(
-            AuthorizationCode.id,
-            AuthorizationCode.account_id,
-            AuthorizationCode.installation_id,
-            AuthorizationCode.redirect_uri,
-            AuthorizationCode.scopes,
-            AuthorizationCode.code_challenge,
-        )
-        .execution_options(synchronize_session=False)
+    connection = session.connection()
+    claimed = connection.execute(
+        prepared("claim_code", _claim_statement),
+        {"b_code_hash": code_hash, "b_app_id": credentials.app_id, "b_now": now},
     ).first()
     tokens = TokenRepository(session)
     if claimed is None:
-        from ..store.repositories.grants import AuthorizationCodeRepository
-
         used = AuthorizationCodeRepository(session).find_used(code_hash)
         if used is not None and used[1] == credentials.app_id:
             tokens.revoke_issued_from_code(used[0], now)
             return CodeReplayError("The code was already used; tokens issued from it are revoked.")
-        return InvalidGrantError("The code is unknown, expired, or was issued to another app.")
+        return InvalidGrantError(
+            "The code is unknown or expired, was issued to another app, or the app was uninstalled."
+        )
     code_id, account_id, installation_id, redirect_uri, scopes, challenge = claimed
     if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
         request.redirect_uri.encode(), redirect_uri.encode()
@@ -134,18 +149,14 @@ def exchange_code(
     elif request.code_verifier:
         # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
         return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
-    installation = session.get(Installation, installation_id)
-    if installation is None or installation.uninstalled_at is not None:
-        return InvalidGrantError("The app was uninstalled after this code was issued.")
     value = generate_secret(TokenKind.APP_TOKEN)
-    tokens.create(
+    tokens.insert_app_token(
         token_hash=hash_secret(value),
-        kind=TokenKindName.APP.value,
         display_prefix=display_prefix(value),
         account_id=account_id,
         installation_id=installation_id,
         authorization_code_id=code_id,
         scopes=scopes,
-        created_at=now,
+        now=now,
     )
     return IssuedToken(value, scopes, account_id)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ....protocol.global_ids import encode_global_id
 from .. import models as m
 from ..database import UTCDateTime
+from ..statements import prepared
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,6 @@ def _after(columns: list[Any], values: list[Any], descending: bool) -> ColumnEle
     return or_(beyond, and_(column == value, _after(rest, rest_values, descending)))
 
 
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
-
-
 def _scoped(spec: TypeSpec) -> Any:
     return select(*spec.selected()).where(spec.model.account_id == bindparam("account_id"))  # type: ignore[attr-defined]
 
@@ -218,9 +216,7 @@ class CatalogueRepository:
 
         Building a SQLAlchemy statement costs more than running it on SQLite, so the hot
         lookups keep theirs (with ``account_id`` always a bound parameter)."""
-        statement = _STATEMENTS.get(key)
-        if statement is None:
-            statement = _STATEMENTS[key] = build()
+        statement = prepared(("catalogue", *key), build)
         return self._rows_with(statement, {"account_id": self.account_id, **params})
 
     def _rows_with(self, statement: Any, params: dict[str, Any]) -> Any:
