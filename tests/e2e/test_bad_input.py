@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from orderchamp_auth.server.store.models import AccessToken, AuthorizationCode, Installation, LoginAttempt
 
-from ..support import Browser, World
+from ..support import Browser
 
 BIG = "x" * (300 * 1024)
 

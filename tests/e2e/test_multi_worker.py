@@ -31,10 +31,10 @@ def test_revoked_token_is_refused_by_every_worker_within_a_second(two_workers, p
         for _ in range(40):
             with httpx.Client(base_url=two_workers.base_url) as fresh:
                 assert fresh.post("/v1/graphql", json=query, headers=headers).status_code == 200
+        from orderchamp_auth.protocol.tokens import hash_secret
         from orderchamp_auth.server.oauth.private_tokens import revoke_private_token
         from orderchamp_auth.server.store.database import utcnow
         from orderchamp_auth.server.store.repositories.tokens import TokenRepository
-        from orderchamp_auth.protocol.tokens import hash_secret
 
         with platform.database.write() as db:
             token_id = TokenRepository(db).get_active_by_hash(hash_secret(token)).id

@@ -114,7 +114,7 @@ def parse_timestamp(value: str) -> float:
     except ValueError:
         raise StaleTimestampError("timestamp is not a Unix time or an ISO 8601 date") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
+        moment = moment.replace(tzinfo=_dt.UTC)
     return moment.timestamp()
 
 

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import select
 
 from ..protocol.scopes import ScopeSet
+from .admin import create_account, create_user
+from .demo_catalogue import seed_catalogue
 from .oauth.apps import create_app
 from .oauth.clients import ClientSecrets
 from .oauth.private_tokens import create_private_token
-from .admin import create_account, create_user
-from .demo_catalogue import seed_catalogue
 from .settings import Settings
 from .store.database import Database, utcnow
 from .store.models import AccessToken, Membership, TokenKindName

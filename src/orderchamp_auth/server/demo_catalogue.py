@@ -31,7 +31,7 @@ def seed_catalogue(session: Session, account_id: int, *, products: int = 50, ord
     if session.scalar(select(func.count()).select_from(m.Product).where(m.Product.account_id == account_id)):
         return False
     rng = random.Random(account_id * 7919)
-    start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
     variants: list[m.ProductVariant] = []
     for i in range(products):
         created = start + dt.timedelta(hours=7 * i)
