@@ -29,7 +29,8 @@ from ...protocol.signing import build_signed_url
 from ...protocol.tokens import TokenKind, generate_secret, hash_secret
 from ..errors import FatalAuthorizeError
 from ..store.models import App, AppStatus
-from ..store.repositories.apps import AppRepository, PartnerRepository
+from ..store.repositories.apps import PartnerRepository
+from ..store.repositories.clients import ClientApp, load_client_app
 from ..store.repositories.grants import AuthorizationCodeRepository, InstallationRepository
 from .clients import ClientSecrets
 
@@ -43,7 +44,7 @@ SINGLE_VALUED = (
 class AuthorizationRequest:
     """A request whose client and redirect URI are known good."""
 
-    app: App
+    app: ClientApp
     redirect_uri: str  # where to send the user: the registered URL
     redirect_uri_given: bool  # whether the request named it (the token request may repeat it)
     scopes: ScopeSet
@@ -67,7 +68,7 @@ class RedirectableError:
     """An OAuth error to be delivered, signed, to the app's redirect URI."""
 
     error: OAuthError
-    app: App
+    app: ClientApp
     redirect_uri: str
     state: str | None
 
@@ -78,14 +79,14 @@ def _single(params: Sequence[tuple[str, str]], name: str) -> tuple[str | None, b
     return (values[0] if values else None), len(values) > 1
 
 
-def resolve_client(session: Session, params: Sequence[tuple[str, str]]) -> tuple[App, str, bool]:
+def resolve_client(session: Session, params: Sequence[tuple[str, str]]) -> tuple[ClientApp, str, bool]:
     """The app and the redirect URI, or ``FatalAuthorizeError``: never redirect before this passes."""
     client_id, dup = _single(params, "client_id")
     if dup:
         raise FatalAuthorizeError("The request names the app (client_id) more than once.")
     if not client_id:
         raise FatalAuthorizeError("The request does not say which app to connect (client_id is missing).")
-    app = AppRepository(session).get_by_client_id(client_id)
+    app = load_client_app(session.connection(), client_id)
     if app is None:
         raise FatalAuthorizeError(
             "No app is registered with this client_id. The link you followed may be outdated or mistyped."
@@ -93,7 +94,7 @@ def resolve_client(session: Session, params: Sequence[tuple[str, str]]) -> tuple
     redirect_uri, dup = _single(params, "redirect_uri")
     if dup:
         raise FatalAuthorizeError("The request names the redirect URL (redirect_uri) more than once.")
-    registered = [r.url for r in app.redirect_uris]
+    registered = app.redirect_urls
     if redirect_uri is None or redirect_uri == "":
         if len(registered) != 1:
             raise FatalAuthorizeError(
@@ -150,7 +151,7 @@ def validate_request(
     return AuthorizationRequest(app, redirect_uri, given, scopes, state, challenge or None)
 
 
-def is_installable(session: Session, app: App, account_id: int) -> bool:
+def is_installable(session: Session, app: App | ClientApp, account_id: int) -> bool:
     if app.status == AppStatus.VERIFIED.value:
         return True
     return PartnerRepository(session).is_demo_account_of(app.partner_id, account_id)
@@ -193,7 +194,7 @@ def approve(
     now: dt.datetime,
 ) -> str:
     """Record the grant and issue a code; return the signed redirect to the app."""
-    installation = InstallationRepository(session).upsert_for_consent(
+    installation_id = InstallationRepository(session).upsert_for_consent(
         account_id=account_id,
         app_id=request.app.id,
         scopes=request.scopes.to_string(),
@@ -201,11 +202,11 @@ def approve(
         now=now,
     )
     code = generate_secret(TokenKind.AUTHORIZATION_CODE)
-    AuthorizationCodeRepository(session).create(
+    AuthorizationCodeRepository(session).insert(
         code_hash=hash_secret(code),
         app_id=request.app.id,
         account_id=account_id,
-        installation_id=installation.id,
+        installation_id=installation_id,
         user_id=user_id,
         redirect_uri=request.redirect_uri if request.redirect_uri_given else None,
         scopes=request.scopes.to_string(),

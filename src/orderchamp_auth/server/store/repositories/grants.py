@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ..database import UTCDateTime
 from ..models import App, AuthorizationCode, Installation
+from ..statements import prepared
 
 
 class InstallationRepository:
@@ -24,21 +28,37 @@ class InstallationRepository:
 
     def upsert_for_consent(
         self, *, account_id: int, app_id: int, scopes: str, user_id: int | None, now: dt.datetime
-    ) -> Installation:
-        installation = self.get_for(account_id, app_id)
-        if installation is None:
-            installation = Installation(
-                account_id=account_id, app_id=app_id, scopes=scopes, installed_by_user_id=user_id, installed_at=now
+    ) -> int:
+        """Record consent: a new installation, or the existing one re-activated with the new
+        scopes. One INSERT .. ON CONFLICT, so two consents at once cannot collide."""
+        table = Installation.__table__
+        dialect = self.session.get_bind().dialect.name
+        key = ("upsert_installation", dialect)
+
+        def build() -> object:
+            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            statement = insert(table).values(
+                account_id=bindparam("b_account_id"), app_id=bindparam("b_app_id"), scopes=bindparam("b_scopes"),
+                installed_by_user_id=bindparam("b_user_id"),
+                installed_at=bindparam("b_now", type_=UTCDateTime()), uninstalled_at=None,
             )
-            self.session.add(installation)
-        else:
-            if installation.uninstalled_at is not None:
-                installation.installed_at = now
-                installation.installed_by_user_id = user_id
-            installation.uninstalled_at = None
-            installation.scopes = scopes
-        self.session.flush()
-        return installation
+            was_uninstalled = table.c.uninstalled_at.is_not(None)
+            return statement.on_conflict_do_update(
+                index_elements=[table.c.account_id, table.c.app_id],
+                set_={
+                    "scopes": statement.excluded.scopes,
+                    "uninstalled_at": None,
+                    "installed_at": case((was_uninstalled, statement.excluded.installed_at), else_=table.c.installed_at),
+                    "installed_by_user_id": case(
+                        (was_uninstalled, statement.excluded.installed_by_user_id),
+                        else_=table.c.installed_by_user_id,
+                    ),
+                },
+            ).returning(table.c.id)
+
+        return int(self.session.connection().execute(prepared(key, build), {
+            "b_account_id": account_id, "b_app_id": app_id, "b_scopes": scopes, "b_user_id": user_id, "b_now": now,
+        }).scalar_one())
 
     def list_active_for_account(self, account_id: int) -> list[tuple[Installation, App]]:
         rows = self.session.execute(
@@ -57,47 +77,9 @@ class AuthorizationCodeRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, **fields: object) -> AuthorizationCode:
-        code = AuthorizationCode(**fields)
-        self.session.add(code)
-        self.session.flush()
-        return code
-
-    def claim(self, code_hash: str, now: dt.datetime) -> AuthorizationCode | None:
-        """Mark an unused, unexpired code used, atomically; ``None`` when it cannot be claimed.
-
-        One conditional UPDATE: of any number of concurrent exchanges exactly one sees a row.
-        """
-        row = self.session.execute(
-            update(AuthorizationCode)
-            .where(
-                AuthorizationCode.code_hash == code_hash,
-                AuthorizationCode.used_at.is_(None),
-                AuthorizationCode.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(
-                AuthorizationCode.id,
-                AuthorizationCode.app_id,
-                AuthorizationCode.account_id,
-                AuthorizationCode.installation_id,
-                AuthorizationCode.redirect_uri,
-                AuthorizationCode.scopes,
-                AuthorizationCode.code_challenge,
-            )
-            .execution_options(synchronize_session=False)
-        ).first()
-        if row is None:
-            return None
-        return AuthorizationCode(
-            id=row.id,
-            app_id=row.app_id,
-            account_id=row.account_id,
-            installation_id=row.installation_id,
-            redirect_uri=row.redirect_uri,
-            scopes=row.scopes,
-            code_challenge=row.code_challenge,
-        )
+    def insert(self, **fields: object) -> None:
+        statement = prepared("insert_code", lambda: insert(AuthorizationCode.__table__))
+        self.session.connection().execute(statement, {"used_at": None, **fields})
 
     def find_used(self, code_hash: str) -> tuple[int, int] | None:
         """``(code id, app id)`` of a code that was already used, to handle a replay."""
