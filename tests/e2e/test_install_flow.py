@@ -360,3 +360,20 @@ def test_code_of_an_installation_uninstalled_before_the_exchange_is_refused(live
     assert signed_in.http.post(f"/backoffice/apps/{app.client_id}/uninstall", data={"csrf_token": csrf}).status_code == 303
     response = exchange(live.base_url, app, code)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_concurrent_consents_for_one_account_all_succeed(live, world, new_browser, supplier):
+    import concurrent.futures
+
+    app = world.app()
+    browsers = [new_browser() for _ in range(8)]
+    pages = []
+    for b in browsers:
+        assert b.login(supplier.email).status_code == 303
+        pages.append(consent(b, app).text)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda pair: pair[0].decide(pair[1], "approve"), zip(browsers, pages, strict=True)))
+    assert [a.status_code for a in answers] == [303] * 8
+    codes = {query_of(a.headers["location"])["code"] for a in answers}
+    assert len(codes) == 8
+    assert all(exchange(live.base_url, app, c).status_code == 200 for c in codes)
