@@ -192,3 +192,24 @@ def test_failed_logins_never_store_the_password(live, platform, world, browser: 
     with platform.database.read() as db:
         rows = db.scalars(select(LoginAttempt).where(LoginAttempt.email == supplier.email)).all()
     assert rows and all("my-secret-guess" not in (r.email + r.client_address) for r in rows)
+
+
+def test_queries_that_could_return_too_many_objects_are_refused(live, world):
+    account = world.supplier()
+    token = world.private_token(account.account_id, "orders_read,products_read")
+    huge = ("{ orders(first: 250) { nodes { products(first: 250) { nodes { variant { product { "
+            "variants(first: 250) { nodes { sku } } } } } } } } }")
+    response = httpx.post(live.base_url + "/v1/graphql", json={"query": huge}, headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    with_variable = "query($n: Int) { orders(first: $n) { nodes { products(first: $n) { nodes { sku } } } } }"
+    small = httpx.post(live.base_url + "/v1/graphql", json={"query": with_variable, "variables": {"n": 2}},
+                       headers={"authorization": f"Bearer {token}"})
+    assert small.status_code == 200, small.text
+    large = httpx.post(live.base_url + "/v1/graphql", json={"query": with_variable, "variables": {"n": 250}},
+                       headers={"authorization": f"Bearer {token}"})
+    assert large.status_code == 400  # the same document: its bound is checked with the variables
+    assert large.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    fine = "{ orders(first: 100) { nodes { products(first: 50) { nodes { sku } } } } }"
+    response = httpx.post(live.base_url + "/v1/graphql", json={"query": fine}, headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 200

@@ -25,6 +25,7 @@ from ..store.database import Database
 from ..store.repositories.tokens import TokenGrant
 from .context import RequestContext
 from .execution import FastExecutionContext, never_awaitable
+from .limits import MAX_NODES, count_nodes, node_limit_error
 from .schema import DocumentCache
 
 MAX_BODY_BYTES = 256 * 1024
@@ -92,6 +93,10 @@ class GraphQLEndpoint:
         document, errors = self.documents.get(query)
         if document is None:
             return _json({"errors": [e.formatted for e in errors]}, 400)
+        if id(document) in self.documents.variable_paged:
+            nodes = count_nodes(document, operation_name, variables)
+            if nodes > MAX_NODES:
+                return _json({"errors": [node_limit_error(nodes).formatted]}, 400)
         if is_mutation(document, operation_name):
             # Writes may wait for a lock (SQLite's busy timeout): keep them off the event loop.
             result = await run_in_threadpool(self._execute, grant, document, variables, operation_name)

@@ -17,7 +17,7 @@ from graphql import (
 from graphql.validation import ValidationRule
 
 from .guard import apply_scope_guards
-from .limits import MAX_QUERY_LENGTH, depth_limit_rule
+from .limits import MAX_QUERY_LENGTH, depth_limit_rule, node_limit_rule, uses_variable_page_sizes
 from .mutations import bind_mutations
 from .resolvers import bind_resolvers
 
@@ -40,6 +40,8 @@ class DocumentCache:
         self.size = size
         self.rules = rules
         self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
+        # Documents whose page sizes come from variables: their node bound is checked per request.
+        self.variable_paged: set[int] = set()
 
     def get(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
         entry = self._entries.get(query)
@@ -49,7 +51,8 @@ class DocumentCache:
         entry = self._compile(query)
         self._entries[query] = entry
         if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+            _, (evicted, _) = self._entries.popitem(last=False)
+            self.variable_paged.discard(id(evicted))
         return entry
 
     def _compile(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
@@ -61,8 +64,12 @@ class DocumentCache:
         except GraphQLError as error:
             error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
             return None, [error]
-        rules = list(specified_rules) + [depth_limit_rule()] + list(self.rules or [])
+        rules = list(specified_rules) + [depth_limit_rule(), node_limit_rule()] + list(self.rules or [])
         errors = validate(self.schema, document, rules)
         for error in errors:
             error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
-        return (None, errors) if errors else (document, [])
+        if errors:
+            return None, errors
+        if uses_variable_page_sizes(document):
+            self.variable_paged.add(id(document))
+        return document, []
