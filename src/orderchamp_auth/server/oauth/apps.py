@@ -1,7 +1,12 @@
-"""Creating and validating partner apps (used by the CLI, the demo and the partner pages)."""
+"""Partner apps: creating, editing, the review cycle and secret rotation (SPEC section 6).
+
+Used by the CLI, the demo and the partner and support pages. The review cycle is
+draft -> submitted -> verified, or -> rejected (with the reviewer's reason) -> submitted again.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -13,6 +18,10 @@ from .clients import ClientSecrets
 
 MAX_URL_LENGTH = 2000
 MAX_REDIRECT_URIS = 10
+MAX_REVIEW_NOTE = 2000
+# Long enough for a partner to roll the new secret out to every server of the app in a
+# working day, short enough that a leaked old secret stops working soon.
+SECRET_ROTATION_GRACE = dt.timedelta(hours=24)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -93,6 +102,7 @@ def create_app(
     name, application_url, redirect_uris, description = validate_app_fields(
         name=name, application_url=application_url, redirect_uris=redirect_uris, description=description
     )
+    _check_name_is_free(session, partner_id, name, app_id=None)
     client_id, secret, encrypted = client_secrets.new_credentials()
     app = AppRepository(session).create(
         partner_id=partner_id,
@@ -105,3 +115,69 @@ def create_app(
         status=AppStatus.VERIFIED if verified else AppStatus.DRAFT,
     )
     return app, secret
+
+
+def _check_name_is_free(session: Session, partner_id: int, name: str, *, app_id: int | None) -> None:
+    # Suppliers tell apps apart by name in their integration overview.
+    same = AppRepository(session).get_by_name(partner_id, name)
+    if same is not None and same.id != app_id:
+        raise ValidationError("The app was not saved.", fields={"name": "You already have an app with this name."})
+
+
+def update_app(
+    session: Session,
+    app: App,
+    *,
+    name: str,
+    application_url: str,
+    redirect_uris: list[str],
+    description: str,
+    now: dt.datetime,
+) -> App:
+    """Change an app's details; its status, credentials and installations stay as they are."""
+    name, application_url, redirect_uris, description = validate_app_fields(
+        name=name, application_url=application_url, redirect_uris=redirect_uris, description=description
+    )
+    _check_name_is_free(session, app.partner_id, name, app_id=app.id)
+    app.name, app.application_url, app.description = name, application_url, description
+    AppRepository(session).replace_redirect_uris(app, redirect_uris)
+    app.updated_at = now
+    return app
+
+
+def submit_for_review(app: App, now: dt.datetime) -> None:
+    if app.status not in (AppStatus.DRAFT.value, AppStatus.REJECTED.value):
+        raise ValidationError(f"The app is {app.status}: only a draft or rejected app can be submitted for review.")
+    app.status = AppStatus.SUBMITTED.value
+    app.review_note = ""
+    app.updated_at = now
+
+
+def verify_app(app: App, now: dt.datetime) -> None:
+    if app.status != AppStatus.SUBMITTED.value:
+        raise ValidationError(f"The app is {app.status}: only a submitted app can be verified.")
+    app.status = AppStatus.VERIFIED.value
+    app.review_note = ""
+    app.updated_at = now
+
+
+def reject_app(app: App, reason: str, now: dt.datetime) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            "The app was not rejected.", fields={"reason": "Tell the partner what to change before it can be verified."}
+        )
+    if len(reason) > MAX_REVIEW_NOTE:
+        raise ValidationError(
+            "The app was not rejected.", fields={"reason": f"The reason can be at most {MAX_REVIEW_NOTE} characters."}
+        )
+    if app.status != AppStatus.SUBMITTED.value:
+        raise ValidationError(f"The app is {app.status}: only a submitted app can be rejected.")
+    app.status = AppStatus.REJECTED.value
+    app.review_note = reason
+    app.updated_at = now
+
+
+def rotate_client_secret(client_secrets: ClientSecrets, app: App, now: dt.datetime) -> str:
+    """A new secret; the one it replaces keeps working for ``SECRET_ROTATION_GRACE``."""
+    return client_secrets.rotate(app, now=now, grace=SECRET_ROTATION_GRACE)

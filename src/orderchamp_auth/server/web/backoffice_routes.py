@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +11,7 @@ from starlette.routing import Route
 
 from ...protocol.errors import ScopeError
 from ...protocol.scopes import ScopeSet
+from ...protocol.tokens import hash_secret
 from ..errors import NotFoundError, ValidationError
 from ..oauth.authorize import is_installable
 from ..oauth.installs import install_start_url
@@ -21,32 +20,13 @@ from ..oauth.revocation import uninstall
 from ..store.database import utcnow
 from ..store.repositories.apps import AppRepository
 from ..store.repositories.grants import InstallationRepository
+from ..store.repositories.sessions import WebSessionRepository
 from ..store.repositories.tokens import TokenRepository
 from .forms import every, first, read_form
 from .platform import platform_of
-from .render import login_redirect, redirect, render
+from .render import login_redirect, redirect, render, safe_next
+from .roles import account_user
 from .sessions import CurrentUser, check_csrf, current_user, flash
-
-Handler = Callable[[Request, CurrentUser], Awaitable[Response]]
-
-
-def account_user(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Pages of the back office need a signed-in user with an account."""
-
-    @wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        user = await current_user(request)
-        if user is None:
-            return login_redirect(request)
-        if user.account is None:
-            return render(
-                request, "error.html",
-                {"title": "No account", "message": "Your login is not linked to an Orderchamp account."},
-                user=user, status_code=403,
-            )
-        return await handler(request, user)
-
-    return wrapper
 
 
 async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
@@ -78,7 +58,7 @@ async def integrations(request: Request, user: CurrentUser) -> Response:
             installed_ids = {app.id for _, app in installed}
             apps = AppRepository(db)
             available = [a for a in apps.list_installable_for(account_id) if a.id not in installed_ids]
-            logos = {a.id for a in available + [app for _, app in installed] if apps.has_logo(a.id)}
+            logos = apps.ids_with_logo([a.id for a in available] + list(installed_ids))
             return {"installed": installed, "available": available, "logos": logos}
 
     return render(request, "backoffice/integrations.html", await run_in_threadpool(_load), user=user)
@@ -146,6 +126,31 @@ async def uninstall_app(request: Request, user: CurrentUser) -> Response:
     return response
 
 
+async def switch_account(request: Request) -> Response:
+    """The header's account switcher: later pages act for the chosen account."""
+    platform = platform_of(request)
+    user = await current_user(request)
+    if user is None:
+        return login_redirect(request)
+    fields = await _form(request, user)
+    chosen = next((a for a in user.accounts if str(a.id) == first(fields, "account_id")), None)
+    if chosen is None:
+        raise NotFoundError("You are not a user of that account.")
+
+    def _switch() -> None:
+        with platform.database.write() as db:
+            WebSessionRepository(db).set_account(hash_secret(user.session_id), chosen.id)
+
+    await run_in_threadpool(_switch)
+    target = safe_next(first(fields, "next"))
+    # An app page of the old account may not exist for the new one.
+    if target.startswith("/backoffice/apps/"):
+        target = "/backoffice/integrations"
+    response = redirect(target)
+    flash(request, response, f"You are now working in {chosen.name}.")
+    return response
+
+
 @account_user
 async def api_page(request: Request, user: CurrentUser) -> Response:
     return await _render_api_page(request, user)
@@ -188,7 +193,10 @@ async def create_token(request: Request, user: CurrentUser) -> Response:
     try:
         token, value = await run_in_threadpool(_create)
     except ValidationError as exc:
-        return await _render_api_page(request, user, {"errors": exc.fields, "name": name}, status_code=400)
+        chosen = {s.value for s in scopes}
+        return await _render_api_page(
+            request, user, {"errors": exc.fields, "name": name, "chosen": chosen}, status_code=400
+        )
     return await _render_api_page(request, user, {"new_token": value, "new_token_name": token.name})
 
 
@@ -233,6 +241,7 @@ async def app_logo(request: Request) -> Response:
 routes = [
     Route("/", home, methods=["GET"]),
     Route("/backoffice", home, methods=["GET"]),
+    Route("/backoffice/account", switch_account, methods=["POST"]),
     Route("/backoffice/integrations", integrations, methods=["GET"]),
     Route("/backoffice/integrations/{client_id}/install", install, methods=["POST"]),
     Route("/backoffice/apps/{client_id}", app_page, methods=["GET"]),

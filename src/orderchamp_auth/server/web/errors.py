@@ -7,8 +7,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ...protocol.errors import OAuthError
-from ..errors import PlatformError
+from ..errors import FatalAuthorizeError, PlatformError
 from .render import render
+
+_DEVELOPER_ADVICE = (
+    "The authorization link must name a registered app (client_id) and one of its registered "
+    "redirect URLs (redirect_uri), character for character. Compare the values below with the "
+    "app's page in the partner dashboard."
+)
 
 
 def oauth_error_response(error: OAuthError, *, basic_auth: bool = False) -> JSONResponse:
@@ -18,12 +24,24 @@ def oauth_error_response(error: OAuthError, *, basic_auth: bool = False) -> JSON
     return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
 
 
+def _developer_notes(request: Request) -> dict[str, object]:
+    """What a developer needs to fix a refused authorization link; a supplier can ignore it."""
+    details = [
+        (name, request.query_params[name][:300])
+        for name in ("client_id", "redirect_uri")
+        if request.method == "GET" and request.query_params.get(name)
+    ]
+    return {"advice": _DEVELOPER_ADVICE, "details": details}
+
+
 async def platform_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PlatformError)
     user = request.scope.get("current_user")
-    return render(
-        request, "error.html", {"title": exc.title, "message": exc.message}, user=user, status_code=exc.status
-    )
+    context: dict[str, object] = {"title": exc.title, "message": exc.message}
+    if isinstance(exc, FatalAuthorizeError):
+        context["message"] = f"{exc.message} Nothing was connected and no data was shared with the app."
+        context["developer"] = _developer_notes(request)
+    return render(request, "error.html", context, user=user, status_code=exc.status)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,12 +13,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...protocol.errors import InvalidClientError, InvalidRequestError, OAuthError
+from ...protocol.tokens import hash_secret
 from ..errors import FatalAuthorizeError, NotFoundError
 from ..oauth import authorize as flow
 from ..oauth.revocation import revoke_app_token
-from ..oauth.token_exchange import CodeReplayError, TokenRequest, authenticate_client, check_request_shape, exchange_code
+from ..oauth.token_exchange import (
+    CodeReplayError,
+    TokenRequest,
+    authenticate_client,
+    check_request_shape,
+    exchange_code,
+)
 from ..store.database import utcnow
 from ..store.repositories.apps import AppRepository
+from ..store.repositories.sessions import WebSessionRepository
 from .errors import oauth_error_response
 from .forms import BodyError, first, parse_json_object, parse_urlencoded, read_body, read_form
 from .platform import Platform, platform_of
@@ -51,6 +59,8 @@ def _consent_context(platform: Platform, request_: flow.AuthorizationRequest, us
         "account": user.account,
         "accounts": user.accounts,
         "has_logo": _logo(),
+        # Where the user's browser goes next, so they can tell a look-alike app apart.
+        "redirect_host": urlsplit(request_.redirect_uri).netloc,
     }
 
 
@@ -114,6 +124,9 @@ async def authorize_decision(request: Request) -> Response:
             if isinstance(outcome, flow.RedirectableError):
                 return _error_url(platform, outcome, account.id)
             if decision == "approve":
+                if user.account is None or user.account.id != account.id:
+                    # /oauth/finish lands in the back office of the account just connected.
+                    WebSessionRepository(db).set_account(hash_secret(user.session_id), account.id)
                 return flow.approve(
                     db, outcome, account_id=account.id, user_id=user.user.id,
                     code_ttl=platform.settings.code_ttl, client_secrets=platform.client_secrets, now=utcnow(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -27,7 +27,15 @@ def build_templates() -> Environment:
     env.globals.update(all_scopes=list(Scope), resource_descriptions=RESOURCE_DESCRIPTIONS, ScopeSet=ScopeSet)
     env.filters["scopeset"] = lambda text: ScopeSet.parse(text)
     env.filters["datetime"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else "never"
+    env.filters["date"] = lambda d: d.strftime("%d %b %Y").lstrip("0") if d else "never"
+    env.filters["origin"] = _origin
     return env
+
+
+def _origin(url: str) -> str:
+    """The home of an app: its application URL without path or query (that URL starts installs)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 def render(

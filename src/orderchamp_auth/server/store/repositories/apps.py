@@ -62,10 +62,14 @@ class PartnerRepository:
         )
 
     def remove_member(self, partner_id: int, user_id: int) -> bool:
-        result = self.session.execute(
-            delete(PartnerMember).where(PartnerMember.partner_id == partner_id, PartnerMember.user_id == user_id)
+        member = self.session.scalar(
+            select(PartnerMember).where(PartnerMember.partner_id == partner_id, PartnerMember.user_id == user_id)
         )
-        return bool(result.rowcount)
+        if member is None:
+            return False
+        self.session.delete(member)
+        self.session.flush()
+        return True
 
     def partners_of_user(self, user_id: int) -> list[Partner]:
         return list(
@@ -93,12 +97,16 @@ class PartnerRepository:
         ) is not None
 
     def unlink_demo_account(self, partner_id: int, account_id: int) -> bool:
-        result = self.session.execute(
-            delete(PartnerDemoAccount).where(
+        link = self.session.scalar(
+            select(PartnerDemoAccount).where(
                 PartnerDemoAccount.partner_id == partner_id, PartnerDemoAccount.account_id == account_id
             )
         )
-        return bool(result.rowcount)
+        if link is None:
+            return False
+        self.session.delete(link)
+        self.session.flush()
+        return True
 
     def demo_accounts_of(self, partner_id: int) -> list[Account]:
         return list(

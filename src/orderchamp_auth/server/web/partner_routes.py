@@ -1,0 +1,358 @@
+"""The partner dashboard: a partner's apps, their details, credentials, review and test installs.
+
+Every page is under ``/partners/{partner_id}`` and only for that partner's members (see
+``roles.partner_member``); apps are always looked up through their partner, so another
+partner's client_id is simply not found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...protocol.tokens import hash_secret
+from ..errors import NotFoundError, ValidationError
+from ..oauth.apps import (
+    SECRET_ROTATION_GRACE,
+    create_app,
+    rotate_client_secret,
+    submit_for_review,
+    update_app,
+)
+from ..oauth.installs import install_start_url
+from ..store.database import utcnow
+from ..store.models import App, Partner
+from ..store.repositories.apps import AppRepository, PartnerRepository
+from ..store.repositories.sessions import WebSessionRepository
+from .forms import Upload, every, first, read_form, read_multipart_form
+from .logos import LOGO_CONTENT_TYPE, LogoError, normalize_logo
+from .platform import Platform, platform_of
+from .render import redirect, render
+from .roles import partner_member, partner_user
+from .sessions import CurrentUser, check_csrf, flash
+
+LOGO_TOO_LARGE = "The upload is too large. A logo can be at most 1 MB: choose a smaller image and try again."
+GRACE_HOURS = int(SECRET_ROTATION_GRACE.total_seconds() // 3600)
+
+
+def _apps_url(partner: Partner) -> str:
+    return f"/partners/{partner.id}/apps"
+
+
+def _app_url(partner: Partner, client_id: str) -> str:
+    return f"/partners/{partner.id}/apps/{client_id}"
+
+
+def _load_app(db: Session, partner: Partner, client_id: str) -> App:
+    app = AppRepository(db).get_for_partner(partner.id, client_id)
+    if app is None:
+        raise NotFoundError("There is no such app in your dashboard.")
+    return app
+
+
+async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
+    fields = await read_form(request)
+    check_csrf(request, user, first(fields, "csrf_token"))
+    return fields
+
+
+@partner_user
+async def partners_home(request: Request, user: CurrentUser) -> Response:
+    if len(user.partner_ids) == 1:
+        return redirect(f"/partners/{user.partner_ids[0]}/apps", status_code=302)
+    platform = platform_of(request)
+
+    def _load() -> list[Partner]:
+        with platform.database.read() as db:
+            return PartnerRepository(db).partners_of_user(user.user.id)
+
+    return render(request, "partner/index.html", {"partners": await run_in_threadpool(_load)}, user=user)
+
+
+@partner_member
+async def partner_root(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    return redirect(_apps_url(partner), status_code=302)
+
+
+@partner_member
+async def apps_list(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    platform = platform_of(request)
+
+    def _load() -> dict[str, Any]:
+        with platform.database.read() as db:
+            apps = AppRepository(db).list_for_partner(partner.id)
+            return {
+                "apps": apps,
+                "logos": AppRepository(db).ids_with_logo([a.id for a in apps]),
+                "demo_accounts": PartnerRepository(db).demo_accounts_of(partner.id),
+            }
+
+    return render(request, "partner/apps.html", {"partner": partner, **await run_in_threadpool(_load)}, user=user)
+
+
+# Creating and editing ---------------------------------------------------------------------
+
+
+def _submitted_values(fields: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "name": first(fields, "name"),
+        "description": first(fields, "description").replace("\r\n", "\n"),
+        "application_url": first(fields, "application_url"),
+        "redirect_uris": every(fields, "redirect_uri"),
+    }
+
+
+def _render_form(
+    request: Request, user: CurrentUser, partner: Partner, *, app: App | None, values: dict[str, Any],
+    has_logo: bool = False, errors: dict[str, str] | None = None, status_code: int = 200,
+) -> Response:
+    uris = [u for u in values["redirect_uris"] if u.strip()] or [""]
+    return render(
+        request, "partner/app_form.html",
+        {"partner": partner, "app": app, "values": {**values, "redirect_uris": uris}, "has_logo": has_logo,
+         "errors": errors or {}},
+        user=user, status_code=status_code,
+    )
+
+
+def _prepare_logo(upload: Upload | None) -> tuple[bytes | None, dict[str, str]]:
+    if upload is None:
+        return None, {}
+    try:
+        return normalize_logo(upload.data), {}
+    except LogoError as exc:
+        return None, exc.fields
+
+
+@partner_member
+async def new_app(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    values = {"name": "", "description": "", "application_url": "", "redirect_uris": [""]}
+    return _render_form(request, user, partner, app=None, values=values)
+
+
+@partner_member
+async def create_app_submit(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    platform = platform_of(request)
+    fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE)
+    check_csrf(request, user, first(fields, "csrf_token"))
+    values = _submitted_values(fields)
+
+    def _create() -> App:
+        logo, logo_errors = _prepare_logo(files.get("logo"))
+        with platform.database.write() as db:
+            try:
+                app, _secret = create_app(db, platform.client_secrets, partner_id=partner.id, **values)
+            except ValidationError as exc:
+                raise ValidationError(exc.message, fields={**exc.fields, **logo_errors}) from None
+            if logo_errors:
+                raise ValidationError("The app was not saved.", fields=logo_errors)  # rolls the app back
+            if logo is not None:
+                AppRepository(db).set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
+            return app
+
+    try:
+        app = await run_in_threadpool(_create)
+    except ValidationError as exc:
+        errors = _with_logo_reminder(exc.fields, files)
+        return _render_form(request, user, partner, app=None, values=values, errors=errors, status_code=400)
+    response = redirect(_app_url(partner, app.client_id))
+    flash(request, response, f"{app.name} was created as a draft. Test it on your demo account, then submit it for review.")
+    return response
+
+
+def _with_logo_reminder(errors: dict[str, str], files: dict[str, Upload]) -> dict[str, str]:
+    # A browser cannot refill a file input, so say so when a good logo was sent with bad fields.
+    if files.get("logo") is not None and "logo" not in errors:
+        return {**errors, "logo": "The logo was fine, but nothing was saved: choose it again."}
+    return errors
+
+
+@partner_member
+async def edit_app(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    platform = platform_of(request)
+    client_id = request.path_params["client_id"]
+
+    def _load() -> tuple[App, bool]:
+        with platform.database.read() as db:
+            app = _load_app(db, partner, client_id)
+            return app, AppRepository(db).has_logo(app.id)
+
+    app, has_logo = await run_in_threadpool(_load)
+    values = {
+        "name": app.name, "description": app.description, "application_url": app.application_url,
+        "redirect_uris": [r.url for r in app.redirect_uris],
+    }
+    return _render_form(request, user, partner, app=app, values=values, has_logo=has_logo)
+
+
+@partner_member
+async def update_app_submit(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    platform = platform_of(request)
+    client_id = request.path_params["client_id"]
+    fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE)
+    check_csrf(request, user, first(fields, "csrf_token"))
+    values = _submitted_values(fields)
+    remove_logo = first(fields, "remove_logo") == "1"
+
+    def _update() -> App:
+        logo, logo_errors = _prepare_logo(files.get("logo"))
+        with platform.database.write() as db:
+            app = _load_app(db, partner, client_id)
+            logos = AppRepository(db)
+            try:
+                update_app(db, app, **values, now=utcnow())
+            except ValidationError as exc:
+                raise ValidationError(exc.message, fields={**exc.fields, **logo_errors}) from None
+            if logo_errors:
+                raise ValidationError("The app was not saved.", fields=logo_errors)
+            if logo is not None:
+                logos.set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
+            elif remove_logo:
+                logos.delete_logo(app.id)
+            return app
+
+    def _unchanged() -> tuple[App, bool]:
+        # Read again: the failed transaction's rollback expired what it had loaded.
+        with platform.database.read() as db:
+            app = _load_app(db, partner, client_id)
+            return app, AppRepository(db).has_logo(app.id)
+
+    try:
+        app = await run_in_threadpool(_update)
+    except ValidationError as exc:
+        unchanged, has_logo = await run_in_threadpool(_unchanged)
+        return _render_form(
+            request, user, partner, app=unchanged, values=values, has_logo=has_logo,
+            errors=_with_logo_reminder(exc.fields, files), status_code=400,
+        )
+    response = redirect(_app_url(partner, app.client_id))
+    flash(request, response, f"Your changes to {app.name} were saved.")
+    return response
+
+
+# The app's page: status, credentials, test installs ---------------------------------------------
+
+
+def _page_context(platform: Platform, user: CurrentUser, partner: Partner, client_id: str) -> dict[str, Any]:
+    now = utcnow()
+    with platform.database.read() as db:
+        app = _load_app(db, partner, client_id)
+        partners = PartnerRepository(db)
+        previous_until = app.previous_secret_expires_at
+        return {
+            "partner": partner,
+            "app": app,
+            "has_logo": AppRepository(db).has_logo(app.id),
+            "demo_accounts": partners.demo_accounts_of(partner.id),
+            "my_demo_ids": {a.id for a in partners.demo_accounts_of_user(partner.id, user.user.id)},
+            "previous_until": previous_until if previous_until and previous_until > now else None,
+            "grace_hours": GRACE_HOURS,
+        }
+
+
+async def _render_app_page(
+    request: Request, user: CurrentUser, partner: Partner, extra: dict[str, Any] | None = None
+) -> Response:
+    platform = platform_of(request)
+    client_id = request.path_params["client_id"]
+    context = await run_in_threadpool(_page_context, platform, user, partner, client_id)
+    context.update(extra or {})
+    return render(request, "partner/app.html", context, user=user)
+
+
+@partner_member
+async def app_page(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    return await _render_app_page(request, user, partner)
+
+
+@partner_member
+async def reveal_secret(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    """The secret is shown only in answer to a POST, so it never sits in a cached or linked GET page."""
+    platform = platform_of(request)
+    await _form(request, user)
+    client_id = request.path_params["client_id"]
+
+    def _secret() -> str:
+        with platform.database.read() as db:
+            return platform.client_secrets.current_secret(_load_app(db, partner, client_id))
+
+    return await _render_app_page(request, user, partner, {"secret": await run_in_threadpool(_secret)})
+
+
+@partner_member
+async def rotate_secret(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    platform = platform_of(request)
+    await _form(request, user)
+    client_id = request.path_params["client_id"]
+
+    def _rotate() -> str:
+        with platform.database.write() as db:
+            return rotate_client_secret(platform.client_secrets, _load_app(db, partner, client_id), utcnow())
+
+    secret = await run_in_threadpool(_rotate)
+    return await _render_app_page(request, user, partner, {"secret": secret, "rotated": True})
+
+
+@partner_member
+async def submit_app(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    platform = platform_of(request)
+    await _form(request, user)
+    client_id = request.path_params["client_id"]
+
+    def _submit() -> str:
+        with platform.database.write() as db:
+            app = _load_app(db, partner, client_id)
+            submit_for_review(app, utcnow())
+            return app.name
+
+    name = await run_in_threadpool(_submit)
+    response = redirect(_app_url(partner, client_id))
+    flash(request, response, f"{name} was submitted for review. Orderchamp support will verify it or tell you what to change.")
+    return response
+
+
+@partner_member
+async def test_install(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    """Start an install on one of the partner's demo accounts that this user belongs to."""
+    platform = platform_of(request)
+    fields = await _form(request, user)
+    client_id = request.path_params["client_id"]
+    chosen = first(fields, "account_id")
+
+    def _start() -> str:
+        with platform.database.write() as db:
+            app = _load_app(db, partner, client_id)
+            demo = next(
+                (a for a in PartnerRepository(db).demo_accounts_of_user(partner.id, user.user.id) if str(a.id) == chosen),
+                None,
+            )
+            if demo is None:
+                raise NotFoundError("Choose one of your partner's demo accounts that you are a user of.")
+            # The consent page then preselects the demo account.
+            WebSessionRepository(db).set_account(hash_secret(user.session_id), demo.id)
+            return install_start_url(
+                db, platform.client_secrets, client_id=app.client_id, account_id=demo.id, now=utcnow()
+            )
+
+    return redirect(await run_in_threadpool(_start), status_code=303)
+
+
+routes = [
+    Route("/partners", partners_home, methods=["GET"]),
+    Route("/partners/{partner_id}", partner_root, methods=["GET"]),
+    Route("/partners/{partner_id}/apps", apps_list, methods=["GET"]),
+    Route("/partners/{partner_id}/apps", create_app_submit, methods=["POST"]),
+    Route("/partners/{partner_id}/apps/new", new_app, methods=["GET"]),
+    Route("/partners/{partner_id}/apps/{client_id}", app_page, methods=["GET"]),
+    Route("/partners/{partner_id}/apps/{client_id}/edit", edit_app, methods=["GET"]),
+    Route("/partners/{partner_id}/apps/{client_id}/edit", update_app_submit, methods=["POST"]),
+    Route("/partners/{partner_id}/apps/{client_id}/secret", reveal_secret, methods=["POST"]),
+    Route("/partners/{partner_id}/apps/{client_id}/rotate-secret", rotate_secret, methods=["POST"]),
+    Route("/partners/{partner_id}/apps/{client_id}/submit", submit_app, methods=["POST"]),
+    Route("/partners/{partner_id}/apps/{client_id}/test-install", test_install, methods=["POST"]),
+]

@@ -1,0 +1,108 @@
+"""Who may open which pages, checked on the server for every request.
+
+- account users: the back office of the account their session is on;
+- partner members: the dashboard of their own partners only (another partner's pages and
+  apps answer 404, so that they cannot even be confirmed to exist);
+- support staff (``User.is_support``): the support pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import NotFoundError, PermissionDeniedError
+from ..store.models import Partner
+from ..store.repositories.apps import PartnerRepository
+from .platform import platform_of
+from .render import login_redirect, render
+from .sessions import CurrentUser, current_user
+
+Handler = Callable[[Request, CurrentUser], Awaitable[Response]]
+PartnerHandler = Callable[[Request, CurrentUser, Partner], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def account_user(handler: Handler) -> Endpoint:
+    """Pages of the back office need a signed-in user with an account."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        user = await current_user(request)
+        if user is None:
+            return login_redirect(request)
+        if user.account is None:
+            return render(
+                request, "error.html",
+                {"title": "No account", "message": "Your login is not linked to an Orderchamp account."},
+                user=user, status_code=403,
+            )
+        return await handler(request, user)
+
+    return wrapper
+
+
+def support_user(handler: Handler) -> Endpoint:
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        user = await current_user(request)
+        if user is None:
+            return login_redirect(request)
+        if not user.is_support:
+            raise PermissionDeniedError("These pages are for Orderchamp support staff.")
+        return await handler(request, user)
+
+    return wrapper
+
+
+def partner_user(handler: Handler) -> Endpoint:
+    """Any member of at least one partner (the dashboard's entry page)."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        user = await current_user(request)
+        if user is None:
+            return login_redirect(request)
+        if not user.partner_ids:
+            raise PermissionDeniedError(_NOT_A_PARTNER)
+        return await handler(request, user)
+
+    return wrapper
+
+
+_NOT_A_PARTNER = (
+    "The partner dashboard is for app developers. If you build apps for Orderchamp, "
+    "ask Orderchamp support to add you to your partner organisation."
+)
+
+
+def partner_member(handler: PartnerHandler) -> Endpoint:
+    """Pages under ``/partners/{partner_id}``: only for members of that partner."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        user = await current_user(request)
+        if user is None:
+            return login_redirect(request)
+        if not user.partner_ids:
+            raise PermissionDeniedError(_NOT_A_PARTNER)
+        raw = request.path_params["partner_id"]
+        partner_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
+        if partner_id is None or partner_id not in user.partner_ids:
+            raise NotFoundError("There is no such partner in your dashboard.")
+        platform = platform_of(request)
+
+        def _load() -> Partner | None:
+            with platform.database.read() as db:
+                return PartnerRepository(db).get(partner_id)
+
+        partner = await run_in_threadpool(_load)
+        if partner is None:
+            raise NotFoundError("There is no such partner in your dashboard.")
+        return await handler(request, user, partner)
+
+    return wrapper

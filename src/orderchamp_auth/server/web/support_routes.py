@@ -1,0 +1,329 @@
+"""Support pages: the review queue, partners (members and demo accounts) and the accounts list.
+
+Only for support staff (``roles.support_user``); everything else answers 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..admin import check_email
+from ..errors import NotFoundError, ValidationError
+from ..oauth.apps import reject_app, verify_app
+from ..store.database import utcnow
+from ..store.models import App, AppStatus, Partner, User
+from ..store.repositories.accounts import AccountRepository, UserRepository
+from ..store.repositories.apps import AppRepository, PartnerRepository
+from .forms import first, read_form
+from .platform import Platform, platform_of
+from .render import redirect, render
+from .roles import support_user
+from .sessions import CurrentUser, check_csrf, flash
+
+MAX_PARTNER_NAME = 200
+
+
+async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
+    fields = await read_form(request)
+    check_csrf(request, user, first(fields, "csrf_token"))
+    return fields
+
+
+def _int_param(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFoundError("There is nothing at this address.")
+    return int(raw)
+
+
+@support_user
+async def support_home(request: Request, user: CurrentUser) -> Response:
+    return redirect("/support/review", status_code=302)
+
+
+# Review ---------------------------------------------------------------------------------------
+
+
+@support_user
+async def review_queue(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+
+    def _load() -> dict[str, Any]:
+        with platform.database.read() as db:
+            apps = AppRepository(db)
+            queue = apps.list_by_status(AppStatus.SUBMITTED)
+            return {"queue": queue, "logos": apps.ids_with_logo([a.id for a in queue])}
+
+    return render(request, "support/review.html", await run_in_threadpool(_load), user=user)
+
+
+def _load_app(platform: Platform, client_id: str) -> dict[str, Any]:
+    with platform.database.read() as db:
+        app = AppRepository(db).get_by_client_id(client_id)
+        if app is None:
+            raise NotFoundError("There is no app with this client_id.")
+        return {"app": app, "has_logo": AppRepository(db).has_logo(app.id)}
+
+
+async def _render_review(
+    request: Request, user: CurrentUser, extra: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    context = await run_in_threadpool(_load_app, platform_of(request), request.path_params["client_id"])
+    context.update(extra or {})
+    return render(request, "support/app.html", context, user=user, status_code=status_code)
+
+
+@support_user
+async def review_app(request: Request, user: CurrentUser) -> Response:
+    return await _render_review(request, user)
+
+
+def _decide(platform: Platform, client_id: str, decide: Callable[[App, dt.datetime], None]) -> App:
+    with platform.database.write() as db:
+        app = AppRepository(db).get_by_client_id(client_id)
+        if app is None:
+            raise NotFoundError("There is no app with this client_id.")
+        decide(app, utcnow())
+        return app
+
+
+@support_user
+async def verify(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    await _form(request, user)
+    app = await run_in_threadpool(_decide, platform, request.path_params["client_id"], verify_app)
+    response = redirect("/support/review")
+    flash(request, response, f"{app.name} is verified: every account can install it now.")
+    return response
+
+
+@support_user
+async def reject(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    fields = await _form(request, user)
+    reason = first(fields, "reason").replace("\r\n", "\n")
+    try:
+        app = await run_in_threadpool(
+            _decide, platform, request.path_params["client_id"], lambda a, now: reject_app(a, reason, now)
+        )
+    except ValidationError as exc:
+        if not exc.fields:
+            raise
+        return await _render_review(request, user, {"errors": exc.fields, "reason": reason}, status_code=400)
+    response = redirect("/support/review")
+    flash(request, response, f"{app.name} was rejected. The partner sees your reason on the app's page.")
+    return response
+
+
+# Partners ---------------------------------------------------------------------------------
+
+
+async def _render_partners(
+    request: Request, user: CurrentUser, extra: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    platform = platform_of(request)
+
+    def _load() -> dict[str, Any]:
+        with platform.database.read() as db:
+            partners = PartnerRepository(db)
+            return {"partners": partners.list_all(), "counts": partners.counts()}
+
+    context = await run_in_threadpool(_load)
+    context.update(extra or {})
+    return render(request, "support/partners.html", context, user=user, status_code=status_code)
+
+
+@support_user
+async def partners_page(request: Request, user: CurrentUser) -> Response:
+    return await _render_partners(request, user)
+
+
+@support_user
+async def create_partner(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+    fields = await _form(request, user)
+    name = " ".join(first(fields, "name").split())
+
+    def _create() -> Partner:
+        if not name:
+            raise ValidationError("The partner was not created.", fields={"name": "Give the partner a name."})
+        if len(name) > MAX_PARTNER_NAME:
+            raise ValidationError(
+                "The partner was not created.", fields={"name": f"At most {MAX_PARTNER_NAME} characters."}
+            )
+        with platform.database.write() as db:
+            partners = PartnerRepository(db)
+            if partners.get_by_name(name) is not None:
+                raise ValidationError("The partner was not created.", fields={"name": "A partner with this name exists."})
+            return partners.create(name)
+
+    try:
+        partner = await run_in_threadpool(_create)
+    except ValidationError as exc:
+        return await _render_partners(request, user, {"errors": exc.fields, "name": name}, status_code=400)
+    response = redirect(f"/support/partners/{partner.id}")
+    flash(request, response, f"Partner {partner.name} was created. Add its team members and link a demo account.")
+    return response
+
+
+def _partner_context(platform: Platform, partner_id: int) -> dict[str, Any]:
+    with platform.database.read() as db:
+        partners = PartnerRepository(db)
+        partner = partners.get(partner_id)
+        if partner is None:
+            raise NotFoundError("There is no such partner.")
+        return {
+            "partner": partner,
+            "members": partners.members_of(partner_id),
+            "demo_accounts": partners.demo_accounts_of(partner_id),
+            "apps": AppRepository(db).list_for_partner(partner_id),
+        }
+
+
+async def _render_partner(
+    request: Request, user: CurrentUser, extra: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    context = await run_in_threadpool(_partner_context, platform_of(request), _int_param(request, "partner_id"))
+    context.update(extra or {})
+    return render(request, "support/partner.html", context, user=user, status_code=status_code)
+
+
+@support_user
+async def partner_page(request: Request, user: CurrentUser) -> Response:
+    return await _render_partner(request, user)
+
+
+def _user_by_email(db: Session, email: str, field: str) -> User:
+    try:
+        email = check_email(email)
+    except ValidationError:
+        raise ValidationError("Nothing was changed.", fields={field: "Enter the email address of a user."}) from None
+    found = UserRepository(db).get_by_email(email)
+    if found is None:
+        raise ValidationError("Nothing was changed.", fields={field: f"No user has the email address {email}."})
+    return found
+
+
+PartnerChange = Callable[[Session, PartnerRepository, int, list[tuple[str, str]]], str]
+
+
+async def _partner_change(request: Request, user: CurrentUser, change: PartnerChange, field: str) -> Response:
+    """Run one change to a partner from a form; re-render the partner page on a validation error."""
+    platform = platform_of(request)
+    fields = await _form(request, user)
+    partner_id = _int_param(request, "partner_id")
+
+    def _apply() -> str:
+        with platform.database.write() as db:
+            partners = PartnerRepository(db)
+            if partners.get(partner_id) is None:
+                raise NotFoundError("There is no such partner.")
+            return change(db, partners, partner_id, fields)
+
+    try:
+        message = await run_in_threadpool(_apply)
+    except ValidationError as exc:
+        if not exc.fields:
+            raise
+        return await _render_partner(
+            request, user, {"errors": exc.fields, field: first(fields, field)}, status_code=400
+        )
+    response = redirect(f"/support/partners/{partner_id}")
+    flash(request, response, message)
+    return response
+
+
+def _add_member(db: Session, partners: PartnerRepository, partner_id: int, fields: list[tuple[str, str]]) -> str:
+    member = _user_by_email(db, first(fields, "member_email"), "member_email")
+    partners.add_member(partner_id, member.id)
+    return f"{member.email} can now use the partner dashboard."
+
+
+def _link_demo(db: Session, partners: PartnerRepository, partner_id: int, fields: list[tuple[str, str]]) -> str:
+    owner = _user_by_email(db, first(fields, "demo_email"), "demo_email")
+    accounts = UserRepository(db).accounts_of(owner.id)
+    if not accounts:
+        raise ValidationError(
+            "Nothing was changed.", fields={"demo_email": f"{owner.email} is not a user of any account."}
+        )
+    for account in accounts:
+        partners.link_demo_account(partner_id, account.id)
+    return f"Linked as demo account: {', '.join(a.name for a in accounts)}."
+
+
+@support_user
+async def add_member(request: Request, user: CurrentUser) -> Response:
+    return await _partner_change(request, user, _add_member, "member_email")
+
+
+@support_user
+async def link_demo_accounts(request: Request, user: CurrentUser) -> Response:
+    return await _partner_change(request, user, _link_demo, "demo_email")
+
+
+@support_user
+async def remove_member(request: Request, user: CurrentUser) -> Response:
+    member_id = _int_param(request, "user_id")
+
+    def _remove(db: Session, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
+        if not partners.remove_member(partner_id, member_id):
+            raise NotFoundError("That user is not a member of this partner.")
+        return "The member was removed."
+
+    return await _partner_change(request, user, _remove, "member_email")
+
+
+@support_user
+async def unlink_demo_account(request: Request, user: CurrentUser) -> Response:
+    account_id = _int_param(request, "account_id")
+
+    def _unlink(db: Session, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
+        if not partners.unlink_demo_account(partner_id, account_id):
+            raise NotFoundError("That account is not a demo account of this partner.")
+        return "The demo account was unlinked. Draft apps can no longer be installed there."
+
+    return await _partner_change(request, user, _unlink, "demo_email")
+
+
+# Accounts ---------------------------------------------------------------------------------
+
+
+@support_user
+async def accounts_page(request: Request, user: CurrentUser) -> Response:
+    platform = platform_of(request)
+
+    def _load() -> dict[str, Any]:
+        with platform.database.read() as db:
+            accounts = AccountRepository(db).list_all()
+            return {
+                "accounts": accounts,
+                "emails": UserRepository(db).emails_by_account([a.id for a in accounts]),
+                "demo_of": PartnerRepository(db).demo_partner_names_by_account(),
+            }
+
+    return render(request, "support/accounts.html", await run_in_threadpool(_load), user=user)
+
+
+routes = [
+    Route("/support", support_home, methods=["GET"]),
+    Route("/support/review", review_queue, methods=["GET"]),
+    Route("/support/apps/{client_id}", review_app, methods=["GET"]),
+    Route("/support/apps/{client_id}/verify", verify, methods=["POST"]),
+    Route("/support/apps/{client_id}/reject", reject, methods=["POST"]),
+    Route("/support/partners", partners_page, methods=["GET"]),
+    Route("/support/partners", create_partner, methods=["POST"]),
+    Route("/support/partners/{partner_id}", partner_page, methods=["GET"]),
+    Route("/support/partners/{partner_id}/members", add_member, methods=["POST"]),
+    Route("/support/partners/{partner_id}/members/{user_id}/remove", remove_member, methods=["POST"]),
+    Route("/support/partners/{partner_id}/demo-accounts", link_demo_accounts, methods=["POST"]),
+    Route("/support/partners/{partner_id}/demo-accounts/{account_id}/unlink", unlink_demo_account, methods=["POST"]),
+    Route("/support/accounts", accounts_page, methods=["GET"]),
+]
