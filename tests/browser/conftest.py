@@ -24,15 +24,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
-# Module scope, not session: Playwright's sync API allows one instance at a time per thread,
-# and a test module may bring its own.
-@pytest.fixture(scope="module")
+# One Playwright and one browser for the whole run (the sync API allows one instance per thread).
+@pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium(playwright: Playwright) -> Iterator[Chromium]:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"Debian's chromium is required at {CHROMIUM} (apt-get install chromium)")

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from playwright.sync_api import Browser, sync_playwright
-
 from ..support import World
-
-CHROMIUM = os.environ.get("ORDERCHAMP_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+from .conftest import SCREENSHOTS
 
 
 def test_graphiql_runs_a_query_with_a_pasted_token(live, platform, chromium):
     world = World(platform)
     supplier = world.supplier()
     token = world.private_token(supplier.account_id, "account_read")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = chromium.new_page(viewport={"width": 1280, "height": 800})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -44,6 +25,6 @@ def test_graphiql_runs_a_query_with_a_pasted_token(live, platform, chromium):
     text = result.inner_text()
     assert '"type": "SUPPLIER"' in text
     assert "ACCESS_DENIED" in text  # the default query also asks for products: no products_read
-    page.screenshot(path=str(ARTIFACTS / "graphiql.png"))
+    page.screenshot(path=str(SCREENSHOTS / "graphiql.png"))
     assert errors == []
     page.close()

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from orderchamp_auth.server.oauth.apps import create_app
 
-from ..e2e.test_partner_dashboard import partner_member
+from ..e2e.partner_support import partner_member
 from .people import sign_in, staff, supplier
 
 

@@ -7,7 +7,7 @@ import pytest
 from orderchamp_auth.server.store.repositories.apps import AppRepository
 
 from ..support import Browser, World
-from .test_partner_dashboard import app_of, partner_member, signed_in, support_user
+from .partner_support import app_of, partner_member, signed_in, support_user
 
 PARTNER_PAGES = ["/partners", "/partners/{partner}/apps", "/partners/{partner}/apps/new",
                  "/partners/{partner}/apps/{app}", "/partners/{partner}/apps/{app}/edit"]

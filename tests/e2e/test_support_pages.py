@@ -12,7 +12,7 @@ from orderchamp_auth.server.admin import create_user
 from orderchamp_auth.server.store.repositories.apps import AppRepository, PartnerRepository
 
 from ..support import PASSWORD, Browser, World, unique
-from .test_partner_dashboard import (
+from .partner_support import (
     app_of,
     client_id_from,
     create_via_form,
