@@ -46,15 +46,17 @@ def test_product_pages_cost_the_same_number_of_queries_at_any_size(platform):
     small, small_data = count_statements(platform, account.account_id, PRODUCTS % 2)
     large, large_data = count_statements(platform, account.account_id, PRODUCTS % 30)
     assert len(large_data["products"]["nodes"]) == 30
-    assert small == large <= 5
+    assert small == large <= 4
 
 
 def test_nested_order_pages_cost_the_same_number_of_queries_at_any_size(platform):
     account = seeded_account(World(platform))
+    # A small page may skip a level that happens to be empty (no shipments among 2 orders);
+    # what matters is that 40 orders cost no more than a handful of queries, one per level.
     small, _ = count_statements(platform, account.account_id, ORDERS % 2)
     large, data = count_statements(platform, account.account_id, ORDERS % 40)
     assert len(data["orders"]["nodes"]) == 40
-    assert small == large <= 12
+    assert small <= large <= 10
 
 
 def test_fast_executor_gives_the_same_result_as_graphql_core(platform):

@@ -46,11 +46,7 @@ def _query_pairs(request: Request) -> list[tuple[str, str]]:
         raise FatalAuthorizeError("The authorization link is not valid UTF-8.") from None
 
 
-def _consent_context(platform: Platform, request_: flow.AuthorizationRequest, user: CurrentUser) -> dict[str, Any]:
-    def _logo() -> bool:
-        with platform.database.read() as db:
-            return AppRepository(db).has_logo(request_.app.id)
-
+def _consent_context(request_: flow.AuthorizationRequest, user: CurrentUser) -> dict[str, Any]:
     return {
         "app": request_.app,
         "partner": request_.app.partner,
@@ -58,7 +54,7 @@ def _consent_context(platform: Platform, request_: flow.AuthorizationRequest, us
         "fields": request_.hidden_fields(),
         "account": user.account,
         "accounts": user.accounts,
-        "has_logo": _logo(),
+        "has_logo": request_.app.has_logo,
         # Where the user's browser goes next, so they can tell a look-alike app apart.
         "redirect_host": urlsplit(request_.redirect_uri).netloc,
     }
@@ -74,7 +70,7 @@ async def authorize(request: Request) -> Response:
         with platform.database.read() as db:
             outcome = flow.validate_request(db, params, account_id=account_id)
         if isinstance(outcome, flow.AuthorizationRequest) and user is not None and user.account is not None:
-            return outcome, _consent_context(platform, outcome, user)
+            return outcome, _consent_context(outcome, user)
         return outcome, None
 
     if user is None:

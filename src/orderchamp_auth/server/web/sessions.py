@@ -19,7 +19,6 @@ import secrets
 from dataclasses import dataclass, field
 
 from itsdangerous import BadSignature, Signer, TimestampSigner
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,9 +26,14 @@ from ...protocol.tokens import hash_secret
 from ..errors import CsrfError
 from ..keys import derive_key
 from ..store.database import utcnow
-from ..store.models import Account, User
-from ..store.repositories.accounts import UserRepository
-from ..store.repositories.sessions import WebSessionRepository
+from ..store.repositories.sessions import (
+    AccountSummary,
+    SessionUser,
+    WebSessionRepository,
+    accounts_of_user,
+    find_session_user,
+    partner_ids_of_user,
+)
 from .platform import Platform, platform_of
 
 SESSION_COOKIE = "oc_session"
@@ -40,10 +44,10 @@ CSRF_FIELD = "csrf_token"
 
 @dataclass
 class CurrentUser:
-    user: User
+    user: SessionUser
     session_id: str
-    accounts: list[Account]
-    account: Account | None
+    accounts: list[AccountSummary]
+    account: AccountSummary | None
     partner_ids: list[int] = field(default_factory=list)
 
     @property
@@ -65,17 +69,17 @@ def _unsign(platform: Platform, value: str) -> str | None:
 
 
 def _load(platform: Platform, session_id: str) -> CurrentUser | None:
-    from ..store.repositories.apps import PartnerRepository
-
-    with platform.database.read() as db:
-        found = WebSessionRepository(db).find_active(hash_secret(session_id), utcnow())
-        if found is None:
+    # Read on every page and twice per install: three prepared lookups in one snapshot,
+    # inline (reads never wait for locks; a thread handoff would cost more).
+    with platform.database.snapshot() as connection:
+        user = find_session_user(connection, hash_secret(session_id), utcnow())
+        if user is None:
             return None
-        web_session, user = found
-        accounts = UserRepository(db).accounts_of(user.id)
-        account = next((a for a in accounts if a.id == web_session.account_id), accounts[0] if accounts else None)
-        partner_ids = [p.id for p in PartnerRepository(db).partners_of_user(user.id)]
-        return CurrentUser(user, session_id, accounts, account, partner_ids)
+        accounts = accounts_of_user(connection, user.id)
+        partner_ids = partner_ids_of_user(connection, user.id)
+    chosen = user.session_account_id
+    account = next((a for a in accounts if a.id == chosen), accounts[0] if accounts else None)
+    return CurrentUser(user, session_id, accounts, account, partner_ids)
 
 
 async def current_user(request: Request) -> CurrentUser | None:
@@ -87,7 +91,7 @@ async def current_user(request: Request) -> CurrentUser | None:
     if raw:
         session_id = _unsign(platform, raw)
         if session_id:
-            result = await run_in_threadpool(_load, platform, session_id)
+            result = _load(platform, session_id)
     request.scope["current_user"] = result
     return result
 

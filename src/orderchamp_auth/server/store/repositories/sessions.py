@@ -3,11 +3,60 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..models import LoginAttempt, User, WebSession
+from ..database import UTCDateTime
+from ..models import Account, LoginAttempt, Membership, PartnerMember, User, WebSession
+from ..statements import prepared
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUser:
+    """The signed-in user as pages need them (no ORM object: this is read on every page)."""
+
+    id: int
+    email: str
+    name: str
+    is_support: bool
+    session_account_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    id: int
+    name: str
+    type: str
+    slug: str
+    currency: str
+    created_at: dt.datetime
+
+
+def find_session_user(connection: Connection, session_hash: str, now: dt.datetime) -> SessionUser | None:
+    statement = prepared("session_user", lambda: select(
+        User.id, User.email, User.name, User.is_support, WebSession.account_id,
+    ).join(User, User.id == WebSession.user_id).where(
+        WebSession.session_hash == bindparam("session_hash"),
+        WebSession.expires_at > bindparam("now", type_=UTCDateTime()),
+    ))
+    row = connection.execute(statement, {"session_hash": session_hash, "now": now}).first()
+    return SessionUser(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+
+def accounts_of_user(connection: Connection, user_id: int) -> list[AccountSummary]:
+    statement = prepared("accounts_of_user", lambda: select(
+        Account.id, Account.name, Account.type, Account.slug, Account.currency, Account.created_at,
+    ).join(Membership, Membership.account_id == Account.id).where(
+        Membership.user_id == bindparam("user_id")).order_by(Account.name, Account.id))
+    return [AccountSummary(*row) for row in connection.execute(statement, {"user_id": user_id})]
+
+
+def partner_ids_of_user(connection: Connection, user_id: int) -> list[int]:
+    statement = prepared("partner_ids_of_user", lambda: select(PartnerMember.partner_id).where(
+        PartnerMember.user_id == bindparam("user_id")).order_by(PartnerMember.partner_id))
+    return list(connection.execute(statement, {"user_id": user_id}).scalars())
 
 
 class WebSessionRepository:
