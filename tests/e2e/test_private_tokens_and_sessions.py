@@ -23,10 +23,14 @@ def create_token(browser: Browser, name: str, scopes: list[str]) -> httpx.Respon
 def test_private_token_lifecycle_in_the_back_office(live, world: World, browser: Browser):
     supplier = world.supplier()
     browser.login(supplier.email)
-    created = create_token(browser, "My ERP sync", ["products_read", "account_read"])
-    assert created.status_code == 200
+    answer = create_token(browser, "My ERP sync", ["products_read", "account_read"])
+    assert answer.status_code == 303 and answer.headers["location"] == "/backoffice/api"
+    created = browser.http.get("/backoffice/api")
     token = re.search(r'id="new-token" readonly value="(ocp_[^"]+)"', created.text).group(1)
     assert "shown only once" in created.text
+    reloaded = browser.http.get("/backoffice/api")
+    assert token not in reloaded.text  # a reload shows it no more (and creates nothing)
+    assert reloaded.text.count("My ERP sync") == created.text.count("My ERP sync") - 1
 
     listing = browser.http.get("/backoffice/api").text
     assert "My ERP sync" in listing
@@ -63,8 +67,8 @@ def test_revoking_another_accounts_token_is_not_found(live, world: World, new_br
     owner, intruder = world.supplier(), world.supplier()
     a = new_browser()
     a.login(owner.email)
-    page = create_token(a, "owner token", ["account_read"])
-    token = re.search(r'value="(ocp_[^"]+)"', page.text).group(1)
+    create_token(a, "owner token", ["account_read"])
+    token = re.search(r'value="(ocp_[^"]+)"', a.http.get("/backoffice/api").text).group(1)
     token_id = re.search(r'/backoffice/api/tokens/(\d+)/revoke', a.http.get("/backoffice/api").text).group(1)
     b = new_browser()
     b.login(intruder.email)
@@ -165,3 +169,18 @@ def test_back_office_pages_need_a_login(live):
     for path in ("/backoffice/api", "/backoffice/integrations"):
         response = httpx.get(live.base_url + path)
         assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+
+
+def test_new_token_cookie_is_sealed_and_bound_to_the_session(live, world: World, new_browser):
+    supplier = world.supplier()
+    owner = new_browser()
+    owner.login(supplier.email)
+    answer = create_token(owner, "sealed", ["account_read"])
+    sealed = answer.cookies.get("oc_reveal")
+    assert sealed and "ocp_" not in sealed
+    thief = new_browser()
+    thief.login(supplier.email)
+    thief.http.cookies.set("oc_reveal", sealed, path="/backoffice/api")
+    page = thief.http.get("/backoffice/api").text
+    assert 'id="new-token"' not in page
+    assert 'id="new-token"' in owner.http.get("/backoffice/api").text

@@ -34,3 +34,22 @@ class SecretBox:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode()
         except InvalidToken:
             raise ValueError("client secret cannot be decrypted with the configured keys") from None
+
+
+class OneTimeBox:
+    """Seals a value for one short trip through the browser (e.g. a new token shown once
+    after a redirect), encrypted and time-limited, so a reload cannot resubmit the form."""
+
+    def __init__(self, secret_keys: tuple[str, ...], purpose: str) -> None:
+        self._fernet = MultiFernet(
+            [Fernet(base64.urlsafe_b64encode(derive_key(k, purpose))) for k in secret_keys]
+        )
+
+    def seal(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode("ascii")
+
+    def open(self, sealed: str, *, max_age: int) -> str | None:
+        try:
+            return self._fernet.decrypt(sealed.encode("ascii"), ttl=max_age).decode()
+        except (InvalidToken, UnicodeError, ValueError):
+            return None

@@ -26,7 +26,18 @@ from .forms import every, first, read_form
 from .platform import platform_of
 from .render import login_redirect, redirect, render, safe_next
 from .roles import account_user
-from .sessions import CurrentUser, check_csrf, current_user, flash
+from .sessions import (
+    REVEAL_COOKIE,
+    CurrentUser,
+    check_csrf,
+    clear_reveal,
+    current_user,
+    flash,
+    stash_reveal,
+    take_reveal,
+)
+
+API_PAGE = "/backoffice/api"
 
 
 async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
@@ -153,7 +164,12 @@ async def switch_account(request: Request) -> Response:
 
 @account_user
 async def api_page(request: Request, user: CurrentUser) -> Response:
-    return await _render_api_page(request, user)
+    revealed = take_reveal(request, user)
+    extra = {"new_token": revealed["token"], "new_token_name": revealed["name"]} if revealed else None
+    response = await _render_api_page(request, user, extra)
+    if request.cookies.get(REVEAL_COOKIE):
+        clear_reveal(response, API_PAGE)
+    return response
 
 
 async def _render_api_page(
@@ -197,7 +213,11 @@ async def create_token(request: Request, user: CurrentUser) -> Response:
         return await _render_api_page(
             request, user, {"errors": exc.fields, "name": name, "chosen": chosen}, status_code=400
         )
-    return await _render_api_page(request, user, {"new_token": value, "new_token_name": token.name})
+    # Post/redirect/get: the token rides to the page in a sealed one-time cookie, so reloading
+    # the page shows it no more and creates no second token.
+    response = redirect("/backoffice/api")
+    stash_reveal(request, response, user, API_PAGE, {"token": value, "name": token.name})
+    return response
 
 
 @account_user

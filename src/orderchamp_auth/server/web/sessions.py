@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from ...protocol.tokens import hash_secret
 from ..errors import CsrfError
-from ..keys import derive_key
+from ..keys import OneTimeBox, derive_key
 from ..store.database import utcnow
 from ..store.repositories.sessions import (
     AccountSummary,
@@ -215,3 +215,41 @@ def pop_flash(request: Request, response: Response | None = None) -> dict[str, s
         except (BadSignature, ValueError, KeyError, TypeError):
             continue
     return None
+
+
+# One-time reveal ---------------------------------------------------------------------------
+
+REVEAL_COOKIE = "oc_reveal"
+REVEAL_MAX_AGE = 120
+
+
+def stash_reveal(request: Request, response: Response, user: CurrentUser, path: str, data: dict[str, str]) -> None:
+    """Carry a secret to the next GET of ``path`` (post/redirect/get), bound to this session."""
+    platform = platform_of(request)
+    box = OneTimeBox(platform.settings.secret_keys, "one-time-reveal")
+    sealed = box.seal(json.dumps({"s": hash_secret(user.session_id), "d": data}))
+    response.set_cookie(REVEAL_COOKIE, sealed, max_age=REVEAL_MAX_AGE, path=path, httponly=True,
+                        samesite="strict", secure=platform.settings.secure_cookies)
+
+
+def take_reveal(request: Request, user: CurrentUser) -> dict[str, str] | None:
+    """The stashed secret, if any; the caller must clear the cookie (``clear_reveal``)."""
+    raw = request.cookies.get(REVEAL_COOKIE)
+    if not raw:
+        return None
+    platform = platform_of(request)
+    opened = OneTimeBox(platform.settings.secret_keys, "one-time-reveal").open(raw, max_age=REVEAL_MAX_AGE)
+    if opened is None:
+        return None
+    try:
+        payload = json.loads(opened)
+    except ValueError:
+        return None
+    if not hmac.compare_digest(str(payload.get("s", "")), hash_secret(user.session_id)):
+        return None
+    data = payload.get("d")
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def clear_reveal(response: Response, path: str) -> None:
+    response.delete_cookie(REVEAL_COOKIE, path=path)
