@@ -24,14 +24,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
-# One Playwright and one browser for the whole run (the sync API allows one instance per thread).
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is running it holds an event loop on
+# the main thread, and the async tests that run after the browser tests would find it there.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright: Playwright) -> Iterator[Chromium]:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"Debian's chromium is required at {CHROMIUM} (apt-get install chromium)")
