@@ -83,7 +83,7 @@ class GraphQLEndpoint:
             return unauthenticated("An access token is required: send Authorization: Bearer <token>.")
         grant = self.authenticator.cached(token)
         if grant is None:
-            grant = await run_in_threadpool(self.authenticator.lookup, token)
+            grant = self.authenticator.lookup(token)
             if grant is None:
                 return unauthenticated("The access token is invalid or has been revoked.")
         parsed = await self._read_request(request)

@@ -16,7 +16,12 @@ from collections.abc import Callable
 
 from ...protocol.tokens import hash_secret
 from ..store.database import Database, utcnow
-from ..store.repositories.tokens import TokenGrant, TokenRepository
+from ..store.repositories.tokens import (
+    TokenGrant,
+    TokenRepository,
+    find_active_grant,
+    read_revocation_version,
+)
 
 MAX_CACHED = 50_000
 LAST_USED_INTERVAL = 60.0
@@ -50,13 +55,14 @@ class BearerAuthenticator:
         return grant
 
     def lookup(self, token: str) -> TokenGrant | None:
-        """Refresh the cache if due, then find the token. Blocking: run it off the event loop."""
+        """Refresh the cache if due, then find the token: a primary-key read or two, cheap
+        enough to run inline on the event loop (see ``api.endpoint``)."""
         self.refresh_if_due()
         token_hash = hash_secret(token)
         grant = self._cache.get(token_hash)
         if grant is None:
-            with self.database.read() as session:
-                grant = TokenRepository(session).find_active_grant(token_hash)
+            with self.database.snapshot() as connection:
+                grant = find_active_grant(connection, token_hash)
             if grant is not None:
                 if len(self._cache) >= MAX_CACHED:
                     self._cache.clear()
@@ -72,8 +78,8 @@ class BearerAuthenticator:
         with self._lock:
             if self.clock() - self._checked_at < self.check_interval:
                 return
-            with self.database.read() as session:
-                version = TokenRepository(session).revocation_version()
+            with self.database.snapshot() as connection:
+                version = read_revocation_version(connection)
             if version != self._version:
                 self._cache.clear()
                 self._version = version
@@ -86,11 +92,9 @@ class BearerAuthenticator:
         self._used_flushed_at = self.clock()
         if not used:
             return
-        by_time: dict[dt.datetime, list[int]] = {}
-        latest = max(used.values())
-        by_time[latest] = list(used)
+        # One UPDATE for all of them: "last used" is precise to the flush interval anyway.
         with self.database.write() as session:
-            TokenRepository(session).touch_last_used(by_time[latest], latest)
+            TokenRepository(session).touch_last_used(list(used), max(used.values()))
 
     def invalidate(self) -> None:
         """Drop everything: called by this worker right after it revoked something."""

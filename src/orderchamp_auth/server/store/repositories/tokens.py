@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..models import AccessToken, RevocationCounter, TokenKindName
@@ -20,6 +20,21 @@ class TokenGrant:
     account_id: int
     scopes: str
     kind: str
+
+
+def find_active_grant(connection: Connection, token_hash: str) -> TokenGrant | None:
+    """The bearer lookup of the API's hot path: one prepared statement on a plain connection."""
+    statement = prepared("active_grant", lambda: select(
+        AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind,
+    ).where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None)))
+    row = connection.execute(statement, {"token_hash": token_hash}).first()
+    return TokenGrant(row[0], row[1], row[2], row[3]) if row else None
+
+
+def read_revocation_version(connection: Connection) -> int:
+    statement = prepared("revocation_version", lambda: select(RevocationCounter.version).where(
+        RevocationCounter.id == 1))
+    return int(connection.execute(statement).scalar() or 0)
 
 
 class TokenRepository:
