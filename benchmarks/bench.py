@@ -39,6 +39,7 @@ Loopback only. Every loop is bounded in time (-d is capped at 120 s, minting at 
 count. Needs aiohttp (benchmarks/setup_client.sh makes ~/.cache/oc-bench/venv; bench.py
 re-executes itself with that interpreter when the current one lacks aiohttp) and wrk.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,22 +92,52 @@ ACCOUNT_QUERY = "{ account { name } }"
 
 TARGETS = {
     "ours": dict(
-        base=None, authorize="/oauth/authorize", token="/oauth/access_token", api="/v1/graphql",
-        api_method="POST", api_query=ACCOUNT_QUERY, api_expect='{"data":{"account":{"name"',
-        scope="account_read,products_read", consent_action="/oauth/authorize",
-        consent_fields=[("decision", "approve")], login=True, signed_callback=True,
+        base=None,
+        authorize="/oauth/authorize",
+        token="/oauth/access_token",
+        api="/v1/graphql",
+        api_method="POST",
+        api_query=ACCOUNT_QUERY,
+        api_expect='{"data":{"account":{"name"',
+        scope="account_read,products_read",
+        consent_action="/oauth/authorize",
+        consent_fields=[("decision", "approve")],
+        login=True,
+        signed_callback=True,
     ),
     "authlib": dict(
-        base="http://127.0.0.1:8101", authorize="/oauth/authorize", token="/oauth/token", api="/api/me",
-        api_method="GET", api_query=None, api_expect=None, scope="read", consent_action=None,
-        consent_fields=[("confirm", "yes")], login=False, signed_callback=False,
-        client_id="bench-client", client_secret="bench-secret", redirect_uri="http://127.0.0.1:9/callback",
+        base="http://127.0.0.1:8101",
+        authorize="/oauth/authorize",
+        token="/oauth/token",
+        api="/api/me",
+        api_method="GET",
+        api_query=None,
+        api_expect=None,
+        scope="read",
+        consent_action=None,
+        consent_fields=[("confirm", "yes")],
+        login=False,
+        signed_callback=False,
+        client_id="bench-client",
+        client_secret="bench-secret",
+        redirect_uri="http://127.0.0.1:9/callback",
     ),
     "oidc": dict(
-        base="http://127.0.0.1:8103", authorize="/auth", token="/token", api="/api/me",
-        api_method="GET", api_query=None, api_expect=None, scope="read", consent_action=None,
-        consent_fields=[("confirm", "yes")], login=False, signed_callback=False,
-        client_id="bench-client", client_secret="bench-secret", redirect_uri="http://127.0.0.1:9/callback",
+        base="http://127.0.0.1:8103",
+        authorize="/auth",
+        token="/token",
+        api="/api/me",
+        api_method="GET",
+        api_query=None,
+        api_expect=None,
+        scope="read",
+        consent_action=None,
+        consent_fields=[("confirm", "yes")],
+        login=False,
+        signed_callback=False,
+        client_id="bench-client",
+        client_secret="bench-secret",
+        redirect_uri="http://127.0.0.1:9/callback",
     ),
 }
 DEMO_EMAIL = "supplier@demo.orderchamp.test"
@@ -139,8 +170,12 @@ def pct(sorted_ms: list[float], p: float) -> float | None:
 
 def lat_summary(seconds: list[float]) -> dict[str, float | None]:
     ms = sorted(v * 1000.0 for v in seconds)
-    return {"p50": pct(ms, 50), "p90": pct(ms, 90), "p99": pct(ms, 99),
-            "mean": round(statistics.fmean(ms), 2) if ms else None}
+    return {
+        "p50": pct(ms, 50),
+        "p90": pct(ms, 90),
+        "p99": pct(ms, 99),
+        "mean": round(statistics.fmean(ms), 2) if ms else None,
+    }
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -160,8 +195,11 @@ class Forms(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "form":
-            self._cur = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
-                         "inputs": []}
+            self._cur = {
+                "action": a.get("action") or "",
+                "method": (a.get("method") or "get").lower(),
+                "inputs": [],
+            }
             self.forms.append(self._cur)
         elif tag == "input" and self._cur is not None:
             kind = (a.get("type") or "text").lower()
@@ -199,10 +237,18 @@ def session_cpu_seconds(sid: int | None) -> float | None:
                 stat = fh.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[3]) == sid:  # fields[3] = session id
             total += int(fields[11]) + int(fields[12])
     return total / _CLK
+
+
+def busy_cpu_seconds() -> float:
+    """Busy CPU time of the whole box so far (all cores), from /proc/stat."""
+    with open("/proc/stat") as fh:
+        vals = [int(x) for x in fh.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    return (sum(vals[:8]) - idle) / _CLK
 
 
 class CpuMeter:
@@ -215,6 +261,7 @@ class CpuMeter:
         ru = os.times()
         self.child0 = ru.children_user + ru.children_system
         self.srv0 = session_cpu_seconds(self.sid)
+        self.box0 = busy_cpu_seconds()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -223,7 +270,57 @@ class CpuMeter:
         client = (time.process_time() - self.self0) + (ru.children_user + ru.children_system - self.child0)
         self.client_cores = round(client / wall, 2)
         srv1 = session_cpu_seconds(self.sid)
-        self.server_cores = round((srv1 - self.srv0) / wall, 2) if self.srv0 is not None and srv1 is not None else None
+        self.server_cores = (
+            round((srv1 - self.srv0) / wall, 2) if self.srv0 is not None and srv1 is not None else None
+        )
+        # everything else on the box (another test suite...): noise indicator
+        self.other_cores = round(
+            max(
+                0.0, (busy_cpu_seconds() - self.box0) / wall - self.client_cores - (self.server_cores or 0.0)
+            ),
+            2,
+        )
+
+
+def wait_quiet(a: argparse.Namespace, sid: int | None) -> float:
+    """Wait (bounded by --quiet-wait seconds) until the rest of the box uses < --noise-limit cores.
+
+    The box is shared (another test suite may run): measuring while it is busy halves a
+    server's figures. Returns the last "other" load seen, in cores."""
+    if a.quiet_wait <= 0:
+        return 0.0
+    end = time.monotonic() + a.quiet_wait
+    other = 0.0
+    while True:
+        box0, srv0, me0 = busy_cpu_seconds(), session_cpu_seconds(sid) or 0.0, time.process_time()
+        time.sleep(1.0)
+        other = (
+            (busy_cpu_seconds() - box0)
+            - ((session_cpu_seconds(sid) or 0.0) - srv0)
+            - (time.process_time() - me0)
+        )
+        if other < a.noise_limit or time.monotonic() >= end:
+            if other >= a.noise_limit:
+                log(f"  box still busy ({other:.2f} cores used by other processes); measuring anyway")
+            return other
+        log(f"  box busy ({other:.2f} cores used by other processes): waiting")
+        time.sleep(2.0)
+
+
+def guarded(a: argparse.Namespace, fn) -> dict:
+    """Run one measurement; if other processes took more than --noise-limit cores meanwhile,
+    run it once more and keep the quieter of the two (the other one is kept as noisy_other)."""
+    rec = fn()
+    if a.noise_limit and (rec.get("other_cores") or 0) > a.noise_limit and a.quiet_wait > 0:
+        log(f"  noisy: other processes used {rec['other_cores']} cores during it; measuring again")
+        again = fn()
+        first, second = (
+            (rec, again) if (again.get("other_cores") or 0) <= rec["other_cores"] else (again, rec)
+        )
+        second["noisy_other"] = {"rate_per_s": first["rate_per_s"], "other_cores": first.get("other_cores")}
+        rec = second
+        rec["remeasured"] = True
+    return rec
 
 
 # ------------------------------------------------------------------------- HTTP client
@@ -264,9 +361,12 @@ class Client:
             raise SystemExit("login page without a /login form")
         fields = dict(form["inputs"])
         fields.update(email=email, password=password, next="/")
-        async with self.s.post(self.url("/login"), data=urllib.parse.urlencode(fields), allow_redirects=False,
-                               headers={"Content-Type": "application/x-www-form-urlencoded",
-                                        "Cookie": self._cookie_header(jar)}) as r:
+        async with self.s.post(
+            self.url("/login"),
+            data=urllib.parse.urlencode(fields),
+            allow_redirects=False,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": self._cookie_header(jar)},
+        ) as r:
             self._absorb(jar, r)
             status = r.status
         if status != 303 or not any("session" in k for k in jar):
@@ -279,10 +379,17 @@ class Client:
         jar = dict(self.base_cookies)
         state = secrets.token_urlsafe(12)
         verifier, challenge = pkce_pair()
-        query = urllib.parse.urlencode([
-            ("response_type", "code"), ("client_id", cfg["client_id"]), ("redirect_uri", cfg["redirect_uri"]),
-            ("scope", cfg["scope"]), ("state", state), ("code_challenge", challenge),
-            ("code_challenge_method", "S256")])
+        query = urllib.parse.urlencode(
+            [
+                ("response_type", "code"),
+                ("client_id", cfg["client_id"]),
+                ("redirect_uri", cfg["redirect_uri"]),
+                ("scope", cfg["scope"]),
+                ("state", state),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+            ]
+        )
         url, method, body = self.url(cfg["authorize"]) + "?" + query, "GET", None
         steps: dict[str, float] = {"authorize": 0.0, "consent": 0.0}
         step = "authorize"
@@ -336,13 +443,20 @@ class Client:
 
     async def exchange(self, code: str, verifier: str | None) -> str:
         cfg = self.cfg
-        form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", cfg["redirect_uri"]),
-                ("client_id", cfg["client_id"]), ("client_secret", cfg["client_secret"])]
+        form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", cfg["redirect_uri"]),
+            ("client_id", cfg["client_id"]),
+            ("client_secret", cfg["client_secret"]),
+        ]
         if verifier:
             form.append(("code_verifier", verifier))
-        async with self.s.post(self.url(cfg["token"]), data=urllib.parse.urlencode(form),
-                               headers={"Content-Type": "application/x-www-form-urlencoded",
-                                        "Accept": "application/json"}) as r:
+        async with self.s.post(
+            self.url(cfg["token"]),
+            data=urllib.parse.urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        ) as r:
             raw, status = await r.read(), r.status
         if status != 200:
             raise FlowError(f"token_http_{status}", raw[:200].decode("latin1"))
@@ -360,7 +474,9 @@ class Client:
         if cfg["api_method"] == "POST":
             headers["Content-Type"] = "application/json"
             body = json.dumps({"query": cfg["api_query"]})
-        async with self.s.request(cfg["api_method"], self.url(path or cfg["api"]), data=body, headers=headers) as r:
+        async with self.s.request(
+            cfg["api_method"], self.url(path or cfg["api"]), data=body, headers=headers
+        ) as r:
             raw, status = await r.read(), r.status
         if status != 200:
             raise FlowError(f"api_http_{status}", raw[:200].decode("latin1"))
@@ -370,13 +486,25 @@ class Client:
 
 def new_session(concurrency: int) -> aiohttp.ClientSession:
     conn = aiohttp.TCPConnector(limit=max(1, concurrency), ttl_dns_cache=300)
-    return aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=30),
-                                 cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False)
+    return aiohttp.ClientSession(
+        connector=conn,
+        timeout=aiohttp.ClientTimeout(total=30),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+    )
 
 
-async def run_loop(cfg: dict, base_cookies: dict, mode: str, concurrency: int, duration: float,
-                   max_items: int | None = None, codes: list | None = None, token: str | None = None,
-                   path: str | None = None) -> dict:
+async def run_loop(
+    cfg: dict,
+    base_cookies: dict,
+    mode: str,
+    concurrency: int,
+    duration: float,
+    max_items: int | None = None,
+    codes: list | None = None,
+    token: str | None = None,
+    path: str | None = None,
+) -> dict:
     """One bounded closed-loop run: `concurrency` workers, each repeating `mode` until the deadline."""
     duration = min(duration, MAX_MINT_SECONDS if mode == "mint" else MAX_DURATION)
     async with new_session(concurrency) as session:
@@ -425,7 +553,7 @@ async def run_loop(cfg: dict, base_cookies: dict, mode: str, concurrency: int, d
                 except FlowError as e:
                     errors[e.kind] = errors.get(e.kind, 0) + 1
                     samples.setdefault(e.kind, e.detail[:200])
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+                except (TimeoutError, aiohttp.ClientError, OSError) as e:
                     k = "net:" + type(e).__name__
                     errors[k] = errors.get(k, 0) + 1
                     samples.setdefault(k, str(e)[:200])
@@ -433,8 +561,13 @@ async def run_loop(cfg: dict, base_cookies: dict, mode: str, concurrency: int, d
         t_start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - t_start
-    res = {"ok": ok, "errors": errors, "duration_s": round(elapsed, 2),
-           "rate_per_s": round(ok / elapsed, 1) if elapsed else None, "latency_ms": lat_summary(lat)}
+    res = {
+        "ok": ok,
+        "errors": errors,
+        "duration_s": round(elapsed, 2),
+        "rate_per_s": round(ok / elapsed, 1) if elapsed else None,
+        "latency_ms": lat_summary(lat),
+    }
     if steps:
         res["step_p50_ms"] = {k: lat_summary(v)["p50"] for k, v in steps.items()}
     if samples:
@@ -489,7 +622,11 @@ def free_port() -> int:
 
 
 def find_server_bin(given: str | None) -> str:
-    for cand in (given, os.path.join(REPO, ".venv", "bin", "orderchamp-auth"), shutil.which("orderchamp-auth")):
+    for cand in (
+        given,
+        os.path.join(REPO, ".venv", "bin", "orderchamp-auth"),
+        shutil.which("orderchamp-auth"),
+    ):
         if cand and os.path.exists(cand):
             return cand
     sys.exit("orderchamp-auth not found: pass --server-bin")
@@ -502,17 +639,35 @@ class OurServer:
         self.bin, self.workers = server_bin, workers
         self.port = port or free_port()
         self.tmp = tempfile.mkdtemp(prefix="oc-bench-")
-        self.env = {**os.environ, "ORDERCHAMP_SECRET_KEY": secrets.token_urlsafe(32),
-                    "DATABASE_URL": f"sqlite:///{self.tmp}/bench.sqlite3",
-                    "ORDERCHAMP_WEB_URL": f"http://127.0.0.1:{self.port}", **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            "ORDERCHAMP_SECRET_KEY": secrets.token_urlsafe(32),
+            "DATABASE_URL": f"sqlite:///{self.tmp}/bench.sqlite3",
+            "ORDERCHAMP_WEB_URL": f"http://127.0.0.1:{self.port}",
+            **(extra_env or {}),
+        }
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> dict:
         logf = open(os.path.join(self.tmp, "serve.log"), "w")
         self.proc = subprocess.Popen(
-            [self.bin, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
-            cwd=self.tmp, env=self.env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                self.bin,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            cwd=self.tmp,
+            env=self.env,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{self.port}/healthz"
         for _ in range(150):  # <= 30 s
             if self.proc.poll() is not None:
@@ -526,8 +681,14 @@ class OurServer:
         else:
             self.stop()
             raise SystemExit(f"server not healthy at {url}")
-        out = subprocess.run([self.bin, "demo", "--json"], cwd=self.tmp, env=self.env, capture_output=True,
-                             text=True, timeout=120)
+        out = subprocess.run(
+            [self.bin, "demo", "--json"],
+            cwd=self.tmp,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if out.returncode != 0:
             self.stop()
             raise SystemExit(f"demo seeding failed: {out.stderr[-800:]}")
@@ -552,11 +713,13 @@ class OurServer:
 
 
 # ------------------------------------------------------------------------ measurements
-def record(a: argparse.Namespace, test: str, client: str, conc: int, res: dict, cpu: CpuMeter | None,
-           **extra: object) -> dict:
+def record(
+    a: argparse.Namespace, test: str, client: str, conc: int, res: dict, cpu: CpuMeter | None, **extra: object
+) -> dict:
     rec = {"target": a.label or a.target, "test": test, "client": client, "conc": conc, **res, **extra}
     if cpu is not None:
         rec["client_cores"], rec["server_cores"] = cpu.client_cores, cpu.server_cores
+        rec["other_cores"] = cpu.other_cores
     rec["ts"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     return rec
 
@@ -568,16 +731,26 @@ def measure_api(a, cfg, cookies, token, conc, path, label_test, sid) -> dict:
         if token:
             env["WRK_BEARER"] = token
         if cfg["api_method"] == "POST":
-            env["WRK_BODY"], env["WRK_CONTENT_TYPE"] = json.dumps({"query": cfg["api_query"]}), "application/json"
+            env["WRK_BODY"], env["WRK_CONTENT_TYPE"] = (
+                json.dumps({"query": cfg["api_query"]}),
+                "application/json",
+            )
+        wait_quiet(a, sid)
         with CpuMeter(sid) as cpu:
             w = run_wrk(cfg["base"] + path, conc, a.duration, REQUEST_LUA, env)
         bad = (w["bad"] or 0) if w["bad"] is not None else w["non2xx"]
         ok = w["requests"] - bad
-        res = {"ok": ok, "errors": {"bad_response": bad} if bad else {}, "duration_s": w["duration_s"],
-               "rate_per_s": round(ok / w["duration_s"], 1), "latency_ms": w["latency_ms"]}
+        res = {
+            "ok": ok,
+            "errors": {"bad_response": bad} if bad else {},
+            "duration_s": w["duration_s"],
+            "rate_per_s": round(ok / w["duration_s"], 1),
+            "latency_ms": w["latency_ms"],
+        }
         if w["socket_errors"]:
             res["socket_errors"] = w["socket_errors"]
     else:
+        wait_quiet(a, sid)
         with CpuMeter(sid) as cpu:
             c2 = dict(cfg, api_expect=expect)
             res = asyncio.run(run_loop(c2, cookies, "api", conc, a.duration, token=token, path=path))
@@ -602,9 +775,14 @@ def measure_token(a, cfg, cookies, conc, sid, est: float) -> dict:
             with os.fdopen(fd, "w") as fh:
                 for c in codes:
                     fh.write(json.dumps(c) + "\n")
-            env = {"CODES_FILE": path, "CLIENT_ID": cfg["client_id"], "CLIENT_SECRET": cfg["client_secret"],
-                   "REDIRECT_URI": cfg["redirect_uri"]}
+            env = {
+                "CODES_FILE": path,
+                "CLIENT_ID": cfg["client_id"],
+                "CLIENT_SECRET": cfg["client_secret"],
+                "REDIRECT_URI": cfg["redirect_uri"],
+            }
             try:
+                wait_quiet(a, sid)
                 with CpuMeter(sid) as cpu:
                     w = run_wrk(cfg["base"] + cfg["token"], conc, a.duration, TOKEN_LUA, env)
             finally:
@@ -614,10 +792,16 @@ def measure_token(a, cfg, cookies, conc, sid, est: float) -> dict:
             bad = w["non2xx"] - overflow
             ok = w["requests"] - w["non2xx"]
             exhausted = overflow > 0
-            res = {"ok": ok, "errors": {"non2xx": bad} if bad else {}, "duration_s": w["duration_s"],
-                   "rate_per_s": round(ok / w["duration_s"], 1), "latency_ms": w["latency_ms"],
-                   "exhausted": exhausted}
+            res = {
+                "ok": ok,
+                "errors": {"non2xx": bad} if bad else {},
+                "duration_s": w["duration_s"],
+                "rate_per_s": round(ok / w["duration_s"], 1),
+                "latency_ms": w["latency_ms"],
+                "exhausted": exhausted,
+            }
         else:
+            wait_quiet(a, sid)
             with CpuMeter(sid) as cpu:
                 res = asyncio.run(run_loop(cfg, cookies, "token", conc, a.duration, codes=codes))
             exhausted = res["exhausted"]
@@ -629,6 +813,7 @@ def measure_token(a, cfg, cookies, conc, sid, est: float) -> dict:
 
 
 def measure_flow(a, cfg, cookies, conc, sid) -> dict:
+    wait_quiet(a, sid)
     with CpuMeter(sid) as cpu:
         res = asyncio.run(run_loop(cfg, cookies, "flow", conc, a.duration))
     return record(a, "flow", "aiohttp", conc, res, cpu)
@@ -636,7 +821,21 @@ def measure_flow(a, cfg, cookies, conc, sid) -> dict:
 
 # --------------------------------------------------------------------------------- output
 def fmt_table(recs: list[dict]) -> str:
-    head = ["target", "test", "client", "conc", "rate/s", "p50 ms", "p99 ms", "ok", "errors", "cli cores", "srv cores", "note"]
+    head = [
+        "target",
+        "test",
+        "client",
+        "conc",
+        "rate/s",
+        "p50 ms",
+        "p99 ms",
+        "ok",
+        "errors",
+        "cli cores",
+        "srv cores",
+        "other cores",
+        "note",
+    ]
     rows = []
     for r in recs:
         errs = sum(r.get("errors", {}).values())
@@ -652,13 +851,27 @@ def fmt_table(recs: list[dict]) -> str:
         if errs:
             note.append(json.dumps(r["errors"])[:80])
         lat = r.get("latency_ms", {})
-        rows.append([r["target"], r["test"], r["client"], str(r["conc"]), f"{r['rate_per_s']}",
-                     str(lat.get("p50")), str(lat.get("p99")), str(r["ok"]), str(errs),
-                     str(r.get("client_cores", "")), str(r.get("server_cores", "")), "; ".join(note)])
+        rows.append(
+            [
+                r["target"],
+                r["test"],
+                r["client"],
+                str(r["conc"]),
+                f"{r['rate_per_s']}",
+                str(lat.get("p50")),
+                str(lat.get("p99")),
+                str(r["ok"]),
+                str(errs),
+                str(r.get("client_cores", "")),
+                str(r.get("server_cores", "")),
+                str(r.get("other_cores", "")),
+                "; ".join(note),
+            ]
+        )
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
 
 
@@ -670,9 +883,11 @@ def emit(a, rec: dict, out_fh) -> None:
     if a.json:
         print(line, flush=True)
     lat = rec.get("latency_ms", {})
-    log(f"[{rec['target']}] {rec['test']:<8} c={rec['conc']:<3} {rec['rate_per_s']}/s "
+    log(
+        f"[{rec['target']}] {rec['test']:<8} c={rec['conc']:<3} {rec['rate_per_s']}/s "
         f"p50={lat.get('p50')} p99={lat.get('p99')} ok={rec['ok']} errors={rec.get('errors')} "
-        f"cores cli/srv={rec.get('client_cores')}/{rec.get('server_cores')}")
+        f"cores cli/srv/other={rec.get('client_cores')}/{rec.get('server_cores')}/{rec.get('other_cores')}"
+    )
 
 
 # ----------------------------------------------------------------------------------- main
@@ -680,13 +895,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", choices=sorted(TARGETS), default="ours", help="server kind (default ours)")
     ap.add_argument("--label", help="name shown in the output (default: the target)")
-    ap.add_argument("--start", action="store_true",
-                    help="ours only: start `orderchamp-auth serve` on a free port (fresh SQLite in a temp dir, "
-                         "demo data) for this run and stop it afterwards")
+    ap.add_argument(
+        "--start",
+        action="store_true",
+        help="ours only: start `orderchamp-auth serve` on a free port (fresh SQLite in a temp dir, "
+        "demo data) for this run and stop it afterwards",
+    )
     ap.add_argument("--workers", type=int, default=2, help="--start: server workers (default 2)")
     ap.add_argument("--server-bin", help="--start: path of orderchamp-auth (default: the repo's .venv)")
-    ap.add_argument("--server-sid", type=int,
-                    help="session id (setsid leader PID) of a running server, to report its CPU use")
+    ap.add_argument(
+        "--server-sid",
+        type=int,
+        help="session id (setsid leader PID) of a running server, to report its CPU use",
+    )
     ap.add_argument("--base", help="server origin, e.g. http://127.0.0.1:8000 (loopback only)")
     ap.add_argument("--demo-json", help="file with the output of `orderchamp-auth demo --json` (ours)")
     ap.add_argument("--client-id")
@@ -697,17 +918,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--scope")
     ap.add_argument("--api-query", help=f"ours: GraphQL query for the api test (default {ACCOUNT_QUERY!r})")
     ap.add_argument("--api-expect", help="substring every api response must contain")
-    ap.add_argument("--baseline-path", action="append", default=[],
-                    help="also measure this path (same method and body, no token) after each api run and "
-                         "report api/baseline; repeatable")
+    ap.add_argument(
+        "--baseline-path",
+        action="append",
+        default=[],
+        help="also measure this path (same method and body, no token) after each api run and "
+        "report api/baseline; repeatable",
+    )
     ap.add_argument("-c", "--concurrency", default="16", help="comma list, e.g. 16,64 (default 16)")
-    ap.add_argument("-d", "--duration", type=float, default=10.0, help="seconds per measurement (default 10, max 120)")
+    ap.add_argument(
+        "-d", "--duration", type=float, default=10.0, help="seconds per measurement (default 10, max 120)"
+    )
     ap.add_argument("--tests", default="api,token,flow", help="comma list of api,token,flow (default all)")
-    ap.add_argument("--client", choices=["wrk", "py"], default=None,
-                    help="client for the api and token tests (default wrk if installed); flows always use aiohttp")
+    ap.add_argument(
+        "--client",
+        choices=["wrk", "py"],
+        default=None,
+        help="client for the api and token tests (default wrk if installed); flows always use aiohttp",
+    )
     ap.add_argument("--mint-concurrency", type=int, default=16)
-    ap.add_argument("--max-mint", type=int, default=30000, help="upper bound of codes minted per token run")
+    ap.add_argument("--max-mint", type=int, default=60000, help="upper bound of codes minted per token run")
     ap.add_argument("--runs", type=int, default=1, help="repeat each measurement (default 1)")
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        help="before each measurement wait up to this many seconds for the rest of the box to "
+        "use < --noise-limit cores, and measure once more if it was busier meanwhile "
+        "(default 0: off; compare.py uses 120)",
+    )
+    ap.add_argument("--noise-limit", type=float, default=0.3, help="cores (default 0.3)")
     ap.add_argument("--json", action="store_true", help="print JSON lines on stdout instead of the table")
     ap.add_argument("--out", help="append the JSON lines to this file")
     a = ap.parse_args(argv)
@@ -731,14 +971,22 @@ def build_config(a: argparse.Namespace, demo: dict | None) -> dict:
         cfg["redirect_uri"] = demo["redirect_urls"][0]
         sup = demo.get("users", {}).get("supplier", {})
         a.email, a.password = sup.get("email", a.email), sup.get("password", a.password)
-    for key, val in (("base", a.base), ("client_id", a.client_id), ("client_secret", a.client_secret),
-                     ("redirect_uri", a.redirect_uri), ("scope", a.scope), ("api_query", a.api_query),
-                     ("api_expect", a.api_expect)):
+    for key, val in (
+        ("base", a.base),
+        ("client_id", a.client_id),
+        ("client_secret", a.client_secret),
+        ("redirect_uri", a.redirect_uri),
+        ("scope", a.scope),
+        ("api_query", a.api_query),
+        ("api_expect", a.api_expect),
+    ):
         if val:
             cfg[key] = val
     missing = [k for k in ("base", "client_id", "client_secret", "redirect_uri") if not cfg.get(k)]
     if missing:
-        sys.exit(f"missing {missing}: use --start, --demo-json or --base/--client-id/--client-secret/--redirect-uri")
+        sys.exit(
+            f"missing {missing}: use --start, --demo-json or --base/--client-id/--client-secret/--redirect-uri"
+        )
     cfg["base"] = cfg["base"].rstrip("/")
     check_loopback(cfg["base"])
     return cfg
@@ -748,6 +996,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     with contextlib.suppress(ImportError):
         import uvloop
+
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     server = None
     demo = None
@@ -785,7 +1034,7 @@ def main(argv: list[str] | None = None) -> int:
         if "token" in a.test_list:  # calibrate the code pool: exchange 300 codes with the Python client
             codes, _ = mint(a, cfg, cookies, 300)
             cal = asyncio.run(run_loop(cfg, cookies, "token", 16, 10.0, codes=codes))
-            est_token = (cal["rate_per_s"] or 1.0) * (1.6 if a.client == "wrk" else 1.1)
+            est_token = (cal["rate_per_s"] or 1.0) * (2.5 if a.client == "wrk" else 1.1)
             log(f"calibration: ~{cal['rate_per_s']} exchanges/s with the Python client")
 
         for run in range(1, a.runs + 1):
@@ -794,11 +1043,18 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 for conc in a.concs:
                     if test == "api":
-                        rec = measure_api(a, cfg, cookies, token, conc, cfg["api"], "api", sid)
+                        rec = guarded(
+                            a, lambda c=conc: measure_api(a, cfg, cookies, token, c, cfg["api"], "api", sid)
+                        )
                         rec["run"] = run
                         recs.append(rec)
                         for bpath in a.baseline_path:
-                            b = measure_api(a, cfg, cookies, None, conc, bpath, "baseline", sid)
+                            b = guarded(
+                                a,
+                                lambda c=conc, p=bpath: measure_api(
+                                    a, cfg, cookies, None, c, p, "baseline", sid
+                                ),
+                            )
                             b["run"] = run
                             if b["rate_per_s"]:
                                 rec["ratio_to_baseline"] = round(rec["rate_per_s"] / b["rate_per_s"], 3)
@@ -807,12 +1063,15 @@ def main(argv: list[str] | None = None) -> int:
                             emit(a, b, out_fh)
                         emit(a, rec, out_fh)
                     elif test == "token":
-                        rec = measure_token(a, cfg, cookies, conc, sid, est_token)
+                        rec = guarded(
+                            a, lambda c=conc, e=est_token: measure_token(a, cfg, cookies, c, sid, e)
+                        )
                         rec["run"] = run
                         recs.append(rec)
                         emit(a, rec, out_fh)
+                        est_token = max(est_token, rec["rate_per_s"] or 0.0)  # size the next pool from it
                     else:
-                        rec = measure_flow(a, cfg, cookies, conc, sid)
+                        rec = guarded(a, lambda c=conc: measure_flow(a, cfg, cookies, c, sid))
                         rec["run"] = run
                         recs.append(rec)
                         emit(a, rec, out_fh)
