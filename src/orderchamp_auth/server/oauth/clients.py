@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from ...protocol.tokens import TokenKind, generate_client_id, generate_secret
@@ -42,7 +42,7 @@ class ClientSecrets:
     def current_secret(self, app: App) -> str:
         return self._decrypt(app.client_secret_encrypted)
 
-    def load(self, session: Session, client_id: str, now: dt.datetime) -> ClientCredentials | None:
+    def load(self, source: Session | Connection, client_id: str, now: dt.datetime) -> ClientCredentials | None:
         statement = prepared("client_credentials", lambda: select(
             App.id,
             App.client_id,
@@ -52,7 +52,8 @@ class ClientSecrets:
             App.status,
             App.partner_id,
         ).where(App.client_id == bindparam("client_id")))
-        row = session.connection().execute(statement, {"client_id": client_id}).first()
+        connection = source.connection() if isinstance(source, Session) else source
+        row = connection.execute(statement, {"client_id": client_id}).first()
         if row is None:
             return None
         secrets = [self._decrypt(row[2])]

@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ...protocol import pkce
@@ -79,10 +79,10 @@ def check_request_shape(request: TokenRequest) -> None:
 
 
 def authenticate_client(
-    session: Session, client_secrets: ClientSecrets, request: TokenRequest, now: dt.datetime
+    source: Session | Connection, client_secrets: ClientSecrets, request: TokenRequest, now: dt.datetime
 ) -> ClientCredentials:
     assert request.client_id is not None and request.client_secret is not None
-    credentials = client_secrets.load(session, request.client_id, now)
+    credentials = client_secrets.load(source, request.client_id, now)
     if credentials is None or not client_secrets.matches(credentials, request.client_secret):
         raise InvalidClientError("Client authentication failed.")
     return credentials
@@ -118,10 +118,15 @@ def exchange_code(
     client_secrets: ClientSecrets,
     request: TokenRequest,
     now: dt.datetime,
+    credentials: ClientCredentials | None = None,
 ) -> IssuedToken | OAuthError:
     """Issue a token, or return the error to answer. Errors are returned, not raised, because
-    what they changed (a burnt code, revoked tokens) must be committed all the same."""
-    credentials = authenticate_client(session, client_secrets, request, now)
+    what they changed (a burnt code, revoked tokens) must be committed all the same.
+
+    Give ``credentials`` already authenticated (on a read, before the write transaction) to
+    keep the write lock for the claim and the insert only."""
+    if credentials is None:
+        credentials = authenticate_client(session, client_secrets, request, now)
     assert request.code is not None
     code_hash = hash_secret(request.code)
     connection = session.connection()
