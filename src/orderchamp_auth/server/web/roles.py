@@ -27,51 +27,52 @@ PartnerHandler = Callable[[Request, CurrentUser, Partner], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def account_user(handler: Handler) -> Endpoint:
-    """Pages of the back office need a signed-in user with an account."""
+def _signed_in(check: Callable[[Request, CurrentUser], Response | None]) -> Callable[[Handler], Endpoint]:
+    """A decorator: sign-in required (else the login page), then ``check`` may refuse."""
 
-    @wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        user = await current_user(request)
-        if user is None:
-            return login_redirect(request)
-        if user.account is None:
-            return render(
-                request, "error.html",
-                {"title": "No account", "message": "Your login is not linked to an Orderchamp account."},
-                user=user, status_code=403,
-            )
-        return await handler(request, user)
+    def decorate(handler: Handler) -> Endpoint:
+        @wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            user = await current_user(request)
+            if user is None:
+                return login_redirect(request)
+            refusal = check(request, user)
+            if refusal is not None:
+                return refusal
+            return await handler(request, user)
 
-    return wrapper
+        return wrapper
 
-
-def support_user(handler: Handler) -> Endpoint:
-    @wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        user = await current_user(request)
-        if user is None:
-            return login_redirect(request)
-        if not user.is_support:
-            raise PermissionDeniedError("These pages are for Orderchamp support staff.")
-        return await handler(request, user)
-
-    return wrapper
+    return decorate
 
 
-def partner_user(handler: Handler) -> Endpoint:
-    """Any member of at least one partner (the dashboard's entry page)."""
+def _has_account(request: Request, user: CurrentUser) -> Response | None:
+    if user.account is None:
+        return render(
+            request, "error.html",
+            {"title": "No account", "message": "Your login is not linked to an Orderchamp account."},
+            user=user, status_code=403,
+        )
+    return None
 
-    @wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        user = await current_user(request)
-        if user is None:
-            return login_redirect(request)
-        if not user.partner_ids:
-            raise PermissionDeniedError(_NOT_A_PARTNER)
-        return await handler(request, user)
 
-    return wrapper
+def _is_support(_request: Request, user: CurrentUser) -> Response | None:
+    if not user.is_support:
+        raise PermissionDeniedError("These pages are for Orderchamp support staff.")
+    return None
+
+
+def _is_partner(_request: Request, user: CurrentUser) -> Response | None:
+    if not user.partner_ids:
+        raise PermissionDeniedError(_NOT_A_PARTNER)
+    return None
+
+
+# Pages of the back office need a signed-in user with an account.
+account_user = _signed_in(_has_account)
+support_user = _signed_in(_is_support)
+# Any member of at least one partner (the dashboard's entry page).
+partner_user = _signed_in(_is_partner)
 
 
 _NOT_A_PARTNER = (
