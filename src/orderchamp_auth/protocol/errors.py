@@ -122,29 +122,3 @@ class ServerError(OAuthError):
     error = "server_error"
     status = 500
 
-
-OAUTH_ERRORS: dict[str, type[OAuthError]] = {
-    cls.error: cls
-    for cls in (
-        InvalidRequestError,
-        InvalidClientError,
-        InvalidGrantError,
-        UnauthorizedClientError,
-        UnsupportedGrantTypeError,
-        UnsupportedResponseTypeError,
-        InvalidScopeError,
-        AccessDeniedError,
-        UnsupportedTokenTypeError,
-        ServerError,
-    )
-}
-
-
-def oauth_error_from_code(code: str, description: str | None = None) -> OAuthError:
-    """The error class for a wire code; unknown codes become a plain ``OAuthError``."""
-    cls = OAUTH_ERRORS.get(code)
-    if cls is None:
-        err = OAuthError(description)
-        err.error = code
-        return err
-    return cls(description)

@@ -134,9 +134,6 @@ class Database:
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=False)
         self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False, autoflush=False)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
 
     @contextmanager
     def read(self) -> Iterator[Session]:

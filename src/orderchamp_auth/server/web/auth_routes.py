@@ -52,7 +52,10 @@ def _attempt_login(platform: Platform, email: str, password: str, address: str) 
         user_id = user.id if user else None
     if not verify_password(password_hash, password):
         with platform.database.write() as db:
-            LoginFailureRepository(db).record(email=email, client_address=address, now=now)
+            failures = LoginFailureRepository(db)
+            # Only the window counts; older records are swept here so the table stays small.
+            failures.delete_older_than(since)
+            failures.record(email=email, client_address=address, now=now)
         return None
     with platform.database.write() as db:
         LoginFailureRepository(db).clear_for_email(email)

@@ -64,9 +64,6 @@ class UserRepository:
         self.session.flush()
         return user
 
-    def set_password_hash(self, user: User, password_hash: str) -> None:
-        user.password_hash = password_hash
-
     def add_to_account(self, user_id: int, account_id: int) -> None:
         exists = self.session.scalar(
             select(Membership.id).where(Membership.user_id == user_id, Membership.account_id == account_id)

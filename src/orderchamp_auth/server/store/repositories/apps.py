@@ -154,12 +154,6 @@ class PartnerRepository:
             found.setdefault(account_id, []).append(name)
         return found
 
-    def demo_partner_ids(self, account_id: int) -> list[int]:
-        return list(
-            self.session.scalars(
-                select(PartnerDemoAccount.partner_id).where(PartnerDemoAccount.account_id == account_id)
-            )
-        )
 
 
 class AppRepository:

@@ -89,13 +89,3 @@ class AuthorizationCodeRepository:
             )
         ).first()
         return (row[0], row[1]) if row else None
-
-    def delete_expired(self, before: dt.datetime) -> int:
-        from sqlalchemy import delete
-
-        result = self.session.execute(
-            delete(AuthorizationCode).where(
-                AuthorizationCode.expires_at < before, AuthorizationCode.used_at.is_(None)
-            )
-        )
-        return result.rowcount or 0

@@ -69,14 +69,6 @@ class WebSessionRepository:
         )
         self.session.flush()
 
-    def find_active(self, session_hash: str, now: dt.datetime) -> tuple[WebSession, User] | None:
-        row = self.session.execute(
-            select(WebSession, User)
-            .join(User, User.id == WebSession.user_id)
-            .where(WebSession.session_hash == session_hash, WebSession.expires_at > now)
-        ).first()
-        return (row[0], row[1]) if row else None
-
     def set_account(self, session_hash: str, account_id: int) -> None:
         self.session.execute(
             update(WebSession).where(WebSession.session_hash == session_hash).values(account_id=account_id)

@@ -67,14 +67,6 @@ class TokenRepository:
             "created_at": now, "last_used_at": None, "revoked_at": None,
         })
 
-    def find_active_grant(self, token_hash: str) -> TokenGrant | None:
-        row = self.session.execute(
-            select(AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind).where(
-                AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None)
-            )
-        ).first()
-        return TokenGrant(row[0], row[1], row[2], row[3]) if row else None
-
     def get_active_by_hash(self, token_hash: str) -> AccessToken | None:
         return self.session.scalar(
             select(AccessToken).where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None))
@@ -135,6 +127,3 @@ class TokenRepository:
         self.session.execute(
             update(RevocationCounter).where(RevocationCounter.id == 1).values(version=RevocationCounter.version + 1)
         )
-
-    def revocation_version(self) -> int:
-        return self.session.scalar(select(RevocationCounter.version).where(RevocationCounter.id == 1)) or 0
