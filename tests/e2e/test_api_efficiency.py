@@ -9,6 +9,8 @@ from orderchamp_auth.protocol.scopes import ScopeSet
 from orderchamp_auth.server.api.context import RequestContext
 from orderchamp_auth.server.api.execution import FastExecutionContext, never_awaitable
 from orderchamp_auth.server.api.schema import DocumentCache, build_api_schema
+from orderchamp_auth.server.store.driver_reads import run
+from orderchamp_auth.server.store.repositories import catalogue
 
 from ..support import World
 from .api_support import seeded_account
@@ -20,7 +22,7 @@ ORDERS = ("{ orders(first: %d, includeCancelled: true) { nodes { number customer
           "shipments(first: 5) { nodes { carrier items { quantity orderProduct { sku } } } } } } }")
 
 
-def count_statements(platform, account_id: int, query: str) -> tuple[int, dict]:
+def count_statements(platform, monkeypatch, account_id: int, query: str) -> tuple[int, dict]:
     schema = build_api_schema()
     document, errors = DocumentCache(schema).get(query)
     assert document is not None, errors
@@ -29,7 +31,13 @@ def count_statements(platform, account_id: int, query: str) -> tuple[int, dict]:
     def record(conn, cursor, statement, *args):
         statements.append(statement)
 
+    def run_and_record(conn, read, *args, **kwargs):
+        statements.append(read.sql)
+        return run(conn, read, *args, **kwargs)
+
+    # Reads go through SQLAlchemy (events) or straight to the driver (driver_reads.run).
     event.listen(platform.database.engine, "before_cursor_execute", record)
+    monkeypatch.setattr(catalogue, "run", run_and_record)
     try:
         with platform.database.read() as session:
             context = RequestContext(account_id, ScopeSet.all(), session)
@@ -41,20 +49,20 @@ def count_statements(platform, account_id: int, query: str) -> tuple[int, dict]:
     return len([s for s in statements if s.lstrip().upper().startswith("SELECT")]), result.data
 
 
-def test_product_pages_cost_the_same_number_of_queries_at_any_size(platform):
+def test_product_pages_cost_the_same_number_of_queries_at_any_size(platform, monkeypatch):
     account = seeded_account(World(platform))
-    small, small_data = count_statements(platform, account.account_id, PRODUCTS % 2)
-    large, large_data = count_statements(platform, account.account_id, PRODUCTS % 30)
+    small, small_data = count_statements(platform, monkeypatch, account.account_id, PRODUCTS % 2)
+    large, large_data = count_statements(platform, monkeypatch, account.account_id, PRODUCTS % 30)
     assert len(large_data["products"]["nodes"]) == 30
     assert small == large <= 4
 
 
-def test_nested_order_pages_cost_the_same_number_of_queries_at_any_size(platform):
+def test_nested_order_pages_cost_the_same_number_of_queries_at_any_size(platform, monkeypatch):
     account = seeded_account(World(platform))
     # A small page may skip a level that happens to be empty (no shipments among 2 orders);
     # what matters is that 40 orders cost no more than a handful of queries, one per level.
-    small, _ = count_statements(platform, account.account_id, ORDERS % 2)
-    large, data = count_statements(platform, account.account_id, ORDERS % 40)
+    small, _ = count_statements(platform, monkeypatch, account.account_id, ORDERS % 2)
+    large, data = count_statements(platform, monkeypatch, account.account_id, ORDERS % 40)
     assert len(data["orders"]["nodes"]) == 40
     assert small <= large <= 10
 

@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     platform = build_platform(settings)
     api_path = settings.api_path
     graphql = GraphQLEndpoint(build_api_schema(), platform.database, platform.authenticator,
-                              graphiql_page(f"{api_path}/graphql"))
+                              graphiql_page(f"{api_path}/graphql"),
+                              response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024)
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -73,5 +74,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler},
     )
     app.state.platform = platform
+    app.state.graphql = graphql
     app.add_middleware(SecurityHeadersMiddleware, api_prefix=api_path)
     return app

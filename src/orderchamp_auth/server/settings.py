@@ -32,6 +32,8 @@ class Settings:
     login_max_failures_per_address: int = 20
     login_failure_window: int = 900
     auth_cache_check_interval: float = 1.0
+    # per worker, for API responses (api/response_cache.py); 0 turns the cache off
+    api_response_cache_mb: int = 32
     data_dir: Path = field(default_factory=Path.cwd)
 
     @property
@@ -124,5 +126,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         signature_max_age=_int(env, "ORDERCHAMP_SIGNATURE_MAX_AGE", 300, low=1, high=86400),
         login_max_failures_per_email=_int(env, "ORDERCHAMP_LOGIN_MAX_FAILURES", 5, low=1, high=1000),
         login_max_failures_per_address=_int(env, "ORDERCHAMP_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, low=1, high=100000),
+        api_response_cache_mb=_int(env, "ORDERCHAMP_API_RESPONSE_CACHE_MB", 32, low=0, high=4096),
         data_dir=data_dir,
     )

@@ -5,8 +5,7 @@ bearer-authenticated API against it."""
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from graphql import build_schema, execute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,11 +25,11 @@ class BaselineEndpoint:
         self.documents = DocumentCache(self.schema)
 
     async def handle(self, request: Request) -> Response:
-        body = json.loads(await request.body())
+        body = orjson.loads(await request.body())
         document, errors = self.documents.get(body["query"])
         if document is None:
             payload = {"errors": [e.formatted for e in errors]}
         else:
             result = execute(self.schema, document, root_value={"account": _ACCOUNT})
             payload = {"data": result.data}  # type: ignore[union-attr]
-        return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+        return Response(orjson.dumps(payload), media_type="application/json")

@@ -73,15 +73,20 @@ def connection_from_page(page: Page) -> Connection:
     return Connection(page.rows, page.keys, page.has_next, page.has_previous, page.count)
 
 
-def connection_from_list(
-    rows: Sequence[dict[str, Any]], first: int | None, after: str | None, last: int | None, before: str | None
-) -> Connection:
-    """Page through an already loaded (batched) list of children."""
+def list_window(
+    rows: Sequence[Any], key_of: Callable[[Any], int], first: int | None, after: str | None, last: int | None,
+    before: str | None,
+) -> tuple[Sequence[Any], bool, bool]:
+    """The page of an already loaded (batched) list of children that the arguments select,
+    with (has_next, has_previous). Cursors hold the row id (``key_of``)."""
     check_window(first, last, after, before)
-    if after is None and before is None and first is not None and first >= len(rows):
-        # The common case (the whole short list) without building an index.
-        return Connection(list(rows), [[row["_id"]] for row in rows], False, False, lambda: len(rows))
-    index = {row["_id"]: i for i, row in enumerate(rows)}
+    if after is None and before is None:
+        # The common case (no cursors) without building an index.
+        if first is not None:
+            return rows[:first], len(rows) > first, False
+        assert last is not None
+        return (rows[len(rows) - last:] if last else []), False, len(rows) > last
+    index = {key_of(row): i for i, row in enumerate(rows)}
 
     def position(cursor: str) -> int:
         try:
@@ -97,15 +102,23 @@ def connection_from_list(
         start = position(after) + 1
     if before is not None:
         end = position(before)
-    window = list(rows[start:end])
+    window = rows[start:end]
     if first is not None:
-        has_next, has_previous = len(window) > first or end < len(rows), start > 0
-        window = window[:first]
-    else:
-        assert last is not None
-        has_previous, has_next = len(window) > last or start > 0, end < len(rows)
-        window = window[len(window) - last:] if last else []
-    return Connection(window, [[row["_id"]] for row in window], has_next, has_previous, lambda: len(rows))
+        return window[:first], len(window) > first or end < len(rows), start > 0
+    assert last is not None
+    return (window[len(window) - last:] if last else []), end < len(rows), len(window) > last or start > 0
+
+
+def _row_id(row: dict[str, Any]) -> int:
+    return row["_id"]  # type: ignore[no-any-return]
+
+
+def connection_from_list(
+    rows: Sequence[dict[str, Any]], first: int | None, after: str | None, last: int | None, before: str | None
+) -> Connection:
+    """Page through an already loaded (batched) list of children."""
+    window, has_next, has_previous = list_window(rows, _row_id, first, after, last, before)
+    return Connection(list(window), [[row["_id"]] for row in window], has_next, has_previous, lambda: len(rows))
 
 
 def resolve_total_count(connection: Connection, _info: Any) -> int:

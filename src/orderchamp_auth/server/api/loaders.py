@@ -9,6 +9,7 @@ queries therefore grows with the depth of a query, not with the number of rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ..store.repositories import catalogue as c
@@ -61,7 +62,7 @@ _BY_ID: dict[str, TypeSpec] = {
     "customer_by_id": c.CUSTOMER, "order_by_id": c.ORDER, "order_product_by_id": c.ORDER_PRODUCT,
     "invoice_by_id": c.INVOICE, "invoice_item_by_id": c.INVOICE_ITEM, "shipment_by_id": c.SHIPMENT,
 }
-_CHILDREN: dict[str, tuple[TypeSpec, str, tuple[Any, ...]]] = {
+_CHILDREN: dict[str, tuple[TypeSpec, str, tuple[Any, ...]]] = {  # loader -> (spec, parent key, order)
     "variants_by_product": (c.VARIANT, "product_id", (c.m.ProductVariant.position,)),
     "images_by_product": (c.IMAGE, "product_id", (c.m.ProductImage.position,)),
     "products_by_order": (c.ORDER_PRODUCT, "order_id", ()),
@@ -69,6 +70,45 @@ _CHILDREN: dict[str, tuple[TypeSpec, str, tuple[Any, ...]]] = {
     "shipments_by_order": (c.SHIPMENT, "order_id", ()),
     "items_by_invoice": (c.INVOICE_ITEM, "invoice_id", ()),
     "items_by_shipment": (c.SHIPMENT_ITEM, "shipment_id", ()),
+}
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A field that leads from one object to others.
+
+    ``children``: the rows whose ``key`` column holds the parent's id, through the loader
+    ``loader`` (a connection, or a plain list when ``is_list``); ``parent``: the one row whose
+    id the parent's ``key`` column holds."""
+
+    kind: str  # "children" or "parent"
+    loader: str
+    key: str
+    is_list: bool = False
+
+    @property
+    def spec(self) -> TypeSpec:
+        return _BY_ID[self.loader] if self.kind == "parent" else _CHILDREN[self.loader][0]
+
+    @property
+    def order(self) -> tuple[Any, ...]:
+        return () if self.kind == "parent" else _CHILDREN[self.loader][2]
+
+
+RELATIONS: dict[tuple[str, str], Relation] = {
+    ("Product", "variants"): Relation("children", "variants_by_product", "product_id"),
+    ("Product", "images"): Relation("children", "images_by_product", "product_id"),
+    ("ProductVariant", "product"): Relation("parent", "product_by_id", "product_id"),
+    ("Order", "customer"): Relation("parent", "customer_by_id", "customer_id"),
+    ("Order", "products"): Relation("children", "products_by_order", "order_id"),
+    ("Order", "invoices"): Relation("children", "invoices_by_order", "order_id"),
+    ("Order", "shipments"): Relation("children", "shipments_by_order", "order_id"),
+    ("OrderProduct", "variant"): Relation("parent", "variant_by_id", "variant_id"),
+    ("Invoice", "order"): Relation("parent", "order_by_id", "order_id"),
+    ("Invoice", "items"): Relation("children", "items_by_invoice", "invoice_id"),
+    ("Shipment", "order"): Relation("parent", "order_by_id", "order_id"),
+    ("Shipment", "items"): Relation("children", "items_by_shipment", "shipment_id", is_list=True),
+    ("ShipmentItem", "orderProduct"): Relation("parent", "order_product_by_id", "order_product_id"),
 }
 
 

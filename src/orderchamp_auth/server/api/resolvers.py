@@ -26,6 +26,7 @@ from .connections import (
     resolve_total_count,
 )
 from .guard import access_denied
+from .loaders import RELATIONS
 
 NODE_TYPES: dict[str, tuple[Scope, str]] = {
     "Product": (Scope.PRODUCTS_READ, "product_by_id"),
@@ -122,8 +123,9 @@ def _list_of(spec: TypeSpec) -> Any:
     return resolve
 
 
-def resolve_orders(_parent: Any, info: Any, sort: str = "CREATED_AT_DESC", includeCancelled: bool = False,  # noqa: N803
-                   includeUnconfirmed: bool = True, since: Any = None, **args: Any) -> dict[str, Any]:  # noqa: N803
+def order_options(sort: str = "CREATED_AT_DESC", includeCancelled: bool = False,  # noqa: N803
+                  includeUnconfirmed: bool = True, since: Any = None) -> dict[str, Any]:  # noqa: N803
+    """The page options (ordering, filters) of ``orders``' arguments."""
     filters, params = [], {}
     if not includeCancelled:
         filters.append(("not_cancelled", m.Order.is_cancelled.is_(False)))
@@ -132,7 +134,13 @@ def resolve_orders(_parent: Any, info: Any, sort: str = "CREATED_AT_DESC", inclu
     if since is not None:
         filters.append(("since", m.Order.created_at >= bindparam("since", type_=UTCDateTime())))
         params["since"] = parse_datetime(since)
-    return _page(info, c.ORDER, args, ordering=ORDER_SORTS[sort], filters=filters, params=params)
+    return {"ordering": ORDER_SORTS[sort], "filters": filters, "params": params}
+
+
+def resolve_orders(_parent: Any, info: Any, first: int | None = None, after: str | None = None,
+                   last: int | None = None, before: str | None = None, **options: Any) -> dict[str, Any]:
+    window = {"first": first, "after": after, "last": last, "before": before}
+    return _page(info, c.ORDER, window, **order_options(**options))
 
 
 def parse_datetime(value: Any) -> dt.datetime:
@@ -170,8 +178,11 @@ def _parent_of(loader: str, key: str) -> Any:
     return resolve
 
 
-def resolve_shipment_items(parent: dict[str, Any], info: Any) -> list[dict[str, Any]]:
-    return list(info.context.loaders["items_by_shipment"].load(parent["_id"]))
+def _list_children(loader: str) -> Any:
+    def resolve(parent: dict[str, Any], info: Any) -> list[dict[str, Any]]:
+        return list(info.context.loaders[loader].load(parent["_id"]))
+
+    return resolve
 
 
 def resolve_type(obj: Any, _info: Any, _type: Any) -> str:
@@ -197,21 +208,14 @@ def bind_resolvers(schema: GraphQLSchema) -> None:
     }
     for name, resolver in query.items():
         field("Query", name).resolve = resolver
-    relations = {
-        ("Product", "variants"): _children("variants_by_product"),
-        ("Product", "images"): _children("images_by_product"),
-        ("ProductVariant", "product"): _parent_of("product_by_id", "_product_id"),
-        ("Order", "customer"): _parent_of("customer_by_id", "_customer_id"),
-        ("Order", "products"): _children("products_by_order"),
-        ("Order", "invoices"): _children("invoices_by_order"),
-        ("Order", "shipments"): _children("shipments_by_order"),
-        ("OrderProduct", "variant"): _parent_of("variant_by_id", "_variant_id"),
-        ("Invoice", "order"): _parent_of("order_by_id", "_order_id"),
-        ("Invoice", "items"): _children("items_by_invoice"),
-        ("Shipment", "order"): _parent_of("order_by_id", "_order_id"),
-        ("Shipment", "items"): resolve_shipment_items,
-        ("ShipmentItem", "orderProduct"): _parent_of("order_product_by_id", "_order_product_id"),
-    }
+    relations = {}
+    for (type_name, name), relation in RELATIONS.items():
+        if relation.kind == "parent":
+            relations[(type_name, name)] = _parent_of(relation.loader, f"_{relation.key}")
+        elif relation.is_list:
+            relations[(type_name, name)] = _list_children(relation.loader)
+        else:
+            relations[(type_name, name)] = _children(relation.loader)
     for (type_name, name), resolver in relations.items():
         field(type_name, name).resolve = resolver
     for type_name, gql_type in schema.type_map.items():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -32,6 +34,16 @@ def build_api_schema() -> GraphQLSchema:
     return schema
 
 
+@dataclass
+class CachedDocument:
+    document: DocumentNode | None
+    errors: list[GraphQLError]
+    # page sizes come from variables: the node bound is checked per request (limits.py)
+    variable_paged: bool = False
+    # compiled plans (or None: graphql-core's path) by (operation name, scopes); see compiled.py
+    plans: dict[tuple[str | None, str], Any] = field(default_factory=dict)
+
+
 class DocumentCache:
     """Parse and validation results per query text (bounded, least recently used out)."""
 
@@ -39,20 +51,22 @@ class DocumentCache:
         self.schema = schema
         self.size = size
         self.rules = rules
-        self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
-        # Documents whose page sizes come from variables: their node bound is checked per request.
-        self.variable_paged: set[int] = set()
+        self._entries: OrderedDict[str, CachedDocument] = OrderedDict()
 
     def get(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        entry = self.entry(query)
+        return entry.document, entry.errors
+
+    def entry(self, query: str) -> CachedDocument:
         entry = self._entries.get(query)
         if entry is not None:
             self._entries.move_to_end(query)
             return entry
-        entry = self._compile(query)
+        document, errors = self._compile(query)
+        entry = CachedDocument(document, errors, document is not None and uses_variable_page_sizes(document))
         self._entries[query] = entry
         if len(self._entries) > self.size:
-            _, (evicted, _) = self._entries.popitem(last=False)
-            self.variable_paged.discard(id(evicted))
+            self._entries.popitem(last=False)
         return entry
 
     def _compile(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
@@ -70,6 +84,4 @@ class DocumentCache:
             error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
         if errors:
             return None, errors
-        if uses_variable_page_sizes(document):
-            self.variable_paged.add(id(document))
         return document, []

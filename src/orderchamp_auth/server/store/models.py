@@ -74,6 +74,18 @@ class Account(Base):
     updated_at: Mapped[dt.datetime] = _created()
 
 
+class DataVersion(Base):
+    """A counter per account that every change to the account or its catalogue and orders
+    raises, in the same transaction (database triggers, migration 0004): the API's response
+    cache is valid while the counter it was made at is current. No foreign key: the triggers
+    also fire while an account's rows are deleted with it."""
+
+    __tablename__ = "data_versions"
+
+    account_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -281,7 +293,11 @@ class Product(Base):
 
 class ProductVariant(Base):
     __tablename__ = "product_variants"
-    __table_args__ = (Index("ix_product_variants_account_id_sku", "account_id", "sku"),)
+    __table_args__ = (
+        # The API reads children as "these parents' variants, in this account", in order.
+        Index("ix_product_variants_account_id_product_id", "account_id", "product_id", "position"),
+        Index("ix_product_variants_account_id_sku", "account_id", "sku"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -298,6 +314,7 @@ class ProductVariant(Base):
 
 class ProductImage(Base):
     __tablename__ = "product_images"
+    __table_args__ = (Index("ix_product_images_account_id_product_id", "account_id", "product_id", "position"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -345,6 +362,7 @@ class Order(Base):
 
 class OrderProduct(Base):
     __tablename__ = "order_products"
+    __table_args__ = (Index("ix_order_products_account_id_order_id", "account_id", "order_id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -360,7 +378,10 @@ class OrderProduct(Base):
 
 class Invoice(Base):
     __tablename__ = "invoices"
-    __table_args__ = (Index("ix_invoices_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_invoices_account_id_order_id", "account_id", "order_id"),
+        Index("ix_invoices_account_id_id", "account_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -373,6 +394,7 @@ class Invoice(Base):
 
 class InvoiceItem(Base):
     __tablename__ = "invoice_items"
+    __table_args__ = (Index("ix_invoice_items_account_id_invoice_id", "account_id", "invoice_id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -384,7 +406,10 @@ class InvoiceItem(Base):
 
 class Shipment(Base):
     __tablename__ = "shipments"
-    __table_args__ = (Index("ix_shipments_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_shipments_account_id_order_id", "account_id", "order_id"),
+        Index("ix_shipments_account_id_id", "account_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -399,6 +424,7 @@ class Shipment(Base):
 
 class ShipmentItem(Base):
     __tablename__ = "shipment_items"
+    __table_args__ = (Index("ix_shipment_items_account_id_shipment_id", "account_id", "shipment_id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

@@ -12,17 +12,18 @@ import binascii
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from ....protocol.global_ids import encode_global_id
+from ....protocol.global_ids import global_id_encoder
 from .. import models as m
 from ..database import UTCDateTime
-from ..statements import prepared
+from ..driver_reads import compiled, id_in, run, text_in
 
 
 @dataclass(frozen=True)
@@ -35,29 +36,44 @@ class TypeSpec:
     keys: tuple[str, ...] = ()  # raw columns kept under "_" for relations (e.g. product_id)
     money: frozenset[str] = frozenset()
     times: frozenset[str] = frozenset()
-    _selected: list[Any] = field(default_factory=list, compare=False, repr=False)
 
-    def selected(self) -> list[Any]:
-        if not self._selected:
-            cols = [self.model.id.label("_id")]  # type: ignore[attr-defined]
-            cols += [col.label(name) for name, col in self.columns.items()]
-            cols += [getattr(self.model, key).label(f"_{key}") for key in self.keys]
-            self._selected.extend(cols)
-        return self._selected
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every GraphQL field a row can carry, ``id`` (the global ID) first."""
+        return ("id", *self.columns)
 
-    def shape(self, row: Any, keys: list[str] | None = None) -> dict[str, Any]:
-        data = dict(zip(keys, row, strict=True)) if keys is not None else dict(row._mapping)
-        for name in self.money:
-            value = data.get(name)
-            if value is not None:
-                data[name] = f"{Decimal(value):.2f}"
-        for name in self.times:
-            value = data.get(name)
-            if value is not None:
-                data[name] = _iso(value)
-        data["id"] = encode_global_id(self.name, data["_id"])
-        data["__typename"] = self.name
-        return data
+    def select(self, fields: Sequence[str] | None = None, keys: Sequence[str] | None = None) -> list[Any]:
+        """The columns of a projection, in the row layout every read here returns:
+        ``_id``, then ``fields`` (all by default), then each relation key as ``_key``."""
+        model_id = self.model.id  # type: ignore[attr-defined]
+        cols = [model_id.label("_id")]
+        for name in self.fields if fields is None else fields:
+            cols.append((model_id if name == "id" else self.columns[name]).label(name))
+        cols += [getattr(self.model, key).label(f"_{key}") for key in (self.keys if keys is None else keys)]
+        return cols
+
+    def shaping(self) -> dict[str, Callable[[Any], Any]]:
+        """Per field, how a column's value becomes the API's (money, times, global IDs)."""
+        shaping: dict[str, Callable[[Any], Any]] = {"id": _GLOBAL_IDS.setdefault(self.name, global_id_encoder(self.name))}
+        shaping.update({name: _money for name in self.money})
+        shaping.update({name: _iso for name in self.times})
+        return shaping
+
+
+_GLOBAL_IDS: dict[str, Callable[[Any], str]] = {}
+
+
+def _money(value: Any) -> str:
+    """Two decimals, straight from the driver's value (SQLite: a float, PostgreSQL: a Decimal).
+
+    SQLAlchemy's own processor would make ``Decimal("%.2f" % value)`` of a float first; the
+    digits are the same, so it is skipped (``takes_driver_value``)."""
+    if isinstance(value, str):
+        value = Decimal(value)
+    return f"{value:.2f}"
+
+
+_money.takes_driver_value = True  # type: ignore[attr-defined]
 
 
 def _iso(value: dt.datetime) -> str:
@@ -108,6 +124,11 @@ SHIPMENT = TypeSpec("Shipment", m.Shipment, {
 SHIPMENT_ITEM = TypeSpec("ShipmentItem", m.ShipmentItem, {
     "quantity": m.ShipmentItem.quantity,
 }, keys=("shipment_id", "order_product_id"))
+
+ACCOUNT = TypeSpec("Account", m.Account, {
+    "name": m.Account.name, "type": m.Account.type, "slug": m.Account.slug, "currency": m.Account.currency,
+    "createdAt": m.Account.created_at,
+}, times=frozenset({"createdAt"}))
 
 SPECS: dict[str, TypeSpec] = {s.name: s for s in (
     PRODUCT, VARIANT, IMAGE, CUSTOMER, ORDER, ORDER_PRODUCT, INVOICE, INVOICE_ITEM, SHIPMENT, SHIPMENT_ITEM,
@@ -171,6 +192,15 @@ class Page:
     count: Callable[[], int]
 
 
+@dataclass
+class RowPage:
+    rows: Rows
+    keys: list[list[Any]]
+    has_next: bool
+    has_previous: bool
+    count: Callable[[], int]
+
+
 def _after(columns: list[Any], values: list[Any], descending: bool) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the (columns..., ascending or descending) order."""
     column, rest = columns[0], columns[1:]
@@ -181,20 +211,35 @@ def _after(columns: list[Any], values: list[Any], descending: bool) -> ColumnEle
     return or_(beyond, and_(column == value, _after(rest, rest_values, descending)))
 
 
-def _scoped(spec: TypeSpec) -> Any:
-    return select(*spec.selected()).where(spec.model.account_id == bindparam("account_id"))  # type: ignore[attr-defined]
+def _scoped(spec: TypeSpec, fields: Sequence[str] | None, keys: Sequence[str] | None) -> Any:
+    return select(*spec.select(fields, keys)).where(
+        spec.model.account_id == bindparam("account_id"))  # type: ignore[attr-defined]
+
+
+@dataclass
+class Rows:
+    """Rows of one projection, in ``TypeSpec.select``'s layout, values already shaped."""
+
+    columns: tuple[str, ...]
+    rows: list[Any]
+
+    def dicts(self, type_name: str) -> list[dict[str, Any]]:
+        columns = self.columns
+        return [{**dict(zip(columns, row, strict=True)), "__typename": type_name} for row in self.rows]
 
 
 class CatalogueRepository:
     """Reads (and, given a session, the objects mutations change) of one account.
 
     Takes an ORM ``Session`` (mutations) or a plain ``Connection`` (read-only requests).
-    Reads are Core selects either way: the ORM's result machinery would cost more than
-    the queries themselves."""
+    Reads run on the driver (``driver_reads``), each statement compiled once per shape and
+    projection: ``fields``/``keys`` name the columns a caller needs, all of them by default.
+    The ``*_rows`` methods return ``Rows``; the others dicts keyed by field name."""
 
     def __init__(self, source: Session | Connection, account_id: int) -> None:
         self.source = source
         self.account_id = account_id
+        self._conn: Connection | None = None
 
     @property
     def session(self) -> Session:
@@ -203,26 +248,20 @@ class CatalogueRepository:
         return self.source
 
     def _connection(self) -> Connection:
-        return self.source.connection() if isinstance(self.source, Session) else self.source
+        if self._conn is None:
+            self._conn = self.source.connection() if isinstance(self.source, Session) else self.source
+        return self._conn
 
-    def _rows(self, statement: Any) -> Any:
-        return self._connection().execute(statement)
+    def _read(self, spec: TypeSpec | None, key: tuple[Any, ...], build: Callable[[Dialect], Any],
+              json_lists: Sequence[str] = (), **params: Any) -> Rows:
+        """Run the statement of this shape (built and compiled once per dialect)."""
+        conn = self._connection()
+        dialect = conn.dialect
+        read = compiled(("catalogue", *key), dialect, lambda: build(dialect), json_lists,
+                        spec.shaping() if spec else None)
+        return Rows(read.columns, run(conn, read, {"account_id": self.account_id, **params}))
 
-    def _base(self, spec: TypeSpec) -> Any:
-        return select(*spec.selected()).where(spec.model.account_id == self.account_id)  # type: ignore[attr-defined]
-
-    def _cached(self, key: tuple[Any, ...], build: Callable[[], Any], **params: Any) -> Any:
-        """Run a statement built once per shape; only its parameters change per request.
-
-        Building a SQLAlchemy statement costs more than running it on SQLite, so the hot
-        lookups keep theirs (with ``account_id`` always a bound parameter)."""
-        statement = prepared(("catalogue", *key), build)
-        return self._rows_with(statement, {"account_id": self.account_id, **params})
-
-    def _rows_with(self, statement: Any, params: dict[str, Any]) -> Any:
-        return self._connection().execute(statement, params)
-
-    def page(
+    def page_rows(
         self,
         spec: TypeSpec,
         *,
@@ -233,7 +272,9 @@ class CatalogueRepository:
         ordering: Ordering = Ordering(),
         filters: Sequence[tuple[str, ColumnElement[bool]]] = (),
         params: dict[str, Any] | None = None,
-    ) -> Page:
+        fields: Sequence[str] | None = None,
+        keys: Sequence[str] | None = None,
+    ) -> RowPage:
         """One page in keyset order. ``filters`` are named conditions whose values are bound
         parameters (given in ``params``), so each shape of statement is built only once."""
         model_id = spec.model.id  # type: ignore[attr-defined]
@@ -248,11 +289,13 @@ class CatalogueRepository:
         if before is not None:
             values.update({f"before_{i}": v for i, v in enumerate(self._cursor(before, key_columns))})
         filter_names = tuple(name for name, _ in filters)
+        fields = None if fields is None else tuple(fields)
+        keys = None if keys is None else tuple(keys)
         shape = ("page", spec.name, str(ordering.column), desc, backwards, after is not None,
-                 before is not None, filter_names)
+                 before is not None, filter_names, fields, keys)
 
-        def build() -> Any:
-            query = _scoped(spec).where(*(condition for _, condition in filters))
+        def build(_dialect: Dialect) -> Any:
+            query = _scoped(spec, fields, keys).where(*(condition for _, condition in filters))
             if ordering.column is not None:
                 query = query.add_columns(ordering.column.label("_sort"))
             if after is not None:
@@ -265,36 +308,38 @@ class CatalogueRepository:
             order_by = [c.desc() if scan_desc else c.asc() for c in key_columns]
             return query.order_by(*order_by).limit(bindparam("limit"))
 
-        result = self._cached(shape, build, **values)
-        names = list(result.keys())
-        rows = list(result)
+        found = self._read(spec, shape, build, **values)
+        rows = found.rows
         more = len(rows) > limit
         rows = rows[:limit]
         if backwards:
             rows.reverse()
-        shaped, keys = [], []
-        id_index = names.index("_id")
-        sort_index = names.index("_sort") if ordering.column is not None else None
-        for row in rows:
-            shaped.append(spec.shape(row, names))
-            keys.append([row[sort_index], row[id_index]] if sort_index is not None else [row[id_index]])
+        if ordering.column is not None:
+            sort_index = len(found.columns) - 1
+            page_keys = [[row[sort_index], row[0]] for row in rows]
+        else:
+            page_keys = [[row[0]] for row in rows]
         # Relay: in the direction of travel "more" is exact; the other side is exact when a
         # cursor was given (something lies beyond it), and false at the start.
         has_next = more if not backwards else before is not None
         has_previous = more if backwards else after is not None
 
         def count() -> int:
-            statement = self._cached(
-                ("count", spec.name, filter_names),
-                lambda: select(func.count()).select_from(spec.model).where(
+            counted = self._read(
+                None, ("count", spec.name, filter_names),
+                lambda _dialect: select(func.count().label("count")).select_from(spec.model).where(
                     spec.model.account_id == bindparam("account_id"),  # type: ignore[attr-defined]
                     *(condition for _, condition in filters),
                 ),
                 **(params or {}),
             )
-            return int(statement.scalar() or 0)
+            return int(counted.rows[0][0] or 0)
 
-        return Page(shaped, keys, has_next, has_previous, count)
+        return RowPage(Rows(found.columns, rows), page_keys, has_next, has_previous, count)
+
+    def page(self, spec: TypeSpec, **options: Any) -> Page:
+        found = self.page_rows(spec, **options)
+        return Page(found.rows.dicts(spec.name), found.keys, found.has_next, found.has_previous, found.count)
 
     @staticmethod
     def _cursor(cursor: str, columns: list[Any]) -> list[Any]:
@@ -306,15 +351,34 @@ class CatalogueRepository:
                 raise CursorError("The cursor is not valid.")
         return values
 
+    def by_id_rows(self, spec: TypeSpec, ids: Iterable[int], fields: Sequence[str] | None = None,
+                   keys: Sequence[str] | None = None) -> Rows:
+        fields = None if fields is None else tuple(fields)
+        keys = None if keys is None else tuple(keys)
+        model_id = spec.model.id  # type: ignore[attr-defined]
+        return self._read(spec, ("by_ids", spec.name, fields, keys), lambda dialect: _scoped(spec, fields, keys).where(
+            id_in(model_id, dialect)), json_lists=("ids",), ids=sorted(set(ids)))
+
     def by_ids(self, spec: TypeSpec, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         wanted = sorted(set(ids))
         if not wanted:
             return {}
+        return {row["_id"]: row for row in self.by_id_rows(spec, wanted).dicts(spec.name)}
+
+    def children_rows(self, spec: TypeSpec, parent_key: str, parent_ids: Iterable[int], order: Sequence[Any] = (),
+                      fields: Sequence[str] | None = None, keys: Sequence[str] | None = None) -> Rows:
+        """Children of the given parents, by parent, then in ``order`` then id (the order the
+        (account_id, parent, ...) indexes give, so no sort); ``parent_key`` must be in ``keys``."""
+        fields = None if fields is None else tuple(fields)
+        keys = None if keys is None else tuple(keys)
+        column = getattr(spec.model, parent_key)
         model_id = spec.model.id  # type: ignore[attr-defined]
-        result = self._cached(("by_ids", spec.name), lambda: _scoped(spec).where(
-            model_id.in_(bindparam("ids", expanding=True))), ids=wanted)
-        keys = list(result.keys())
-        return {row[0]: spec.shape(row, keys) for row in result}
+        return self._read(
+            spec, ("children", spec.name, parent_key, fields, keys),
+            lambda dialect: _scoped(spec, fields, keys).where(id_in(column, dialect)).order_by(
+                column, *order, model_id),
+            json_lists=("ids",), ids=sorted(set(parent_ids)),
+        )
 
     def children(self, spec: TypeSpec, parent_key: str, parent_ids: Iterable[int],
                  order: Sequence[Any] = ()) -> dict[int, list[dict[str, Any]]]:
@@ -322,34 +386,33 @@ class CatalogueRepository:
         grouped: dict[int, list[dict[str, Any]]] = {pid: [] for pid in wanted}
         if not wanted:
             return grouped
-        column = getattr(spec.model, parent_key)
-        model_id = spec.model.id  # type: ignore[attr-defined]
-        result = self._cached(("children", spec.name, parent_key), lambda: _scoped(spec).where(
-            column.in_(bindparam("ids", expanding=True))).order_by(*order, model_id), ids=wanted)
-        keys = list(result.keys())
-        parent_index = keys.index(f"_{parent_key}")
-        for row in result:
-            grouped[row[parent_index]].append(spec.shape(row, keys))
+        for row in self.children_rows(spec, parent_key, wanted, order).dicts(spec.name):
+            grouped[row[f"_{parent_key}"]].append(row)
         return grouped
 
     def variants_by_sku(self, skus: Sequence[str]) -> list[dict[str, Any]]:
         if not skus:
             return []
-        rows = self._rows(
-            self._base(VARIANT).where(m.ProductVariant.sku.in_(list(skus))).order_by(m.ProductVariant.id)
-        )
-        return [VARIANT.shape(row) for row in rows]
+        found = self._read(VARIANT, ("variants_by_sku",), lambda dialect: _scoped(VARIANT, None, None).where(
+            text_in(m.ProductVariant.sku, dialect, "skus")).order_by(m.ProductVariant.id),
+            json_lists=("skus",), skus=list(skus))
+        return found.dicts(VARIANT.name)
+
+    def account_rows(self, fields: Sequence[str] | None = None) -> Rows:
+        """The account itself (one row), in ``TypeSpec.select``'s layout."""
+        fields = None if fields is None else tuple(fields)
+        return self._read(ACCOUNT, ("account", fields), lambda _dialect: select(*ACCOUNT.select(fields, ())).where(
+            m.Account.id == bindparam("account_id")))
+
+    def data_version(self) -> int:
+        """The account's data version (``models.DataVersion``); 0 before its first change."""
+        rows = self._read(None, ("data_version",), lambda _dialect: select(m.DataVersion.version).where(
+            m.DataVersion.account_id == bindparam("account_id"))).rows
+        return int(rows[0][0]) if rows else 0
 
     def account(self) -> dict[str, Any] | None:
-        row = self._cached(("account",), lambda: select(
-            m.Account.id, m.Account.name, m.Account.type, m.Account.slug, m.Account.currency, m.Account.created_at,
-        ).where(m.Account.id == bindparam("account_id"))).first()
-        if row is None:
-            return None
-        return {
-            "__typename": "Account", "_id": row[0], "id": encode_global_id("Account", row[0]), "name": row[1],
-            "type": row[2], "slug": row[3], "currency": row[4], "createdAt": _iso(row[5]),
-        }
+        rows = self.account_rows().dicts(ACCOUNT.name)
+        return rows[0] if rows else None
 
     def get_model(self, model: type[m.Base], object_id: int) -> Any:
         """An ORM object of this account, for mutations; ``None`` for other accounts' ids."""

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""In-process cost of one API request, without HTTP: where the time of a query goes.
+
+Builds the real app on a fresh SQLite database with the demo data, then calls the ASGI app
+directly (no sockets, no uvicorn) for each query and prints µs per request; ``--profile``
+adds a cProfile listing of the first query. Complements ``bench.py``, which measures over
+real HTTP with concurrent clients.
+
+    .venv/bin/python benchmarks/profile_api.py
+    .venv/bin/python benchmarks/profile_api.py --profile --query '{ account { name } }'
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUERIES = {
+    "baseline": ("/bench/graphql-baseline", "{ account { name type slug } }"),
+    "account": ("/v1/graphql", "{ account { name type slug } }"),
+    "products50": ("/v1/graphql", "{ products(first: 50) { nodes { id title variants(first: 10) "
+                   "{ nodes { id sku price inventoryQuantity } } } } }"),
+}
+
+
+async def call(app, path: str, body: bytes, token: str) -> tuple[int, bytes]:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"authorization", f"Bearer {token}".encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "headers": headers, "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000)}
+    sent = False
+    status, chunks = 0, []
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def measure(app, path: str, query: str, token: str, seconds: float) -> tuple[float, bytes]:
+    body = json.dumps({"query": query}).encode()
+    status, payload = await call(app, path, body, token)
+    if status != 200 or b'"errors"' in payload:
+        raise SystemExit(f"{path} {query[:60]!r}: {status} {payload[:300]!r}")
+    batches: list[float] = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        began = time.perf_counter()
+        for _ in range(20):
+            await call(app, path, body, token)
+        batches.append((time.perf_counter() - began) / 20 * 1e6)
+    # The median batch: a stray pause (GC, another process) moves a mean a lot, a median little.
+    return statistics.median(batches), payload
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--query", action="append", help="a query (repeatable); default: the named set")
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    os.environ["ORDERCHAMP_BENCH_BASELINE"] = "1"
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from orderchamp_auth.server.app import create_app
+    from orderchamp_auth.server.demo import seed_demo
+    from orderchamp_auth.server.settings import load_settings
+    from orderchamp_auth.server.store.migrate import upgrade_to_head
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32})
+        upgrade_to_head(settings.database_url)
+        app = create_app(settings)
+        platform = app.state.platform
+        demo = seed_demo(settings, platform.database, platform.client_secrets)
+        queries = [("/v1/graphql", q) for q in args.query] if args.query else list(QUERIES.values())
+        loop = asyncio.new_event_loop()
+        for path, query in queries:
+            micros, payload = loop.run_until_complete(measure(app, path, query, demo.private_token, args.seconds))
+            print(f"{micros:8.1f} µs (median)  {len(payload):6d} B  {path}  {query[:70]}")
+        if args.profile:
+            path, query = queries[0] if args.query else queries[-1]
+            profiler = cProfile.Profile()
+            profiler.enable()
+            loop.run_until_complete(measure(app, path, query, demo.private_token, args.seconds))
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()

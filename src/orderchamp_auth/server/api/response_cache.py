@@ -1,0 +1,48 @@
+"""Responses of compiled plans, kept while the account's data has not changed.
+
+An entry holds the response body and the account's data version it was made at (see
+``models.DataVersion``: database triggers raise it in every transaction that changes the
+account or its catalogue and orders). A request reads the current version, in the database,
+every time; an entry made at another version is never served. So a change is visible to the
+very next request on every worker, and a hit costs one primary-key read instead of a query's
+statements and the building of its response. Per worker, bounded by the bytes it holds,
+least recently used out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+
+
+class ResponseCache:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[Hashable, tuple[int, bytes, int]] = OrderedDict()
+
+    def get(self, key: Hashable, version: int) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != version:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: Hashable, version: int, body: bytes, key_size: int) -> None:
+        cost = len(body) + key_size + 200  # the entry's own objects, roughly
+        if cost > self.max_bytes // 8:
+            return  # one huge page would push out everything else
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.size -= old[2]
+        self._entries[key] = (version, body, cost)
+        self.size += cost
+        while self.size > self.max_bytes:
+            _, (_, _, evicted) = self._entries.popitem(last=False)
+            self.size -= evicted
+
+    def __len__(self) -> int:
+        return len(self._entries)

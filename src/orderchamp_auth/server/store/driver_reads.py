@@ -1,0 +1,160 @@
+"""Reads compiled once by SQLAlchemy, then run straight on the driver's connection.
+
+For the API's read path. SQLAlchemy writes the SQL (for the connection's dialect) and supplies
+the type conversions, both once per statement; each request then costs one driver call and a
+``fetchall``. Going through ``Connection.execute`` would add SQLAlchemy's per-execution and
+per-row machinery, which on SQLite costs more than the query. The values are the same either
+way: the bind and result processors applied here are the ones SQLAlchemy would apply.
+
+A read runs in whatever transaction the SQLAlchemy connection has open (a snapshot, or a
+mutation's session), because it uses that connection's own driver connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    String,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass
+class CompiledRead:
+    sql: str
+    positional: tuple[str, ...] | None  # parameter order for "?" dialects; None for named ones
+    defaults: dict[str, Any]  # parameters SQLAlchemy bound itself (e.g. SQLite's OFFSET 0)
+    binds: tuple[tuple[str, Converter], ...]  # parameter -> bind processor, where one applies
+    columns: tuple[str, ...]  # result column labels
+    types: tuple[Any, ...]  # each column's SQLAlchemy type
+    json_lists: frozenset[str]  # list parameters sent as one JSON text (SQLite, see id_in)
+    shaping: dict[str, Converter]  # column label -> conversion after SQLAlchemy's own
+    # column index -> converter; known after the first run, because some result processors
+    # depend on the type the driver reports (PostgreSQL's numeric kinds)
+    converters: tuple[tuple[int, Converter], ...] | None = None
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        params = {**self.defaults, **values}
+        for name in self.json_lists:
+            params[name] = json.dumps(params[name])
+        for name, process in self.binds:
+            if params.get(name) is not None:
+                params[name] = process(params[name])
+        if self.positional is not None:
+            return tuple(params[name] for name in self.positional)
+        return params
+
+    def converters_for(self, dialect: Dialect, description: Sequence[Any]) -> tuple[tuple[int, Converter], ...]:
+        """SQLAlchemy's result processor of each column, then ``shaping``, composed so that a
+        row is converted in one pass."""
+        converters: list[tuple[int, Converter]] = []
+        for index, (label, type_, column) in enumerate(zip(self.columns, self.types, description, strict=True)):
+            shape = self.shaping.get(label)
+            if getattr(shape, "takes_driver_value", False):
+                converters.append((index, shape))  # type: ignore[arg-type]
+                continue
+            process = type_.dialect_impl(dialect).result_processor(dialect, column[1])
+            if process is not None and shape is not None:
+                converters.append((index, _compose(process, shape)))
+            elif process is not None:
+                converters.append((index, process))
+            elif shape is not None:
+                converters.append((index, shape))
+        return tuple(converters)
+
+
+def _compose(first: Converter, then: Converter) -> Converter:
+    def convert(value: Any) -> Any:
+        value = first(value)
+        return None if value is None else then(value)
+
+    return convert
+
+
+def compile_read(statement: Any, dialect: Dialect, json_lists: Sequence[str] = (),
+                 shaping: dict[str, Converter] | None = None) -> CompiledRead:
+    compiled = statement.compile(dialect=dialect)
+    if dialect.name != "sqlite":
+        json_lists = ()  # PostgreSQL takes the list itself, as an array (see id_in)
+    binds = []
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and name not in json_lists:
+            binds.append((name, process))
+    positional = tuple(compiled.positiontup) if compiled.positional else None
+    # Values SQLAlchemy bound on its own (an anonymous OFFSET 0, literals); ours come per run.
+    defaults = {name: bind.effective_value for bind, name in compiled.bind_names.items()
+                if not bind.required and bind.effective_value is not None}
+    selected = statement.selected_columns
+    return CompiledRead(compiled.string, positional, defaults, tuple(binds), tuple(selected.keys()),
+                        tuple(column.type for column in selected), frozenset(json_lists), dict(shaping or {}))
+
+
+_COMPILED: dict[Hashable, CompiledRead] = {}
+
+
+def compiled(key: Hashable, dialect: Dialect, build: Callable[[], Any], json_lists: Sequence[str] = (),
+             shaping: dict[str, Converter] | None = None) -> CompiledRead:
+    """The read for ``key`` on this dialect, built and compiled on first use."""
+    full_key = (dialect.name, key)
+    read = _COMPILED.get(full_key)
+    if read is None:
+        read = _COMPILED[full_key] = compile_read(build(), dialect, json_lists, shaping)
+    return read
+
+
+def run(conn: Connection, read: CompiledRead, values: dict[str, Any]) -> list[Any]:
+    """All rows of ``read``: tuples as the driver gives them when no conversion applies,
+    else lists with the read's converters applied."""
+    cursor = conn.connection.driver_connection.execute(read.sql, read.parameters(values))  # type: ignore[union-attr]
+    rows = cursor.fetchall()
+    converters = read.converters
+    if converters is None:
+        converters = read.converters = read.converters_for(conn.dialect, cursor.description)
+    if not converters:
+        return rows  # type: ignore[no-any-return]
+    out = []
+    for row in rows:
+        row = list(row)
+        for index, convert in converters:
+            value = row[index]
+            if value is not None:
+                row[index] = convert(value)
+        out.append(row)
+    return out
+
+
+def id_in(column: Any, dialect: Dialect, name: str = "ids") -> ColumnElement[bool]:
+    """``column IN (the list of integers bound as name)``, one SQL text for any list length.
+
+    An expanding IN would render a new statement per length, which the driver path cannot
+    reuse; PostgreSQL takes an array, SQLite a JSON array read back with json_each (both
+    still use the column's index). On SQLite, list ``name`` among the read's ``json_lists``.
+    """
+    return _in_list(column, dialect, name, BigInteger())
+
+
+def text_in(column: Any, dialect: Dialect, name: str) -> ColumnElement[bool]:
+    """``id_in`` for a list of strings."""
+    return _in_list(column, dialect, name, String())
+
+
+def _in_list(column: Any, dialect: Dialect, name: str, item_type: Any) -> ColumnElement[bool]:
+    if dialect.name == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(item_type)))  # type: ignore[no-any-return]
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name))))  # type: ignore[no-any-return]
