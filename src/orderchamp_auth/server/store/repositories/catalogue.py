@@ -239,7 +239,6 @@ class CatalogueRepository:
     def __init__(self, source: Session | Connection, account_id: int) -> None:
         self.source = source
         self.account_id = account_id
-        self._conn: Connection | None = None
 
     @property
     def session(self) -> Session:
@@ -248,9 +247,8 @@ class CatalogueRepository:
         return self.source
 
     def _connection(self) -> Connection:
-        if self._conn is None:
-            self._conn = self.source.connection() if isinstance(self.source, Session) else self.source
-        return self._conn
+        # A session's connection is asked for each time: it belongs to the current transaction.
+        return self.source.connection() if isinstance(self.source, Session) else self.source
 
     def _read(self, spec: TypeSpec | None, key: tuple[Any, ...], build: Callable[[Dialect], Any],
               json_lists: Sequence[str] = (), **params: Any) -> Rows:
