@@ -161,7 +161,7 @@ class GraphQLEndpoint:
                 return None  # graphql-core reports the variables' errors
         cache_key: tuple[Any, ...] | None = None
         try:
-            with self.database.snapshot() as source:
+            with self.database.driver_snapshot() as source:
                 catalogue = CatalogueRepository(source, grant.account_id)
                 if self.responses is not None:
                     # The version is read before the data, in the same transaction: an entry
@@ -184,7 +184,7 @@ class GraphQLEndpoint:
 
     def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                  operation_name: str | None) -> ExecutionResult:
-        transaction = self.database.write if is_mutation(document, operation_name) else self.database.snapshot
+        transaction = self.database.write if is_mutation(document, operation_name) else self.database.driver_snapshot
         with transaction() as source:
             context = RequestContext(grant.account_id, self._scopes_of(grant), source)
             result = execute(self.schema, document, context_value=context, variable_values=variables,

@@ -131,6 +131,7 @@ class Database:
         self.url = normalize_database_url(url)
         self.engine = create_database_engine(self.url, pool_size=pool_size)
         self._write_engine = self.engine.execution_options(write=True)
+        self._sqlite = self.engine.dialect.name == "sqlite"
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=False)
         self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False, autoflush=False)
 
@@ -174,6 +175,28 @@ class Database:
         finally:
             try:
                 transaction.rollback()
+            except Exception:
+                conn.invalidate()
+                self._local.connection = None
+                raise
+
+    @contextmanager
+    def driver_snapshot(self) -> Iterator[Connection]:
+        """``snapshot()`` for reads that run on the driver only (``driver_reads``): the
+        transaction is the driver's own, because SQLAlchemy's begin and rollback would cost more
+        than a cached read. On SQLite a deferred BEGIN makes every read see one snapshot;
+        psycopg begins by itself. Nothing inside may execute through SQLAlchemy."""
+        conn: Connection | None = getattr(self._local, "connection", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.connection = self.engine.connect()
+        driver: Any = conn.connection.driver_connection
+        if self._sqlite:
+            driver.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            try:
+                driver.rollback()
             except Exception:
                 conn.invalidate()
                 self._local.connection = None
