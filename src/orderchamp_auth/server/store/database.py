@@ -182,13 +182,22 @@ class Database:
 
     @contextmanager
     def driver_snapshot(self) -> Iterator[Connection]:
-        """``snapshot()`` for reads that run on the driver only (``driver_reads``): the
-        transaction is the driver's own, because SQLAlchemy's begin and rollback would cost more
-        than a cached read. On SQLite a deferred BEGIN makes every read see one snapshot;
-        psycopg begins by itself. Nothing inside may execute through SQLAlchemy."""
-        conn: Connection | None = getattr(self._local, "connection", None)
+        """``snapshot()`` for reads that run on the driver only (``driver_reads``), on a
+        connection of their own per thread. Nothing inside may execute through SQLAlchemy.
+
+        SQLite: a deferred BEGIN, so that every read sees one snapshot, and a ROLLBACK, on the
+        driver (SQLAlchemy's begin and rollback would cost more than a cached read).
+        PostgreSQL: autocommit. At READ COMMITTED a transaction gives a read nothing (each
+        statement sees its own snapshot either way), but its BEGIN and ROLLBACK would cost
+        two more round trips than the query itself.
+        """
+        conn: Connection | None = getattr(self._local, "driver_connection", None)
         if conn is None or conn.closed or conn.invalidated:
-            conn = self._local.connection = self.engine.connect()
+            conn = self.engine.connect()
+            if not self._sqlite:
+                # SQLAlchemy restores the isolation level when the connection goes back to the pool.
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._local.driver_connection = conn
         driver: Any = conn.connection.driver_connection
         if self._sqlite:
             driver.execute("BEGIN")
@@ -196,15 +205,17 @@ class Database:
             yield conn
         finally:
             try:
-                driver.rollback()
+                if self._sqlite:
+                    driver.rollback()
             except Exception:
                 conn.invalidate()
-                self._local.connection = None
+                self._local.driver_connection = None
                 raise
 
     def dispose(self) -> None:
-        conn = getattr(self._local, "connection", None)
-        if conn is not None:
-            conn.close()
-            self._local.connection = None
+        for name in ("connection", "driver_connection"):
+            conn = getattr(self._local, name, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, name, None)
         self.engine.dispose()
