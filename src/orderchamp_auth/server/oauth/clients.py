@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ...protocol.tokens import TokenKind, generate_client_id, generate_secret
 from ..keys import SecretBox
+from ..store.driver_reads import compiled, run
 from ..store.models import App
 from ..store.statements import prepared
 
@@ -52,8 +53,11 @@ class ClientSecrets:
             App.status,
             App.partner_id,
         ).where(App.client_id == bindparam("client_id")))
-        connection = source.connection() if isinstance(source, Session) else source
-        row = connection.execute(statement, {"client_id": client_id}).first()
+        if isinstance(source, Session):
+            row = source.connection().execute(statement, {"client_id": client_id}).first()
+        else:  # the token endpoint's hot path: on the driver
+            found = run(source, compiled("client_credentials", source.dialect, lambda: statement), {"client_id": client_id})
+            row = found[0] if found else None
         if row is None:
             return None
         secrets = [self._decrypt(row[2])]

@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ...protocol import pkce
@@ -25,11 +25,11 @@ from ...protocol.errors import (
     UnsupportedGrantTypeError,
 )
 from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
-from ..store.database import UTCDateTime
-from ..store.models import AuthorizationCode, Installation
+from ..store.database import Database, UTCDateTime
+from ..store.driver_reads import compiled, execute, run
+from ..store.models import AccessToken, AuthorizationCode, Installation, TokenKindName
 from ..store.repositories.grants import AuthorizationCodeRepository
 from ..store.repositories.tokens import TokenRepository
-from ..store.statements import prepared
 from .clients import ClientCredentials, ClientSecrets
 
 MAX_PARAM_LENGTH = 4096
@@ -113,55 +113,61 @@ def _claim_statement() -> Any:
     )
 
 
+def _insert_token_statement() -> Any:
+    table = AccessToken.__table__
+    return insert(table).values({name: bindparam(name) for name in _TOKEN_COLUMNS})
+
+
+_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id", "installation_id",
+                  "authorization_code_id", "created_by_user_id", "scopes", "created_at", "last_used_at", "revoked_at")
+
+
 def exchange_code(
-    session: Session,
-    client_secrets: ClientSecrets,
+    database: Database,
     request: TokenRequest,
     now: dt.datetime,
-    credentials: ClientCredentials | None = None,
+    credentials: ClientCredentials,
 ) -> IssuedToken | OAuthError:
     """Issue a token, or return the error to answer. Errors are returned, not raised, because
     what they changed (a burnt code, revoked tokens) must be committed all the same.
 
-    Give ``credentials`` already authenticated (on a read, before the write transaction) to
-    keep the write lock for the claim and the insert only."""
-    if credentials is None:
-        credentials = authenticate_client(session, client_secrets, request, now)
+    ``credentials`` are authenticated already (on a read, before this write transaction), so
+    the write lock is held for the claim and the insert only; both run on the driver
+    (``driver_reads``), as this is the endpoint's hot path."""
     assert request.code is not None
     code_hash = hash_secret(request.code)
-    connection = session.connection()
-    claimed = connection.execute(
-        prepared("claim_code", _claim_statement),
-        {"b_code_hash": code_hash, "b_app_id": credentials.app_id, "b_now": now},
-    ).first()
-    tokens = TokenRepository(session)
-    if claimed is None:
+    with database.driver_write() as conn:
+        claimed = run(conn, compiled("claim_code", conn.dialect, _claim_statement),
+                      {"b_code_hash": code_hash, "b_app_id": credentials.app_id, "b_now": now})
+        if claimed:
+            # Returning from this block commits: a code is burnt even when a check below fails.
+            code_id, account_id, installation_id, redirect_uri, scopes, challenge = claimed[0]
+            if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
+                request.redirect_uri.encode(), redirect_uri.encode()
+            ):
+                return InvalidGrantError("redirect_uri does not match the one used in the authorization request.")
+            if challenge:
+                if not request.code_verifier or not pkce.verify_code_verifier(request.code_verifier, challenge):
+                    return InvalidGrantError("code_verifier does not match the code_challenge.")
+            elif request.code_verifier:
+                # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
+                return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
+            value = generate_secret(TokenKind.APP_TOKEN)
+            execute(conn, compiled("insert_app_token", conn.dialect, _insert_token_statement), {
+                "token_hash": hash_secret(value), "kind": TokenKindName.APP.value,
+                "display_prefix": display_prefix(value), "name": "", "account_id": account_id,
+                "installation_id": installation_id, "authorization_code_id": code_id,
+                "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
+                "revoked_at": None,
+            })
+            return IssuedToken(value, scopes, account_id)
+    # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
+    # uninstalled app's — or a replay, whose tokens are revoked in a transaction of its own.
+    with database.write() as session:
         used = AuthorizationCodeRepository(session).find_used(code_hash)
         if used is not None and used[1] == credentials.app_id:
-            tokens.revoke_issued_from_code(used[0], now)
+            TokenRepository(session).revoke_issued_from_code(used[0], now)
             return CodeReplayError("The code was already used; tokens issued from it are revoked.")
-        return InvalidGrantError(
-            "The code is unknown or expired, was issued to another app, or the app was uninstalled."
-        )
-    code_id, account_id, installation_id, redirect_uri, scopes, challenge = claimed
-    if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
-        request.redirect_uri.encode(), redirect_uri.encode()
-    ):
-        return InvalidGrantError("redirect_uri does not match the one used in the authorization request.")
-    if challenge:
-        if not request.code_verifier or not pkce.verify_code_verifier(request.code_verifier, challenge):
-            return InvalidGrantError("code_verifier does not match the code_challenge.")
-    elif request.code_verifier:
-        # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
-        return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
-    value = generate_secret(TokenKind.APP_TOKEN)
-    tokens.insert_app_token(
-        token_hash=hash_secret(value),
-        display_prefix=display_prefix(value),
-        account_id=account_id,
-        installation_id=installation_id,
-        authorization_code_id=code_id,
-        scopes=scopes,
-        now=now,
+    return InvalidGrantError(
+        "The code is unknown or expired, was issued to another app, or the app was uninstalled."
     )
-    return IssuedToken(value, scopes, account_id)

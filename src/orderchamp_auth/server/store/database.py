@@ -212,8 +212,32 @@ class Database:
                 self._local.driver_connection = None
                 raise
 
+    @contextmanager
+    def driver_write(self) -> Iterator[Connection]:
+        """``write()`` for statements that run on the driver only (``driver_reads``), on a
+        connection of their own per thread: commits on success, rolls back on any error. For
+        the token endpoint, where a session's setup and SQLAlchemy's per-statement machinery
+        cost more than its three statements. Nothing inside may execute through SQLAlchemy.
+        """
+        conn: Connection | None = getattr(self._local, "write_connection", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.write_connection = self.engine.connect()
+        driver: Any = conn.connection.driver_connection
+        try:
+            if self._sqlite:
+                _begin_immediate(driver)  # psycopg begins by itself
+            yield conn
+            driver.commit()
+        except BaseException:
+            try:
+                driver.rollback()
+            except Exception:
+                conn.invalidate()
+                self._local.write_connection = None
+            raise
+
     def dispose(self) -> None:
-        for name in ("connection", "driver_connection"):
+        for name in ("connection", "driver_connection", "write_connection"):
             conn = getattr(self._local, name, None)
             if conn is not None:
                 conn.close()

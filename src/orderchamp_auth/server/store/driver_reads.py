@@ -1,6 +1,6 @@
-"""Reads compiled once by SQLAlchemy, then run straight on the driver's connection.
+"""Statements compiled once by SQLAlchemy, then run straight on the driver's connection.
 
-For the API's read path. SQLAlchemy writes the SQL (for the connection's dialect) and supplies
+For the hot paths: the API's reads, and the token endpoint's few statements. SQLAlchemy writes the SQL (for the connection's dialect) and supplies
 the type conversions, both once per statement; each request then costs one driver call and a
 ``fetchall``. Going through ``Connection.execute`` would add SQLAlchemy's per-execution and
 per-row machinery, which on SQLite costs more than the query. The values are the same either
@@ -100,7 +100,8 @@ def compile_read(statement: Any, dialect: Dialect, json_lists: Sequence[str] = (
     # Values SQLAlchemy bound on its own (an anonymous OFFSET 0, literals); ours come per run.
     defaults = {name: bind.effective_value for bind, name in compiled.bind_names.items()
                 if not bind.required and bind.effective_value is not None}
-    selected = statement.selected_columns
+    # A SELECT's columns, or a DML statement's RETURNING columns (none: see ``execute``).
+    selected = statement.selected_columns if hasattr(statement, "selected_columns") else statement.exported_columns
     return CompiledRead(compiled.string, positional, defaults, tuple(binds), tuple(selected.keys()),
                         tuple(column.type for column in selected), frozenset(json_lists), dict(shaping or {}))
 
@@ -137,6 +138,12 @@ def run(conn: Connection, read: CompiledRead, values: dict[str, Any]) -> list[An
                 row[index] = convert(value)
         out.append(row)
     return out
+
+
+def execute(conn: Connection, read: CompiledRead, values: dict[str, Any]) -> int:
+    """Run a statement that returns no rows (an INSERT, an UPDATE); the number of rows it changed."""
+    cursor = conn.connection.driver_connection.execute(read.sql, read.parameters(values))  # type: ignore[union-attr]
+    return int(cursor.rowcount)
 
 
 def id_in(column: Any, dialect: Dialect, name: str = "ids") -> ColumnElement[bool]:

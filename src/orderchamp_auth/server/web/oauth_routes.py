@@ -202,10 +202,9 @@ async def access_token(request: Request) -> Response:
             now = utcnow()
             # Authenticate on a read first: the write lock is then held for the claim and
             # the insert only (SQLite serialises writers across worker processes).
-            with platform.database.snapshot() as connection:
+            with platform.database.driver_snapshot() as connection:
                 credentials = authenticate_client(connection, platform.client_secrets, token_request, now)
-            with platform.database.write() as db:
-                return exchange_code(db, platform.client_secrets, token_request, now, credentials)
+            return exchange_code(platform.database, token_request, now, credentials)
 
         # Inline, not in a worker thread: this transaction is a few prepared statements and
         # the thread handoff cost more than the work (measured: 1,012 vs 1,686 exchanges/s).

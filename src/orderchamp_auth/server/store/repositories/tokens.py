@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..models import AccessToken, RevocationCounter, TokenKindName
@@ -46,26 +46,6 @@ class TokenRepository:
         self.session.add(token)
         self.session.flush()
         return token
-
-    def insert_app_token(
-        self,
-        *,
-        token_hash: str,
-        display_prefix: str,
-        account_id: int,
-        installation_id: int,
-        authorization_code_id: int,
-        scopes: str,
-        now: dt.datetime,
-    ) -> None:
-        """The token endpoint's insert, as one prepared Core statement (it is the hot path)."""
-        statement = prepared("insert_app_token", lambda: insert(AccessToken.__table__))
-        self.session.connection().execute(statement, {
-            "token_hash": token_hash, "kind": TokenKindName.APP.value, "display_prefix": display_prefix,
-            "name": "", "account_id": account_id, "installation_id": installation_id,
-            "authorization_code_id": authorization_code_id, "created_by_user_id": None, "scopes": scopes,
-            "created_at": now, "last_used_at": None, "revoked_at": None,
-        })
 
     def get_active_by_hash(self, token_hash: str) -> AccessToken | None:
         return self.session.scalar(
