@@ -44,19 +44,6 @@ class BatchLoader:
         self._pending.clear()
 
 
-# (loader name, spec, how rows of that spec relate: list of (loader to prime, key in row))
-_RELATED: dict[str, list[tuple[str, str]]] = {
-    "Product": [("variants_by_product", "_id"), ("images_by_product", "_id")],
-    "ProductVariant": [("product_by_id", "_product_id")],
-    "Order": [("customer_by_id", "_customer_id"), ("products_by_order", "_id"),
-              ("invoices_by_order", "_id"), ("shipments_by_order", "_id")],
-    "OrderProduct": [("variant_by_id", "_variant_id")],
-    "Invoice": [("order_by_id", "_order_id"), ("items_by_invoice", "_id")],
-    "Shipment": [("order_by_id", "_order_id"), ("items_by_shipment", "_id")],
-    "ShipmentItem": [("order_product_by_id", "_order_product_id")],
-}
-
-
 _BY_ID: dict[str, TypeSpec] = {
     "product_by_id": c.PRODUCT, "variant_by_id": c.VARIANT, "image_by_id": c.IMAGE,
     "customer_by_id": c.CUSTOMER, "order_by_id": c.ORDER, "order_product_by_id": c.ORDER_PRODUCT,
@@ -110,6 +97,19 @@ RELATIONS: dict[tuple[str, str], Relation] = {
     ("Shipment", "items"): Relation("children", "items_by_shipment", "shipment_id", is_list=True),
     ("ShipmentItem", "orderProduct"): Relation("parent", "order_product_by_id", "order_product_id"),
 }
+
+
+def _related() -> dict[str, list[tuple[str, str]]]:
+    """Per type: the loaders to prime with a page of its rows, and the row key that feeds each
+    (the row's own id for its children, the parent's id column for its parent)."""
+    related: dict[str, list[tuple[str, str]]] = {}
+    for (type_name, _), relation in RELATIONS.items():
+        key = "_id" if relation.kind == "children" else f"_{relation.key}"
+        related.setdefault(type_name, []).append((relation.loader, key))
+    return related
+
+
+_RELATED = _related()
 
 
 class Loaders:

@@ -110,12 +110,13 @@ _COMPILED: dict[Hashable, CompiledRead] = {}
 
 
 def compiled(key: Hashable, dialect: Dialect, build: Callable[[], Any], json_lists: Sequence[str] = (),
-             shaping: dict[str, Converter] | None = None) -> CompiledRead:
-    """The read for ``key`` on this dialect, built and compiled on first use."""
+             shaping: Callable[[], dict[str, Converter]] | None = None) -> CompiledRead:
+    """The read for ``key`` on this dialect, built (statement and ``shaping``) and compiled on
+    first use."""
     full_key = (dialect.name, key)
     read = _COMPILED.get(full_key)
     if read is None:
-        read = _COMPILED[full_key] = compile_read(build(), dialect, json_lists, shaping)
+        read = _COMPILED[full_key] = compile_read(build(), dialect, json_lists, shaping() if shaping else None)
     return read
 
 

@@ -256,7 +256,7 @@ class CatalogueRepository:
         conn = self._connection()
         dialect = conn.dialect
         read = compiled(("catalogue", *key), dialect, lambda: build(dialect), json_lists,
-                        spec.shaping() if spec else None)
+                        spec.shaping if spec else None)
         return Rows(read.columns, run(conn, read, {"account_id": self.account_id, **params}))
 
     def page_rows(
