@@ -9,7 +9,7 @@ from orderchamp_auth.protocol.scopes import ScopeSet
 from orderchamp_auth.server.api.context import RequestContext
 from orderchamp_auth.server.api.execution import FastExecutionContext, never_awaitable
 from orderchamp_auth.server.api.schema import DocumentCache, build_api_schema
-from orderchamp_auth.server.store.driver_reads import run
+from orderchamp_auth.server.store.driver_statements import run
 from orderchamp_auth.server.store.repositories import catalogue
 
 from ..support import World
@@ -35,7 +35,7 @@ def count_statements(platform, monkeypatch, account_id: int, query: str) -> tupl
         statements.append(read.sql)
         return run(conn, read, *args, **kwargs)
 
-    # Reads go through SQLAlchemy (events) or straight to the driver (driver_reads.run).
+    # Reads go through SQLAlchemy (events) or straight to the driver (driver_statements.run).
     event.listen(platform.database.engine, "before_cursor_execute", record)
     monkeypatch.setattr(catalogue, "run", run_and_record)
     try:

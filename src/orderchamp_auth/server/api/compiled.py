@@ -320,10 +320,6 @@ class Plan:
         return _Run(catalogue, variables).root(self.entries)
 
 
-def _arguments(field_def: Any, node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:
-    return get_argument_values(field_def, node, variables)
-
-
 class _Run:
     """One execution of a plan: loads level by level, then builds the response."""
 
@@ -378,7 +374,7 @@ class _Run:
         slot, connection = entry[2], entry[3]
         window_args = self.windows.get(slot)
         if window_args is None:
-            args = _arguments(entry[4], entry[5], self.variables)
+            args = get_argument_values(entry[4], entry[5], self.variables)
             window_args = self.windows[slot] = (args.get("first"), args.get("after"), args.get("last"),
                                                 args.get("before"))
         window, has_next, has_previous = list_window(rows, _first, *window_args)
@@ -437,7 +433,7 @@ class _Run:
                 data[response_key] = self.root_connection(entry)
             elif what == "single":
                 spec, plan = entry[2], entry[3]
-                object_id = local_id(_arguments(entry[4], entry[5], self.variables)["id"], spec.name)
+                object_id = local_id(get_argument_values(entry[4], entry[5], self.variables)["id"], spec.name)
                 rows = [] if object_id is None else self.catalogue.by_id_rows(
                     spec, [object_id], plan.fields, plan.keys).rows
                 self.load(plan, rows)
@@ -448,7 +444,7 @@ class _Run:
 
     def root_connection(self, entry: tuple[Any, ...]) -> dict[str, Any]:
         name, connection = entry[2], entry[3]
-        args = _arguments(entry[4], entry[5], self.variables)
+        args = get_argument_values(entry[4], entry[5], self.variables)
         window = {key: args.pop(key, None) for key in ("first", "after", "last", "before")}
         check_window(window["first"], window["last"], window["after"], window["before"])
         options = order_options(**args) if name == "orders" else {}

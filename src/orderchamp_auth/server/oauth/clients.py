@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ...protocol.tokens import TokenKind, generate_client_id, generate_secret
 from ..keys import SecretBox
-from ..store.driver_reads import compiled, run
+from ..store.driver_statements import compiled, run
 from ..store.models import App
 from ..store.statements import prepared
 

@@ -26,7 +26,7 @@ from ...protocol.errors import (
 )
 from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
 from ..store.database import Database, UTCDateTime
-from ..store.driver_reads import compiled, execute, run
+from ..store.driver_statements import compiled, execute, run
 from ..store.models import AccessToken, AuthorizationCode, Installation, TokenKindName
 from ..store.repositories.grants import AuthorizationCodeRepository
 from ..store.repositories.tokens import TokenRepository
@@ -133,7 +133,7 @@ def exchange_code(
 
     ``credentials`` are authenticated already (on a read, before this write transaction), so
     the write lock is held for the claim and the insert only; both run on the driver
-    (``driver_reads``), as this is the endpoint's hot path."""
+    (``driver_statements``), as this is the endpoint's hot path."""
     assert request.code is not None
     code_hash = hash_secret(request.code)
     with database.driver_write() as conn:

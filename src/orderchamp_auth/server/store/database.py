@@ -158,17 +158,35 @@ class Database:
         finally:
             session.close()
 
+    _THREAD_CONNECTIONS = ("connection", "driver_connection", "write_connection")
+
+    def _thread_connection(self, name: str, *, autocommit: bool = False) -> Connection:
+        """This thread's long-lived connection ``name`` (one per use: their transactions are
+        handled differently), made on first use and again if it broke. Connections are not
+        thread-safe, so each stays with its thread."""
+        conn: Connection | None = getattr(self._local, name, None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
+            if autocommit:
+                # SQLAlchemy restores the isolation level when the connection goes back to the pool.
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            setattr(self._local, name, conn)
+        return conn
+
+    def _drop_thread_connection(self, name: str) -> None:
+        """Discard a connection whose transaction could not be ended; the next use makes another."""
+        conn: Connection | None = getattr(self._local, name, None)
+        if conn is not None:
+            conn.invalidate()
+        setattr(self._local, name, None)
+
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
-        """A read-only transaction on this thread's own long-lived connection.
-
-        For the API's hot path: an ORM session and a pool checkout per request cost several
-        times what a primary-key lookup does. The connection stays with its thread (they are
-        not thread-safe) and is replaced if it breaks.
+        """A read-only transaction on this thread's own long-lived connection, for the small
+        lookups of every request (bearer tokens, sessions): an ORM session and a pool checkout
+        per request cost several times what a primary-key lookup does.
         """
-        conn: Connection | None = getattr(self._local, "connection", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._local.connection = self.engine.connect()
+        conn = self._thread_connection("connection")
         transaction = conn.begin()
         try:
             yield conn
@@ -176,13 +194,12 @@ class Database:
             try:
                 transaction.rollback()
             except Exception:
-                conn.invalidate()
-                self._local.connection = None
+                self._drop_thread_connection("connection")
                 raise
 
     @contextmanager
     def driver_snapshot(self) -> Iterator[Connection]:
-        """``snapshot()`` for reads that run on the driver only (``driver_reads``), on a
+        """``snapshot()`` for reads that run on the driver only (``driver_statements``), on a
         connection of their own per thread. Nothing inside may execute through SQLAlchemy.
 
         SQLite: a deferred BEGIN, so that every read sees one snapshot, and a ROLLBACK, on the
@@ -191,13 +208,7 @@ class Database:
         statement sees its own snapshot either way), but its BEGIN and ROLLBACK would cost
         two more round trips than the query itself.
         """
-        conn: Connection | None = getattr(self._local, "driver_connection", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self.engine.connect()
-            if not self._sqlite:
-                # SQLAlchemy restores the isolation level when the connection goes back to the pool.
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            self._local.driver_connection = conn
+        conn = self._thread_connection("driver_connection", autocommit=not self._sqlite)
         driver: Any = conn.connection.driver_connection
         if self._sqlite:
             driver.execute("BEGIN")
@@ -208,20 +219,17 @@ class Database:
                 if self._sqlite:
                     driver.rollback()
             except Exception:
-                conn.invalidate()
-                self._local.driver_connection = None
+                self._drop_thread_connection("driver_connection")
                 raise
 
     @contextmanager
     def driver_write(self) -> Iterator[Connection]:
-        """``write()`` for statements that run on the driver only (``driver_reads``), on a
+        """``write()`` for statements that run on the driver only (``driver_statements``), on a
         connection of their own per thread: commits on success, rolls back on any error. For
         the token endpoint, where a session's setup and SQLAlchemy's per-statement machinery
         cost more than its three statements. Nothing inside may execute through SQLAlchemy.
         """
-        conn: Connection | None = getattr(self._local, "write_connection", None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._local.write_connection = self.engine.connect()
+        conn = self._thread_connection("write_connection")
         driver: Any = conn.connection.driver_connection
         try:
             if self._sqlite:
@@ -232,12 +240,11 @@ class Database:
             try:
                 driver.rollback()
             except Exception:
-                conn.invalidate()
-                self._local.write_connection = None
+                self._drop_thread_connection("write_connection")
             raise
 
     def dispose(self) -> None:
-        for name in ("connection", "driver_connection", "write_connection"):
+        for name in self._THREAD_CONNECTIONS:
             conn = getattr(self._local, name, None)
             if conn is not None:
                 conn.close()

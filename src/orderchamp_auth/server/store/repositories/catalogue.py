@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from ....protocol.global_ids import global_id_encoder
 from .. import models as m
 from ..database import UTCDateTime
-from ..driver_reads import compiled, id_in, run, text_in
+from ..driver_statements import compiled, id_in, run, text_in
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,16 @@ class TypeSpec:
 
     def shaping(self) -> dict[str, Callable[[Any], Any]]:
         """Per field, how a column's value becomes the API's (money, times, global IDs)."""
-        shaping: dict[str, Callable[[Any], Any]] = {"id": _GLOBAL_IDS.setdefault(self.name, global_id_encoder(self.name))}
+        shaping: dict[str, Callable[[Any], Any]] = {"id": _global_ids(self.name)}
         shaping.update({name: _money for name in self.money})
         shaping.update({name: _iso for name in self.times})
         return shaping
 
 
-_GLOBAL_IDS: dict[str, Callable[[Any], str]] = {}
+@cache
+def _global_ids(type_name: str) -> Callable[[Any], str]:
+    """One remembering encoder per type, shared by every projection of it."""
+    return global_id_encoder(type_name)
 
 
 def _money(value: Any) -> str:
@@ -232,7 +236,7 @@ class CatalogueRepository:
     """Reads (and, given a session, the objects mutations change) of one account.
 
     Takes an ORM ``Session`` (mutations) or a plain ``Connection`` (read-only requests).
-    Reads run on the driver (``driver_reads``), each statement compiled once per shape and
+    Reads run on the driver (``driver_statements``), each statement compiled once per shape and
     projection: ``fields``/``keys`` name the columns a caller needs, all of them by default.
     The ``*_rows`` methods return ``Rows``; the others dicts keyed by field name."""
 

@@ -1,13 +1,14 @@
 """Statements compiled once by SQLAlchemy, then run straight on the driver's connection.
 
-For the hot paths: the API's reads, and the token endpoint's few statements. SQLAlchemy writes the SQL (for the connection's dialect) and supplies
-the type conversions, both once per statement; each request then costs one driver call and a
-``fetchall``. Going through ``Connection.execute`` would add SQLAlchemy's per-execution and
+For the hot paths: the API's reads, and the token endpoint's few statements. SQLAlchemy writes
+the SQL (for the connection's dialect) and supplies the type conversions, both once per
+statement; each request then costs one driver call (and a ``fetchall``). Going through ``Connection.execute`` would add SQLAlchemy's per-execution and
 per-row machinery, which on SQLite costs more than the query. The values are the same either
 way: the bind and result processors applied here are the ones SQLAlchemy would apply.
 
-A read runs in whatever transaction the SQLAlchemy connection has open (a snapshot, or a
-mutation's session), because it uses that connection's own driver connection.
+A statement runs in whatever transaction the SQLAlchemy connection has open (a snapshot, a
+driver-level write, or a mutation's session), because it uses that connection's own driver
+connection.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ Converter = Callable[[Any], Any]
 
 
 @dataclass
-class CompiledRead:
+class CompiledStatement:
     sql: str
     positional: tuple[str, ...] | None  # parameter order for "?" dialects; None for named ones
     defaults: dict[str, Any]  # parameters SQLAlchemy bound itself (e.g. SQLite's OFFSET 0)
@@ -86,8 +87,8 @@ def _compose(first: Converter, then: Converter) -> Converter:
     return convert
 
 
-def compile_read(statement: Any, dialect: Dialect, json_lists: Sequence[str] = (),
-                 shaping: dict[str, Converter] | None = None) -> CompiledRead:
+def compile_statement(statement: Any, dialect: Dialect, json_lists: Sequence[str] = (),
+                 shaping: dict[str, Converter] | None = None) -> CompiledStatement:
     compiled = statement.compile(dialect=dialect)
     if dialect.name != "sqlite":
         json_lists = ()  # PostgreSQL takes the list itself, as an array (see id_in)
@@ -102,27 +103,28 @@ def compile_read(statement: Any, dialect: Dialect, json_lists: Sequence[str] = (
                 if not bind.required and bind.effective_value is not None}
     # A SELECT's columns, or a DML statement's RETURNING columns (none: see ``execute``).
     selected = statement.selected_columns if hasattr(statement, "selected_columns") else statement.exported_columns
-    return CompiledRead(compiled.string, positional, defaults, tuple(binds), tuple(selected.keys()),
+    return CompiledStatement(compiled.string, positional, defaults, tuple(binds), tuple(selected.keys()),
                         tuple(column.type for column in selected), frozenset(json_lists), dict(shaping or {}))
 
 
-_COMPILED: dict[Hashable, CompiledRead] = {}
+_COMPILED: dict[Hashable, CompiledStatement] = {}
 
 
 def compiled(key: Hashable, dialect: Dialect, build: Callable[[], Any], json_lists: Sequence[str] = (),
-             shaping: Callable[[], dict[str, Converter]] | None = None) -> CompiledRead:
-    """The read for ``key`` on this dialect, built (statement and ``shaping``) and compiled on
+             shaping: Callable[[], dict[str, Converter]] | None = None) -> CompiledStatement:
+    """The statement for ``key`` on this dialect, built (with its ``shaping``) and compiled on
     first use."""
     full_key = (dialect.name, key)
-    read = _COMPILED.get(full_key)
-    if read is None:
-        read = _COMPILED[full_key] = compile_read(build(), dialect, json_lists, shaping() if shaping else None)
-    return read
+    statement = _COMPILED.get(full_key)
+    if statement is None:
+        statement = _COMPILED[full_key] = compile_statement(build(), dialect, json_lists,
+                                                            shaping() if shaping else None)
+    return statement
 
 
-def run(conn: Connection, read: CompiledRead, values: dict[str, Any]) -> list[Any]:
-    """All rows of ``read``: tuples as the driver gives them when no conversion applies,
-    else lists with the read's converters applied."""
+def run(conn: Connection, read: CompiledStatement, values: dict[str, Any]) -> list[Any]:
+    """All rows of ``read`` (a SELECT, or DML with RETURNING): tuples as the driver gives them
+    when no conversion applies, else lists with the statement's converters applied."""
     cursor = conn.connection.driver_connection.execute(read.sql, read.parameters(values))  # type: ignore[union-attr]
     rows = cursor.fetchall()
     converters = read.converters
@@ -141,9 +143,10 @@ def run(conn: Connection, read: CompiledRead, values: dict[str, Any]) -> list[An
     return out
 
 
-def execute(conn: Connection, read: CompiledRead, values: dict[str, Any]) -> int:
+def execute(conn: Connection, statement: CompiledStatement, values: dict[str, Any]) -> int:
     """Run a statement that returns no rows (an INSERT, an UPDATE); the number of rows it changed."""
-    cursor = conn.connection.driver_connection.execute(read.sql, read.parameters(values))  # type: ignore[union-attr]
+    cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+        statement.sql, statement.parameters(values))
     return int(cursor.rowcount)
 
 
