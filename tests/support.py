@@ -70,6 +70,7 @@ def start_live_server(settings: Settings, port: int, log_path: str, workers: int
         ORDERCHAMP_WEB_URL=settings.web_url,
         ORDERCHAMP_API_URL=settings.api_url,
         ORDERCHAMP_LOGIN_MAX_FAILURES_PER_ADDRESS=str(settings.login_max_failures_per_address),
+        ORDERCHAMP_WRITE_LOCK_TIMEOUT_MS=str(settings.write_lock_timeout_ms),
     )
     cmd = [sys.executable, "-m", "uvicorn", "orderchamp_auth.server.app:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]

@@ -21,8 +21,9 @@ from .oauth.bearer import BearerAuthenticator
 from .oauth.clients import ClientSecrets
 from .settings import Settings, load_settings
 from .store.database import Database
+from .store.write_lock import WriteLockUnavailable
 from .web import auth_routes, backoffice_routes, oauth_routes, partner_routes, support_routes
-from .web.errors import http_error_handler, platform_error_handler
+from .web.errors import http_error_handler, platform_error_handler, write_lock_handler
 from .web.platform import Platform
 from .web.render import build_templates
 from .web.security import SecurityHeadersMiddleware
@@ -35,7 +36,8 @@ async def healthz(_request: Request) -> Response:
 
 
 def build_platform(settings: Settings, database: Database | None = None) -> Platform:
-    database = database or Database(settings.database_url)
+    database = database or Database(settings.database_url,
+                                    write_lock_timeout=settings.write_lock_timeout_ms / 1000)
     box = SecretBox(settings.secret_keys)
     return Platform(
         settings=settings,
@@ -71,7 +73,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.insert(0, Route("/bench/graphql-baseline", BaselineEndpoint().handle, methods=["POST"]))
     app = Starlette(
         routes=routes,
-        exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler},
+        exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler,
+                            WriteLockUnavailable: write_lock_handler},
     )
     app.state.platform = platform
     app.state.graphql = graphql

@@ -17,10 +17,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLObjectType, get_nullable_type, is_leaf_type, is_non_null_type, is_object_type
+from graphql import (
+    GraphQLError,
+    GraphQLObjectType,
+    get_nullable_type,
+    is_leaf_type,
+    is_non_null_type,
+    is_object_type,
+)
 from graphql.execution import ExecutionContext
 from graphql.language import FieldNode
 from graphql.pyutils import Path
+
+from ..store.write_lock import is_lock_failure
 
 # (response key, field name, serialize or None for __typename, non-null)
 Plan = list[tuple[str, str, Any, bool]]
@@ -121,6 +130,13 @@ class FastExecutionContext(ExecutionContext):
                         except Exception:  # noqa: S110 - the standard path below reports it properly
                             pass
         return super().execute_field(parent_type, source, field_nodes, path)
+
+    def handle_field_error(self, error: GraphQLError, return_type: Any, path: Path) -> None:
+        if is_lock_failure(error.original_error):
+            # A lock held past the bound fails the whole operation, not one field (the next
+            # alias would wait as long again): the write rolls back, answered 503.
+            raise error.original_error  # type: ignore[misc]
+        super().handle_field_error(error, return_type, path)
 
 
 def never_awaitable(_value: Any) -> bool:

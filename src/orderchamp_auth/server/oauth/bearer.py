@@ -22,6 +22,7 @@ from ..store.repositories.tokens import (
     find_active_grant,
     read_revocation_version,
 )
+from ..store.write_lock import WriteLockUnavailable
 
 MAX_CACHED = 50_000
 LAST_USED_INTERVAL = 60.0
@@ -93,8 +94,14 @@ class BearerAuthenticator:
         if not used:
             return
         # One UPDATE for all of them: "last used" is precise to the flush interval anyway.
-        with self.database.write() as session:
-            TokenRepository(session).touch_last_used(list(used), max(used.values()))
+        try:
+            with self.database.write() as session:
+                TokenRepository(session).touch_last_used(list(used), max(used.values()))
+        except WriteLockUnavailable:
+            # On the event loop a held lock is not waited for (store.write_lock): the next
+            # pass writes them, with any newer use recorded meanwhile.
+            for token_id, used_at in used.items():
+                self._used.setdefault(token_id, used_at)
 
     def invalidate(self) -> None:
         """Drop everything: called by this worker right after it revoked something."""

@@ -2,24 +2,36 @@
 
 One transaction per unit of work: ``Database.write()`` commits on success and rolls back on
 any error, so nothing is ever half written. On SQLite a writing transaction starts with
-``BEGIN IMMEDIATE``: a deferred transaction that later upgrades to a writer can fail with
-"database is locked" without waiting, while IMMEDIATE queues on the busy timeout instead.
+``BEGIN IMMEDIATE``, as its block starts: a deferred transaction that later upgrades to a
+writer can fail with "database is locked" without waiting. How long a write may wait for its
+lock depends on the thread it runs on: see ``write_lock``, where that rule lives.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from .write_lock import (
+    DEFAULT_WRITE_LOCK_TIMEOUT,
+    LOOP_LOCK_TIMEOUT_MS,
+    READER_BUSY_TIMEOUT_MS,
+    WriteRunner,
+    begin_immediate,
+    is_lock_timeout,
+    lock_unavailable,
+    on_event_loop,
+)
+
+T = TypeVar("T")
 
 
 def normalize_database_url(url: str) -> str:
@@ -56,7 +68,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, write_lock_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from pysqlite so that BEGIN is ours to emit.
@@ -64,7 +76,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=15000")  # readers (rarely needed in WAL)
+        cursor.execute(f"PRAGMA busy_timeout={READER_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -74,39 +86,15 @@ def _configure_sqlite(engine: Engine) -> None:
         # than most of the queries that follow it.
         driver = conn.connection.driver_connection
         if conn.get_execution_options().get("write", False):
-            _begin_immediate(driver)
+            begin_immediate(driver, write_lock_timeout)
         else:
             driver.execute("BEGIN")
 
 
-WRITE_LOCK_TIMEOUT = 15.0
-
-
-def _begin_immediate(driver: sqlite3.Connection) -> None:
-    """Take SQLite's write lock, polling briefly instead of using the busy handler.
-
-    SQLite's busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries; our writers hold the
-    lock for well under a millisecond, so with two worker processes those sleeps, not the
-    work, would set the pace. Readers are unaffected (WAL: they never wait for writers).
-    """
-    driver.execute("PRAGMA busy_timeout=0")
-    try:
-        deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
-        delay = 0.00005
-        while True:
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.002)
-    finally:
-        driver.execute("PRAGMA busy_timeout=15000")
-
-
-def create_database_engine(url: str, *, pool_size: int = 10) -> Engine:
+def create_database_engine(url: str, *, pool_size: int = 10, write_lock_timeout: float | None = None) -> Engine:
+    """``write_lock_timeout`` bounds a write's wait for a lock off the event loop: SQLite's
+    write lock (15 s when not given); on PostgreSQL every lock, as the connections'
+    ``lock_timeout`` (none when not given, as for migrations)."""
     url = normalize_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -116,9 +104,14 @@ def create_database_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_size=pool_size,
             max_overflow=20,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, write_lock_timeout or DEFAULT_WRITE_LOCK_TIMEOUT)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False)
+    connect_args = {}
+    if write_lock_timeout is not None:
+        # A startup parameter: no statement per connection or transaction.
+        connect_args["options"] = f"-c lock_timeout={max(1, round(write_lock_timeout * 1000))}"
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
+                         connect_args=connect_args)
 
 
 class Database:
@@ -126,15 +119,22 @@ class Database:
 
     _local: threading.local
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10,
+                 write_lock_timeout: float = DEFAULT_WRITE_LOCK_TIMEOUT) -> None:
         self._local = threading.local()
         self.url = normalize_database_url(url)
-        self.engine = create_database_engine(self.url, pool_size=pool_size)
+        self.write_lock_timeout = write_lock_timeout
+        self.engine = create_database_engine(self.url, pool_size=pool_size, write_lock_timeout=write_lock_timeout)
+        self._runner = WriteRunner(write_lock_timeout)
         self._write_engine = self.engine.execution_options(write=True)
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=False)
         self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False, autoflush=False)
 
+    def run_write(self, work: Callable[[], T]) -> Awaitable[T]:
+        """Run ``work``, whose transactions write, from the event loop without waiting for a
+        lock on it: inline, or in a thread if a lock was held (``write_lock``)."""
+        return self._runner.run_write(work)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -148,12 +148,20 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
+        """A write transaction, begun (its lock taken, on SQLite) before the block runs: a
+        held lock is then raised here (``write_lock``), before the block did anything, and
+        not inside it (where the API's resolvers would report it as a field error)."""
         session = self._writer()
         try:
+            driver: Any = session.connection().connection.driver_connection
+            if not self._sqlite and on_event_loop():
+                driver.execute(f"SET LOCAL lock_timeout = '{LOOP_LOCK_TIMEOUT_MS}ms'")
             yield session
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if not self._sqlite and is_lock_timeout(exc):
+                raise lock_unavailable() from None
             raise
         finally:
             session.close()
@@ -233,15 +241,33 @@ class Database:
         driver: Any = conn.connection.driver_connection
         try:
             if self._sqlite:
-                _begin_immediate(driver)  # psycopg begins by itself
+                begin_immediate(driver, self.write_lock_timeout)  # psycopg begins by itself
+            else:
+                self._set_loop_lock_timeout(conn, driver)
             yield conn
             driver.commit()
-        except BaseException:
+        except BaseException as exc:
             try:
                 driver.rollback()
             except Exception:
                 self._drop_thread_connection("write_connection")
+            if not self._sqlite and is_lock_timeout(exc):
+                raise lock_unavailable() from None
             raise
+
+    @staticmethod
+    def _set_loop_lock_timeout(conn: Connection, driver: Any) -> None:
+        """PostgreSQL: this thread's write connection waits for a row lock as long as its
+        thread may (``write_lock``). Set for the session, once per thread: a SET LOCAL would
+        cost the token endpoint a round trip per exchange."""
+        loop = on_event_loop()
+        if conn.info.get("loop_lock_timeout") is not loop:
+            if loop:
+                driver.execute(f"SET lock_timeout = '{LOOP_LOCK_TIMEOUT_MS}ms'")
+            else:
+                driver.execute("RESET lock_timeout")  # back to the connection's startup value
+            driver.commit()
+            conn.info["loop_lock_timeout"] = loop
 
     def dispose(self) -> None:
         for name in self._THREAD_CONNECTIONS:

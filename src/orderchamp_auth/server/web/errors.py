@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ...protocol.errors import OAuthError
 from ..errors import FatalAuthorizeError, PlatformError
+from ..store.write_lock import WriteLockBusy, WriteLockUnavailable
+from .platform import platform_of
 from .render import render
+
+log = logging.getLogger(__name__)
 
 _DEVELOPER_ADVICE = (
     "The authorization link must name a registered app (client_id) and one of its registered "
@@ -56,3 +62,27 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
         user=request.scope.get("current_user"),
         status_code=exc.status_code,
     )
+
+
+BUSY_MESSAGE = "The service is busy with other changes. Try again in a moment; nothing was changed."
+
+
+async def write_lock_handler(request: Request, exc: Exception) -> Response:
+    """A write whose lock stayed held past the bound (store/write_lock.py): 503 with
+    Retry-After, in the shape of the endpoint that was asked; nothing was written."""
+    assert isinstance(exc, WriteLockUnavailable)
+    if isinstance(exc, WriteLockBusy):
+        # A write on the event loop outside run_write: refused rather than stall the loop.
+        log.warning("write on the event loop found the lock held, outside run_write: %s", request.url.path)
+    headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
+    path = request.url.path
+    if path.startswith(("/oauth/access_token", "/oauth/revoke")):
+        oauth = {"error": "temporarily_unavailable", "error_description": BUSY_MESSAGE}
+        return JSONResponse(oauth, status_code=503, headers=headers)
+    if path.startswith(platform_of(request).settings.api_path + "/"):
+        graphql = {"errors": [{"message": BUSY_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+        return JSONResponse(graphql, status_code=503, headers=headers)
+    response = render(request, "error.html", {"title": "Busy, try again", "message": BUSY_MESSAGE},
+                      user=request.scope.get("current_user"), status_code=503)
+    response.headers.update(headers)
+    return response

@@ -1,0 +1,259 @@
+"""A held write lock never stalls a worker's event loop (store/write_lock.py).
+
+The test holds the lock that a token exchange needs from outside the server: on SQLite the
+database's write lock (BEGIN IMMEDIATE on a connection of its own), on PostgreSQL the rows the
+exchange, the consent answer and a mutation write or check (SELECT ... FOR UPDATE). Meanwhile
+the worker answers everything that needs no lock, and the waiting writes finish once the lock
+is released, or get a 503 with Retry-After when it stays held past the bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from orderchamp_auth.protocol.tokens import hash_secret
+from orderchamp_auth.server.store.database import Database
+from orderchamp_auth.server.store.write_lock import WriteLockBusy, WriteLockTimeout
+
+from ..support import (
+    Browser,
+    LiveServer,
+    PartnerApp,
+    Supplier,
+    World,
+    free_port,
+    make_settings,
+    start_live_server,
+)
+from .test_install_flow import approve, consent, exchange
+
+PROMPT = 0.5  # seconds: generous for a request that needs no lock
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+@contextmanager
+def held_lock(database_url: str, *, account_id: int, code: str | None = None) -> Iterator[None]:
+    """Hold what the server's writes for this account need, until the block ends."""
+    if _is_sqlite(database_url):
+        conn = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    import psycopg
+
+    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as conn:
+        # The account row: a new product's foreign key needs it; the installation: the
+        # consent answer updates it and a new token's foreign key needs it; the code: the claim.
+        conn.execute("SELECT id FROM accounts WHERE id = %s FOR UPDATE", (account_id,))
+        conn.execute("SELECT id FROM installations WHERE account_id = %s FOR UPDATE", (account_id,))
+        if code is not None:
+            conn.execute("SELECT id FROM authorization_codes WHERE code_hash = %s FOR UPDATE", (hash_secret(code),))
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
+def _timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def _signed_in(base_url: str, supplier: Supplier) -> Browser:
+    browser = Browser(base_url)
+    assert browser.login(supplier.email).status_code == 303
+    return browser
+
+
+@pytest.fixture
+def installed(world: World, live: LiveServer) -> Iterator[tuple[Supplier, PartnerApp, Browser]]:
+    supplier, app = world.supplier(), world.app()
+    browser = _signed_in(live.base_url, supplier)
+    yield supplier, app, browser
+    browser.close()
+
+
+def _graphql(base_url: str, token: str, query: str) -> httpx.Response:
+    return httpx.post(f"{base_url}/v1/graphql", json={"query": query},
+                      headers={"authorization": f"Bearer {token}"}, timeout=30)
+
+
+def test_health_api_reads_and_the_consent_page_answer_while_a_token_exchange_waits_for_the_lock(
+    live, world, installed, migrated_database_url
+):
+    supplier, app, browser = installed
+    code = approve(browser, app)["code"]
+    token = world.private_token(supplier.account_id, "account_read")
+    with ThreadPoolExecutor(1) as pool, held_lock(migrated_database_url, account_id=supplier.account_id, code=code):
+        held_at = time.monotonic()
+        waiting: Future[httpx.Response] = pool.submit(exchange, live.base_url, app, code)
+        time.sleep(0.2)  # the exchange reaches the server and meets the lock
+        health, health_took = _timed(lambda: httpx.get(f"{live.base_url}/healthz", timeout=30))
+        read, read_took = _timed(lambda: _graphql(live.base_url, token, "{ account { name } }"))
+        page, page_took = _timed(lambda: consent(browser, app))
+        assert (health.status_code, read.status_code, page.status_code) == (200, 200, 200)
+        assert read.json()["data"]["account"]["name"]
+        assert "csrf_token" in page.text
+        assert max(health_took, read_took, page_took) < PROMPT, (health_took, read_took, page_took)
+        assert not waiting.done()  # still waiting for the lock, off the event loop
+        time.sleep(max(0.0, 2.0 - (time.monotonic() - held_at)))
+        released_at = time.monotonic()
+    answer = waiting.result(timeout=30)
+    assert time.monotonic() >= released_at
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["access_token"].startswith("oca_")
+
+
+@pytest.fixture(scope="module")
+def short_bound(migrated_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server whose writes wait at most half a second for a lock."""
+    port = free_port()
+    settings = make_settings(migrated_database_url, port, write_lock_timeout_ms=500)
+    server = start_live_server(settings, port, str(tmp_path_factory.mktemp("logs-lock") / "server.log"))
+    yield server
+    server.stop()
+
+
+def test_a_lock_held_past_the_bound_is_answered_503_with_retry_after_and_changes_nothing(
+    short_bound, world, migrated_database_url
+):
+    supplier, app = world.supplier(), world.app()
+    browser = _signed_in(short_bound.base_url, supplier)
+    code = approve(browser, app)["code"]
+    page = consent(browser, app)
+    token = world.private_token(supplier.account_id, "products_write")
+    create = 'mutation { productCreate(input: {title: "Held"}) { product { id } userErrors { message } } }'
+    with held_lock(migrated_database_url, account_id=supplier.account_id, code=code):
+        refused, took = _timed(lambda: exchange(short_bound.base_url, app, code))
+        mutation = _graphql(short_bound.base_url, token, create)
+        decision = browser.decide(page.text, "approve")
+        health, health_took = _timed(lambda: httpx.get(f"{short_bound.base_url}/healthz", timeout=30))
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["error"] == "temporarily_unavailable"
+    assert 0.4 < took < 5  # it waited up to the bound, in a thread
+    assert mutation.status_code == 503, mutation.text
+    assert mutation.headers["retry-after"] == "1"
+    assert mutation.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert decision.status_code == 503 and decision.headers["retry-after"] == "1"
+    assert "Try again" in decision.text
+    assert health.status_code == 200 and health_took < PROMPT
+    # Nothing was written: the code still exchanges, and no product was made.
+    issued = exchange(short_bound.base_url, app, code)
+    assert issued.status_code == 200, issued.text
+    products = _graphql(short_bound.base_url, token, "{ products(first: 5) { edges { node { title } } } }")
+    assert products.status_code == 200
+    assert "Held" not in products.text
+    browser.close()
+
+
+def test_a_slow_mutation_does_not_stall_health_checks_or_token_exchanges(
+    live, world, installed, migrated_database_url
+):
+    supplier, app, browser = installed
+    code = approve(browser, app)["code"]
+    token = world.private_token(supplier.account_id, "products_write")
+    fields = " ".join(f'p{i}: productCreate(input: {{title: "Bulk {i}"}}) {{ product {{ id }} }}' for i in range(240))
+    with ThreadPoolExecutor(2) as pool:
+        mutation = pool.submit(_graphql, live.base_url, token, "mutation { " + fields + " }")
+        if _is_sqlite(migrated_database_url):
+            _wait_until_write_lock_is_held(migrated_database_url, mutation)
+        else:
+            time.sleep(0.2)
+        exchanged = pool.submit(exchange, live.base_url, app, code)
+        time.sleep(0.1)
+        timings = [_timed(lambda: httpx.get(f"{live.base_url}/healthz", timeout=30)) for _ in range(3)]
+        assert all(r.status_code == 200 for r, _ in timings)
+        assert max(took for _, took in timings) < PROMPT, timings
+        assert not mutation.done(), "the mutation ended before the checks: make it slower"
+        created = mutation.result(timeout=60)
+        issued = exchanged.result(timeout=60)
+    assert created.status_code == 200, created.text[:300]
+    assert len(created.json()["data"]) == 240
+    assert issued.status_code == 200, issued.text
+
+
+def _wait_until_write_lock_is_held(database_url: str, running: Future[Any]) -> None:
+    probe = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not running.done():
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return  # held by the mutation
+            probe.execute("ROLLBACK")
+            time.sleep(0.005)
+        raise AssertionError("the mutation never held the write lock")
+    finally:
+        probe.close()
+
+
+def _touch_account(database: Database, account_id: int) -> str:
+    """A unit of work that writes the account row; the name of the thread it committed on."""
+    with database.write() as session:
+        session.execute(text("UPDATE accounts SET name = name WHERE id = :id"), {"id": account_id})
+    return threading.current_thread().name
+
+
+def test_a_write_on_the_event_loop_does_not_wait_and_run_write_finishes_it_in_a_thread(
+    migrated_database_url, world
+):
+    """In process: the rule itself, without HTTP."""
+    supplier = world.supplier()
+    database = Database(migrated_database_url, write_lock_timeout=10)
+
+    async def on_the_loop() -> tuple[float, str, str]:
+        started = time.monotonic()
+        with pytest.raises(WriteLockBusy):
+            _touch_account(database, supplier.account_id)
+        refused_after = time.monotonic() - started
+        committed_on = await database.run_write(lambda: _touch_account(database, supplier.account_id))
+        return refused_after, committed_on, threading.current_thread().name
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="loop") as pool:
+            with held_lock(migrated_database_url, account_id=supplier.account_id):
+                running = pool.submit(asyncio.run, on_the_loop())
+                time.sleep(1.0)
+                assert not running.done()  # the write waits, in a thread
+            refused_after, committed_on, loop_thread = running.result(timeout=30)
+        assert refused_after < 0.1
+        assert committed_on != loop_thread
+    finally:
+        database.dispose()
+
+
+def test_a_write_off_the_loop_waits_at_most_the_bound(migrated_database_url, world):
+    supplier = world.supplier()
+    database = Database(migrated_database_url, write_lock_timeout=0.3)
+    try:
+        with held_lock(migrated_database_url, account_id=supplier.account_id):
+            started = time.monotonic()
+            with pytest.raises(WriteLockTimeout):
+                _touch_account(database, supplier.account_id)
+            assert 0.25 < time.monotonic() - started < 3
+        assert _touch_account(database, supplier.account_id) == threading.current_thread().name
+    finally:
+        database.dispose()
