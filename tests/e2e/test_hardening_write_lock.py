@@ -24,7 +24,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from orderchamp_auth.protocol.tokens import hash_secret
+from orderchamp_auth.server.oauth.bearer import BearerAuthenticator
 from orderchamp_auth.server.store.database import Database
+from orderchamp_auth.server.store.models import AccessToken
 from orderchamp_auth.server.store.write_lock import WriteLockBusy, WriteLockTimeout
 
 from ..support import (
@@ -63,9 +65,11 @@ def held_lock(database_url: str, *, account_id: int, code: str | None = None) ->
     conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as conn:
         # The account row: a new product's foreign key needs it; the installation: the
-        # consent answer updates it and a new token's foreign key needs it; the code: the claim.
+        # consent answer updates it and a new token's foreign key needs it; the tokens: their
+        # last use is recorded; the code: the claim.
         conn.execute("SELECT id FROM accounts WHERE id = %s FOR UPDATE", (account_id,))
         conn.execute("SELECT id FROM installations WHERE account_id = %s FOR UPDATE", (account_id,))
+        conn.execute("SELECT id FROM access_tokens WHERE account_id = %s FOR UPDATE", (account_id,))
         if code is not None:
             conn.execute("SELECT id FROM authorization_codes WHERE code_hash = %s FOR UPDATE", (hash_secret(code),))
         try:
@@ -255,5 +259,33 @@ def test_a_write_off_the_loop_waits_at_most_the_bound(migrated_database_url, wor
                 _touch_account(database, supplier.account_id)
             assert 0.25 < time.monotonic() - started < 3
         assert _touch_account(database, supplier.account_id) == threading.current_thread().name
+    finally:
+        database.dispose()
+
+
+def test_the_bearer_cache_records_last_use_later_rather_than_wait_on_the_event_loop(migrated_database_url, world):
+    supplier = world.supplier()
+    value = world.private_token(supplier.account_id, "account_read")
+    database = Database(migrated_database_url, write_lock_timeout=10)
+    authenticator = BearerAuthenticator(database)
+
+    async def flush_on_the_loop() -> float:
+        started = time.monotonic()
+        authenticator.flush_last_used()
+        return time.monotonic() - started
+
+    def last_used() -> Any:
+        with database.read() as session:
+            return session.get(AccessToken, grant.token_id).last_used_at  # type: ignore[union-attr]
+
+    try:
+        grant = authenticator.lookup(value)
+        assert grant is not None
+        with held_lock(migrated_database_url, account_id=supplier.account_id):
+            took = asyncio.run(flush_on_the_loop())
+        assert took < PROMPT
+        assert last_used() is None
+        authenticator.flush_last_used()  # the next pass
+        assert last_used() is not None
     finally:
         database.dispose()

@@ -109,7 +109,9 @@ def create_database_engine(url: str, *, pool_size: int = 10, write_lock_timeout:
     connect_args = {}
     if write_lock_timeout is not None:
         # A startup parameter: no statement per connection or transaction.
-        connect_args["options"] = f"-c lock_timeout={max(1, round(write_lock_timeout * 1000))}"
+        given = parsed.query.get("options")
+        options = f"-c lock_timeout={max(1, round(write_lock_timeout * 1000))}"
+        connect_args["options"] = f"{given} {options}" if isinstance(given, str) else options
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
                          connect_args=connect_args)
 
