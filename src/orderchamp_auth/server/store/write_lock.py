@@ -9,15 +9,17 @@ event loop takes its locks without waiting:
 - PostgreSQL has no wait-free try for an UPDATE or INSERT, so the transaction runs with a
   ``lock_timeout`` of ``LOOP_LOCK_TIMEOUT_MS``: time for another worker's sub-millisecond
   transaction on the same row to commit, short against any request. A row lock held longer
-  ends the transaction with ``WriteLockBusy``, rolled back.
+  ends the transaction with ``WriteLockBusy``, rolled back. (The token endpoint's connection
+  keeps that setting for its thread; an ORM write on the loop says ``SET LOCAL``.)
 
 **Work that writes from the loop goes through ``run_write``:** it runs inline (no thread handoff
-and no extra statement while the lock is free, which keeps the token endpoint's cost), and if it
-meets ``WriteLockBusy`` it runs again from its start in a thread (``LOCK_WAITERS`` at most, so
-waiting writes never take the thread pool from reads). There waiting is fine but bounded:
-``write_lock_timeout`` from the first try, polled in sub-millisecond steps on SQLite (see
-``begin_immediate``), PostgreSQL's ``lock_timeout`` on every connection. Past the bound:
-``WriteLockTimeout``, which the edge answers with 503 and ``Retry-After``, never 500.
+and, for the token endpoint, no extra statement while the lock is free), and if it meets
+``WriteLockBusy`` it runs again from its start in a thread (``LOCK_WAITERS`` at most, so
+waiting writes never take the thread pool from reads). There waiting is fine but bounded by
+``write_lock_timeout``: on SQLite from the first try, polling in steps of at most 2 ms (see
+``begin_immediate``); on PostgreSQL per lock, as every connection's ``lock_timeout``. Past the
+bound: ``WriteLockTimeout``, which the edge answers with 503 and ``Retry-After``, never 500;
+an API mutation that meets it fails as a whole (``api.execution``), not field by field.
 
 Running again is safe because ``WriteLockBusy`` comes before anything was written, or with it
 rolled back. So a unit given to ``run_write`` must not act outside its transactions before the
