@@ -41,7 +41,9 @@ from ..support import (
 )
 from .test_install_flow import approve, consent, exchange
 
-PROMPT = 0.5  # seconds: generous for a request that needs no lock
+# Seconds: generous for a request that needs no lock, on a loaded two-core test machine. A
+# request stalled behind the lock waits until the test releases it (seconds, or never).
+PROMPT = 1.0
 
 
 def _is_sqlite(url: str) -> bool:
@@ -179,18 +181,21 @@ def test_a_slow_mutation_does_not_stall_health_checks_or_token_exchanges(
     code = approve(browser, app)["code"]
     token = world.private_token(supplier.account_id, "products_write")
     fields = " ".join(f'p{i}: productCreate(input: {{title: "Bulk {i}"}}) {{ product {{ id }} }}' for i in range(240))
+    sqlite = _is_sqlite(migrated_database_url)
     with ThreadPoolExecutor(2) as pool:
         mutation = pool.submit(_graphql, live.base_url, token, "mutation { " + fields + " }")
-        if _is_sqlite(migrated_database_url):
-            _wait_until_write_lock_is_held(migrated_database_url, mutation)
-        else:
-            time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while sqlite and not _write_lock_is_held(migrated_database_url) and time.monotonic() < deadline:
+            assert not mutation.done(), "the mutation never held the write lock"
+            time.sleep(0.005)
         exchanged = pool.submit(exchange, live.base_url, app, code)
-        time.sleep(0.1)
-        timings = [_timed(lambda: httpx.get(f"{live.base_url}/healthz", timeout=30)) for _ in range(3)]
-        assert all(r.status_code == 200 for r, _ in timings)
-        assert max(took for _, took in timings) < PROMPT, timings
-        assert not mutation.done(), "the mutation ended before the checks: make it slower"
+        time.sleep(0.05)  # the exchange reaches the server and meets the mutation's lock
+        health, took = _timed(lambda: httpx.get(f"{live.base_url}/healthz", timeout=30))
+        # Answered while the mutation still held the lock: the loop did not wait for it.
+        # (Before, the exchange polled for the lock on the loop and /healthz came after it.)
+        held = _write_lock_is_held(migrated_database_url) if sqlite else True
+        assert health.status_code == 200
+        assert held and not mutation.done(), f"the mutation ended before /healthz answered ({took:.2f} s)"
         created = mutation.result(timeout=60)
         issued = exchanged.result(timeout=60)
     assert created.status_code == 200, created.text[:300]
@@ -198,18 +203,14 @@ def test_a_slow_mutation_does_not_stall_health_checks_or_token_exchanges(
     assert issued.status_code == 200, issued.text
 
 
-def _wait_until_write_lock_is_held(database_url: str, running: Future[Any]) -> None:
+def _write_lock_is_held(database_url: str) -> bool:
     probe = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not running.done():
-            try:
-                probe.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                return  # held by the mutation
-            probe.execute("ROLLBACK")
-            time.sleep(0.005)
-        raise AssertionError("the mutation never held the write lock")
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
     finally:
         probe.close()
 
