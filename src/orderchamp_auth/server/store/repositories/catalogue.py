@@ -11,17 +11,18 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from ....protocol.global_ids import global_id_encoder
+from ....protocol.global_ids import MAX_ROW_ID, global_id_encoder
 from .. import models as m
 from ..database import UTCDateTime
 from ..driver_statements import compiled, id_in, run, text_in
@@ -146,6 +147,10 @@ class CursorError(ValueError):
     pass
 
 
+MAX_CURSOR_LENGTH = 200  # a cursor holds at most a time and an id (~75 characters)
+_INT_RANGES = {"id": (1, MAX_ROW_ID), "big": (-(2**63), 2**63 - 1), "int": (-(2**31), 2**31 - 1)}
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     raw = json.dumps([_cursor_value(v) for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -157,26 +162,66 @@ def _cursor_value(value: Any) -> Any:
     return value
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
+# ISO 8601's extended form with an offset; datetime.fromisoformat alone takes more (week dates,
+# no offset, trailing NULs).
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)", re.ASCII)
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """An ISO 8601 date-time with an explicit offset that both databases can store (years 1
+    to 9999 once in UTC), as an aware UTC datetime; ``None`` for anything else."""
+    if not isinstance(value, str) or len(value) > 64 or not _TIMESTAMP.fullmatch(value):
+        return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return None if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def decode_cursor(cursor: Any, kinds: Sequence[str]) -> list[Any]:
+    """The keyset values of a cursor this server wrote, one per kind: ``"time"`` (a column of
+    UTC times), ``"id"`` (a row id), ``"int"``/``"big"`` (a 32/64-bit integer column).
+
+    Only what ``encode_cursor`` writes is taken (the values are encoded again and compared),
+    and each value must fit its column, so no cursor can make a read fail in the driver."""
+    if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise CursorError("The cursor is not valid.")
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise CursorError("The cursor is not valid.") from None
-    if not isinstance(values, list) or len(values) != length:
+    if not isinstance(values, list) or len(values) != len(kinds):
         raise CursorError("The cursor is not valid.")
     out = []
-    for value in values:
-        if isinstance(value, dict) and isinstance(value.get("t"), str):
-            try:
-                out.append(dt.datetime.fromisoformat(value["t"].replace("Z", "+00:00")))
-            except ValueError:
-                raise CursorError("The cursor is not valid.") from None
-        elif isinstance(value, (int, str)) and not isinstance(value, bool):
-            out.append(value)
+    for value, kind in zip(values, kinds, strict=True):
+        if kind == "time":
+            moment = parse_timestamp(value.get("t")) if isinstance(value, dict) else None
+            if moment is None:
+                raise CursorError("The cursor is not valid.")
+            out.append(moment)
         else:
-            raise CursorError("The cursor is not valid.")
+            low, high = _INT_RANGES[kind]
+            if type(value) is not int or not low <= value <= high:
+                raise CursorError("The cursor is not valid.")
+            out.append(value)
+    if encode_cursor(out) != cursor:
+        raise CursorError("The cursor is not valid.")
     return out
+
+
+def decode_id_cursor(cursor: Any) -> int:
+    """The row id of a cursor of an id-ordered list (``CursorError`` if it is not one)."""
+    (row_id,) = decode_cursor(cursor, ("id",))
+    return row_id  # type: ignore[no-any-return]
+
+
+def _cursor_kind(column: Any, model_id: Any) -> str:
+    if column is model_id:
+        return "id"
+    if isinstance(column.type, UTCDateTime):
+        return "time"
+    return "big" if isinstance(column.type, BigInteger) else "int"
 
 
 @dataclass(frozen=True)
@@ -286,10 +331,11 @@ class CatalogueRepository:
         limit = last if backwards else first
         assert limit is not None
         values: dict[str, Any] = dict(params or {}, limit=limit + 1)
+        kinds = [_cursor_kind(column, model_id) for column in key_columns]
         if after is not None:
-            values.update({f"after_{i}": v for i, v in enumerate(self._cursor(after, key_columns))})
+            values.update({f"after_{i}": v for i, v in enumerate(decode_cursor(after, kinds))})
         if before is not None:
-            values.update({f"before_{i}": v for i, v in enumerate(self._cursor(before, key_columns))})
+            values.update({f"before_{i}": v for i, v in enumerate(decode_cursor(before, kinds))})
         filter_names = tuple(name for name, _ in filters)
         fields = None if fields is None else tuple(fields)
         keys = None if keys is None else tuple(keys)
@@ -342,16 +388,6 @@ class CatalogueRepository:
     def page(self, spec: TypeSpec, **options: Any) -> Page:
         found = self.page_rows(spec, **options)
         return Page(found.rows.dicts(spec.name), found.keys, found.has_next, found.has_previous, found.count)
-
-    @staticmethod
-    def _cursor(cursor: str, columns: list[Any]) -> list[Any]:
-        """Decode a cursor and check each value has the type of its column."""
-        values = decode_cursor(cursor, len(columns))
-        for value, column in zip(values, columns, strict=True):
-            expected = dt.datetime if isinstance(column.type, UTCDateTime) else int
-            if not isinstance(value, expected) or isinstance(value, bool):
-                raise CursorError("The cursor is not valid.")
-        return values
 
     def by_id_rows(self, spec: TypeSpec, ids: Iterable[int], fields: Sequence[str] | None = None,
                    keys: Sequence[str] | None = None) -> Rows:
