@@ -386,3 +386,20 @@ def test_expected_errors_keep_their_messages(harness):
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
     assert "between 0 and 250" in body["errors"][0]["message"]
     assert body["data"]["account"]["name"]
+
+
+def test_one_order_product_twice_in_a_shipment_changes_nothing(harness):
+    """Each item is within the quantity ordered; twice, they would ship more than that."""
+    with harness[1].database.read() as db:
+        line = db.execute(select(m.OrderProduct.id, m.OrderProduct.quantity, m.Order.id).join(
+            m.Order, m.Order.id == m.OrderProduct.order_id).where(
+            m.Order.account_id == harness[3], m.Order.is_confirmed.is_(True), m.Order.is_cancelled.is_(False),
+            m.Order.is_fulfilled.is_(False)).limit(1)).one()
+    item = {"orderProductId": encode_global_id("OrderProduct", line[0]), "quantity": line[1]}
+    before = data_version(harness)
+    body = ask(harness, "mutation($in: ShipmentCreateInput!) { shipmentCreate(input: $in) { shipment { id } "
+                        "userErrors { field message } } }",
+               {"in": {"orderId": encode_global_id("Order", line[2]), "carrier": "DHL", "items": [item, item]}}).json()
+    assert body["data"]["shipmentCreate"] == {
+        "shipment": None, "userErrors": [{"field": ["input", "items"], "message": "Give each order product once."}]}
+    assert data_version(harness) == before

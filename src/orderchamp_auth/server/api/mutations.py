@@ -323,6 +323,9 @@ def shipment_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
             op_id = local_id(item["orderProductId"], "OrderProduct")
             if op_id is None or op_id not in ordered:
                 raise UserErrors(("items", "Every item must be an order product of this order."))
+            if any(op_id == seen for seen, _ in wanted):
+                # Two items of one order product would together ship more than was ordered.
+                raise UserErrors(("items", "Give each order product once."))
             if not 1 <= item["quantity"] <= ordered[op_id]:
                 raise UserErrors(("items", "An item's quantity must be between 1 and the quantity ordered."))
             wanted.append((op_id, item["quantity"]))
