@@ -227,6 +227,22 @@ def test_non_base64_ids_are_not_found(harness, plans):
             assert response.json() == {"data": {_root(query.split("{", 1)[1]): None}}, (bad, response.text)
 
 
+@ENGINES
+def test_malformed_ids_answer_exactly_like_another_accounts_ids(harness, platform, plans):
+    other = World(platform).supplier()
+    with platform.database.write() as db:
+        foreign = m.Product(account_id=other.account_id, title="Theirs", description="", brand="")
+        db.add(foreign)
+        db.flush()
+        foreign_id = foreign.id
+    mine = a_row(harness, m.Product)
+    ids = [encode_global_id("Product", foreign_id), *_spoofed_ids(mine), *_non_base64_ids(mine)]
+    for field in ("node", "product"):  # product(id:) has a compiled plan, node does not
+        query = "query($id: ID!) { %s(id: $id) { id } }" % field
+        answers = {ask(harness, query, {"id": gid}, plans=plans).content for gid in ids}
+        assert answers == {b'{"data":{"%s":null}}' % field.encode()}
+
+
 def test_malformed_ids_in_mutation_inputs_change_nothing(harness):
     product = a_row(harness, m.Product)
     order = a_row(harness, m.Order)
