@@ -11,7 +11,8 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from ..store.repositories.catalogue import CursorError, Page, decode_id_cursor, encode_cursor
+from ..store.repositories.catalogue import Page
+from ..store.repositories.cursors import CursorError, decode_id_cursor, encode_cursor
 
 MAX_PAGE_SIZE = 250
 

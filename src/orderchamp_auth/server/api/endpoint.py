@@ -25,7 +25,8 @@ from ...protocol.errors import ScopeError
 from ...protocol.scopes import ScopeSet
 from ..oauth.bearer import BearerAuthenticator
 from ..store.database import Database
-from ..store.repositories.catalogue import CatalogueRepository, CursorError
+from ..store.repositories.catalogue import CatalogueRepository
+from ..store.repositories.cursors import CursorError
 from ..store.repositories.tokens import TokenGrant
 from .compiled import Fallback, Unsupported, compile_plan
 from .context import RequestContext

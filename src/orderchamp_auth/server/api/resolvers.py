@@ -16,7 +16,8 @@ from ...protocol.scopes import Scope
 from ..store import models as m
 from ..store.database import UTCDateTime
 from ..store.repositories import catalogue as c
-from ..store.repositories.catalogue import CursorError, Ordering, TypeSpec
+from ..store.repositories.catalogue import Ordering, TypeSpec
+from ..store.repositories.cursors import CursorError, iso_utc, parse_timestamp
 from .connections import (
     MAX_PAGE_SIZE,
     bad_input,
@@ -65,7 +66,7 @@ def account_dict(account: m.Account) -> dict[str, Any]:
         "type": account.type,
         "slug": account.slug,
         "currency": account.currency,
-        "createdAt": c._iso(account.created_at),
+        "createdAt": iso_utc(account.created_at),
     }
 
 
@@ -141,7 +142,7 @@ def resolve_orders(_parent: Any, info: Any, first: int | None = None, after: str
 
 
 def parse_datetime(value: Any) -> dt.datetime:
-    moment = c.parse_timestamp(value)
+    moment = parse_timestamp(value)
     if moment is None:
         # Without an offset the moment is ambiguous; far years do not survive conversion to UTC.
         raise bad_input("A DateTime must be an ISO 8601 date-time with an offset, in years 1 to 9999, "
