@@ -11,6 +11,7 @@ import base64
 import json
 import logging
 
+import httpx
 import orjson
 import pytest
 from graphql import execute, parse
@@ -421,3 +422,28 @@ def test_one_order_product_twice_in_a_shipment_changes_nothing(harness):
     assert body["data"]["shipmentCreate"] == {
         "shipment": None, "userErrors": [{"field": ["input", "items"], "message": "Give each order product once."}]}
     assert data_version(harness) == before
+
+
+def test_the_attacks_get_the_same_answers_from_the_live_server(harness, live):
+    """The in-process answers above are the server's: the same requests over real HTTP."""
+    token = harness[2]
+    product = a_row(harness, m.Product)
+    attacks = [
+        ('{ products(first: 2, after: "%s") { nodes { id } } }' % cursor_of([10**30]), None),
+        ('{ orders(first: 2, after: "%s") { nodes { id } } }' % cursor_of([{"t": "2026-01-20T10:00:00"}, 1]), None),
+        ('{ orders(first: 2, since: "0001-01-01T00:00:00+14:00") { nodes { id } } }', None),
+        ('query($id: ID!) { node(id: $id) { id } }', {"id": raw_global_id("Product:" + "".join(
+            chr(0x0660 + int(d)) for d in str(product)))}),
+        ('mutation($s: String!) { productCreate(input: {title: $s}) { userErrors { field } } }', {"s": "a\u0000"}),
+    ]
+    for query, variables in attacks:
+        over_http = httpx.post(f"{live.base_url}/v1/graphql", json={"query": query, "variables": variables},
+                               headers={"authorization": f"Bearer {token}"}, timeout=30)
+        in_process = ask(harness, query, variables)
+        assert over_http.status_code == in_process.status_code == 200, (query, over_http.text[:300])
+        body = over_http.json()
+        assert body["data"] == in_process.json()["data"]
+        assert [e["extensions"]["code"] for e in body.get("errors", [])] == [
+            e["extensions"]["code"] for e in in_process.json().get("errors", [])]
+        assert body.get("errors") or body["data"] in ({"node": None}, {"productCreate": {"userErrors": [
+            {"field": ["input", "title"]}]}})
