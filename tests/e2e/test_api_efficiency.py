@@ -77,3 +77,20 @@ def test_fast_executor_gives_the_same_result_as_graphql_core(platform):
             context = RequestContext(account.account_id, ScopeSet.all(), session)
             results.append(execute(schema, document, context_value=context, execution_context_class=context_class))
     assert results[0].data == results[1].data and not results[0].errors
+
+
+def test_fast_executor_ignores_a_serializer_left_under_a_reused_id(platform):
+    """Serializers are remembered by id(field) across requests. Once a schema is dropped, a
+    field of a new one can get the id of an old field; what the old one left there (here:
+    Invoice.number's String serializer, under Order.number's id) must not be used."""
+    account = seeded_account(World(platform))
+    schema = build_api_schema()
+    stale = build_api_schema().type_map["Invoice"].fields["number"]  # type: ignore[union-attr]
+    number = schema.type_map["Order"].fields["number"]  # type: ignore[union-attr]
+    FastExecutionContext._serializers[id(number)] = (stale, stale.type.of_type.serialize)
+    document, _ = DocumentCache(schema).get("{ orders(first: 3) { nodes { number customer { companyName } } } }")
+    with platform.database.read() as session:
+        context = RequestContext(account.account_id, ScopeSet.all(), session)
+        result = execute(schema, document, context_value=context, execution_context_class=FastExecutionContext)
+    numbers = [node["number"] for node in result.data["orders"]["nodes"]]
+    assert len(numbers) == 3 and all(type(n) is int for n in numbers), numbers

@@ -27,6 +27,35 @@ def test_malformed_or_foreign_global_ids_are_refused(bad):
         decode_global_int_id(bad, "Product")
 
 
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("bad", [
+    _b64("Product:١٢"), _b64("Product:１２"), _b64("Product:²"), _b64("Product:012"),
+    _b64("Product:0"), _b64("Product:-1"), _b64("Product:+1"), _b64("Product: 1"), _b64("Product:1\n"),
+    _b64("Product:9223372036854775808"), _b64("Product:" + "9" * 30),
+])
+def test_local_ids_other_than_canonical_ascii_int64_are_refused(bad):
+    with pytest.raises(GlobalIdError):
+        decode_global_int_id(bad, "Product")
+
+
+def test_the_largest_int64_id_round_trips():
+    assert decode_global_int_id(encode_global_id("Product", 2**63 - 1), "Product") == 2**63 - 1
+
+
+@pytest.mark.parametrize("bad", [
+    encode_global_id("Product", 12) + "==",  # padding: the SPEC's IDs have none
+    encode_global_id("Product", 12)[:-1] + "h",  # the same bytes with stray low bits
+    " " + encode_global_id("Product", 12), encode_global_id("Product", 12) + "\n",
+    encode_global_id("Product", 12).replace("U", "-"), "UHJv ZHVjdDox", "é" * 8,
+])
+def test_global_ids_not_written_exactly_as_the_server_writes_them_are_refused(bad):
+    with pytest.raises(GlobalIdError):
+        decode_global_id(bad)
+
+
 def test_global_id_of_another_type_is_refused():
     with pytest.raises(GlobalIdError):
         decode_global_int_id(encode_global_id("Order", 1), "Product")

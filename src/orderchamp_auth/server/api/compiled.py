@@ -50,7 +50,8 @@ from graphql.language import Visitor, visit
 
 from ...protocol.scopes import ScopeSet
 from ..store.repositories import catalogue as c
-from ..store.repositories.catalogue import CatalogueRepository, TypeSpec, encode_cursor
+from ..store.repositories.catalogue import CatalogueRepository, TypeSpec
+from ..store.repositories.cursors import encode_cursor
 from .connections import check_window, list_window
 from .guard import required_scope_of
 from .loaders import RELATIONS, Relation

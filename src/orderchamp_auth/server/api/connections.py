@@ -11,7 +11,8 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from ..store.repositories.catalogue import CursorError, Page, decode_cursor, encode_cursor
+from ..store.repositories.catalogue import Page
+from ..store.repositories.cursors import CursorError, decode_id_cursor, encode_cursor
 
 MAX_PAGE_SIZE = 250
 
@@ -90,7 +91,7 @@ def list_window(
 
     def position(cursor: str) -> int:
         try:
-            (row_id,) = decode_cursor(cursor, 1)
+            row_id = decode_id_cursor(cursor)
         except CursorError:
             raise bad_input("The cursor is not valid.") from None
         if row_id not in index:

@@ -10,6 +10,7 @@ import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
@@ -25,9 +26,11 @@ from ...protocol.scopes import ScopeSet
 from ..oauth.bearer import BearerAuthenticator
 from ..store.database import Database
 from ..store.repositories.catalogue import CatalogueRepository
+from ..store.repositories.cursors import CursorError
 from ..store.repositories.tokens import TokenGrant
-from .compiled import Unsupported, compile_plan
+from .compiled import Fallback, Unsupported, compile_plan
 from .context import RequestContext
+from .errors import format_errors, has_internal_error
 from .execution import FastExecutionContext, never_awaitable
 from .limits import MAX_NODES, count_nodes, node_limit_error
 from .response_cache import ResponseCache
@@ -123,10 +126,13 @@ class GraphQLEndpoint:
             # usual query; a thread handoff would cost more than the work itself.
             result = self._execute(grant, document, variables, operation_name)
         payload: dict[str, Any] = {}
+        status = 200
         if result.errors:
-            payload["errors"] = [e.formatted for e in result.errors]
+            payload["errors"] = format_errors(result.errors)
+            if result.data is None:
+                status = 500 if has_internal_error(payload["errors"]) else 400
         payload["data"] = result.data
-        return _json(payload, 200 if result.data is not None or not result.errors else 400)
+        return _json(payload, status)
 
     def _scopes_of(self, grant: TokenGrant) -> ScopeSet:
         scopes = self._scopes.get(grant.scopes)
@@ -173,9 +179,13 @@ class GraphQLEndpoint:
                     if body is not None:
                         return body
                 data = plan.run(catalogue, coerced)
-        except Exception as exc:  # noqa: BLE001 - graphql-core's path runs it again and reports it
+        except (Fallback, GraphQLError, CursorError) as exc:  # graphql-core's path reports these
             self.fallbacks += 1
             log.debug("graphql-core's path for this request: %r", exc)
+            return None
+        except Exception:  # graphql-core's path runs it again, and reports it (format_errors) if it fails too
+            self.fallbacks += 1
+            log.warning("A compiled plan failed; graphql-core's path answers instead", exc_info=True)
             return None
         body = orjson.dumps({"data": data})
         if cache_key is not None and self.responses is not None:

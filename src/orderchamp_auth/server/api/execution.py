@@ -45,8 +45,11 @@ def _leaf_serializer(parent_type: GraphQLObjectType, node: FieldNode) -> tuple[A
     return leaf.serialize, is_non_null_type(field_def.type)  # type: ignore[union-attr]
 
 
+MAX_SERIALIZERS = 4096  # far more than the schema's fields
+
+
 class FastExecutionContext(ExecutionContext):
-    _serializers: dict[int, Any] = {}
+    _serializers: dict[int, tuple[Any, Any]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,11 +120,16 @@ class FastExecutionContext(ExecutionContext):
             name = field_nodes[0].name.value
             field_def = parent_type.fields.get(name)
             if field_def is not None and field_def.resolve is None:
-                serialize = self._serializers.get(id(field_def))
-                if serialize is None:
+                known = self._serializers.get(id(field_def))
+                if known is None or known[0] is not field_def:
+                    # Keyed by id(), so the entry holds its field: a field of a schema since
+                    # dropped could otherwise lend its id, and its serializer, to another one.
                     leaf = get_nullable_type(field_def.type)
-                    serialize = leaf.serialize if is_leaf_type(leaf) else False  # type: ignore[union-attr]
-                    self._serializers[id(field_def)] = serialize
+                    if len(self._serializers) >= MAX_SERIALIZERS:
+                        self._serializers.clear()
+                    known = self._serializers[id(field_def)] = (
+                        field_def, leaf.serialize if is_leaf_type(leaf) else False)  # type: ignore[union-attr]
+                serialize = known[1]
                 if serialize:
                     value = source.get(name)
                     if value is not None:

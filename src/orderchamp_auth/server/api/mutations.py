@@ -20,8 +20,8 @@ from .context import RequestContext
 from .resolvers import account_dict, local_id
 
 MAX_MONEY = Decimal("9999999999.99")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class UserErrors(Exception):
@@ -37,6 +37,8 @@ def _text(data: dict[str, Any], name: str, *, required: bool = False, max_length
             raise UserErrors((name, f"{name} is required."))
         return None
     value = value.strip()
+    if "\x00" in value:
+        raise UserErrors((name, f"{name} cannot contain NUL characters."))  # PostgreSQL text cannot hold one
     if required and not value:
         raise UserErrors((name, f"{name} must not be blank."))
     if len(value) > max_length:
@@ -113,7 +115,7 @@ def account_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         account.name = name
     currency = data.get("currency")
     if currency is not None:
-        if not _CURRENCY.match(currency):
+        if not _CURRENCY.fullmatch(currency):
             raise UserErrors(("currency", "currency must be a three-letter ISO 4217 code such as EUR."))
         account.currency = currency
     account.updated_at = utcnow()
@@ -321,6 +323,9 @@ def shipment_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
             op_id = local_id(item["orderProductId"], "OrderProduct")
             if op_id is None or op_id not in ordered:
                 raise UserErrors(("items", "Every item must be an order product of this order."))
+            if any(op_id == seen for seen, _ in wanted):
+                # Two items of one order product would together ship more than was ordered.
+                raise UserErrors(("items", "Give each order product once."))
             if not 1 <= item["quantity"] <= ordered[op_id]:
                 raise UserErrors(("items", "An item's quantity must be between 1 and the quantity ordered."))
             wanted.append((op_id, item["quantity"]))
@@ -348,7 +353,7 @@ def shipment_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
 def customer_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     name = _text(data, "companyName", required=True)
     email = _text(data, "email", max_length=320) or ""
-    if email and not _EMAIL.match(email):
+    if email and not _EMAIL.fullmatch(email):
         raise UserErrors(("email", "email is not an email address."))
     address = _text(data, "address", max_length=2000) or ""
     customer = m.Customer(account_id=ctx.account_id, company_name=name, email=email, address=address)

@@ -11,12 +11,13 @@ from graphql import GraphQLSchema
 from sqlalchemy import bindparam
 
 from ...protocol.errors import GlobalIdError
-from ...protocol.global_ids import decode_global_id, encode_global_id
+from ...protocol.global_ids import decode_global_id, decode_global_int_id, encode_global_id
 from ...protocol.scopes import Scope
 from ..store import models as m
 from ..store.database import UTCDateTime
 from ..store.repositories import catalogue as c
-from ..store.repositories.catalogue import CursorError, Ordering, TypeSpec
+from ..store.repositories.catalogue import Ordering, TypeSpec
+from ..store.repositories.cursors import CursorError, iso_utc, parse_timestamp
 from .connections import (
     MAX_PAGE_SIZE,
     bad_input,
@@ -51,12 +52,9 @@ ORDER_SORTS: dict[str, Ordering] = {
 def local_id(global_id: str, type_name: str) -> int | None:
     """The id behind a global ID of this type; ``None`` for anything else (not found)."""
     try:
-        kind, raw = decode_global_id(global_id)
+        return decode_global_int_id(global_id, type_name)
     except GlobalIdError:
         return None
-    if kind != type_name or not raw.isdigit() or len(raw) > 18:
-        return None
-    return int(raw)
 
 
 def account_dict(account: m.Account) -> dict[str, Any]:
@@ -68,7 +66,7 @@ def account_dict(account: m.Account) -> dict[str, Any]:
         "type": account.type,
         "slug": account.slug,
         "currency": account.currency,
-        "createdAt": c._iso(account.created_at),
+        "createdAt": iso_utc(account.created_at),
     }
 
 
@@ -144,18 +142,19 @@ def resolve_orders(_parent: Any, info: Any, first: int | None = None, after: str
 
 
 def parse_datetime(value: Any) -> dt.datetime:
-    if not isinstance(value, str):
-        raise bad_input("A DateTime must be an ISO 8601 string, e.g. 2024-05-01T12:00:00Z.")
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_input(f"{value[:40]!r} is not an ISO 8601 date-time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = parse_timestamp(value)
+    if moment is None:
+        # Without an offset the moment is ambiguous; far years do not survive conversion to UTC.
+        raise bad_input("A DateTime must be an ISO 8601 date-time with an offset, in years 1 to 9999, "
+                        "e.g. 2024-05-01T12:00:00Z.")
+    return moment
 
 
 def resolve_product_variants(_parent: Any, info: Any, skus: list[str]) -> list[dict[str, Any]]:
     if len(skus) > MAX_PAGE_SIZE:
         raise bad_input(f"Ask for at most {MAX_PAGE_SIZE} SKUs at a time.")
+    if any("\x00" in sku for sku in skus):
+        raise bad_input("A SKU cannot contain NUL characters.")  # PostgreSQL text cannot hold one
     rows = info.context.catalogue.variants_by_sku(skus)
     info.context.loaders.prime_related("ProductVariant", rows)
     return rows
