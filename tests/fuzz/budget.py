@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import time
 
-from hypothesis import HealthCheck, assume, settings
+from hypothesis import HealthCheck, Phase, assume, settings
 
 EXAMPLES = int(os.environ.get("ORDERCHAMP_FUZZ_EXAMPLES", "40"))
-SECONDS_PER_TEST = float(os.environ.get("ORDERCHAMP_FUZZ_SECONDS", "45"))
+SECONDS_PER_TEST = float(os.environ.get("ORDERCHAMP_FUZZ_SECONDS", "15"))
 
 fuzz_settings = settings(
     max_examples=EXAMPLES,
@@ -22,6 +22,8 @@ fuzz_settings = settings(
     derandomize=True,
     database=None,
     print_blob=False,
+    # No explain phase: it replays a failure hundreds of times, each a request to the server.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     # The live server and the fixtures are shared by every example on purpose (a session is
     # signed in once); generated GraphQL documents and bodies are large by design.
     suppress_health_check=[

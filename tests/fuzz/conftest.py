@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -13,6 +14,7 @@ from orderchamp_auth.server.store import models as m
 from ..support import Browser, World
 from .budget import TimeBudget
 from .dataset import FuzzWorld, build_fuzz_world
+from .oracle import fresh_client
 
 HERE = Path(__file__).parent
 
@@ -28,13 +30,22 @@ def fuzz(live, platform) -> FuzzWorld:
     return build_fuzz_world(World(platform), live.base_url)
 
 
+@pytest.fixture(scope="session")
+def http(fuzz: FuzzWorld) -> Iterator[httpx.Client]:
+    """One client for the plain requests (building one costs more than a request), each on a
+    fresh connection."""
+    client = fresh_client(fuzz.base_url)
+    yield client
+    client.close()
+
+
 @pytest.fixture
 def budget() -> TimeBudget:
     return TimeBudget()
 
 
 def signed_in_browser(base_url: str, email: str) -> Browser:
-    browser = Browser(base_url)
+    browser = Browser(base_url, fresh_client(base_url))
     answer = browser.login(email)
     assert answer.status_code == 303, answer.text[:300]
     return browser

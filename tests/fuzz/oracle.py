@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 import httpx
@@ -42,7 +42,7 @@ def expect(condition: object, kind: str, response: httpx.Response | None = None,
         if response is not None:
             request = response.request
             record.update(method=request.method, url=str(request.url), status=response.status_code,
-                          request_body=(request.content or b"")[:2000].decode("latin-1"),
+                          request_body=describe_request(request)[:2500],
                           request_headers={k: v for k, v in request.headers.items() if k in (
                               "authorization", "content-type")},
                           response=response.text[:1000])
@@ -52,11 +52,38 @@ def expect(condition: object, kind: str, response: httpx.Response | None = None,
     raise AssertionError(message)
 
 
+def describe_request(request: httpx.Request) -> str:
+    try:
+        content = request.content
+    except httpx.RequestNotRead:  # a multipart body is a stream
+        content = request.read()
+    body = content[:600]
+    return f"{request.method} {request.url}\n  request headers: {dict(request.headers)}\n  request body: {body!r}"
+
+
 def describe(response: httpx.Response) -> str:
-    request = response.request
-    body = request.content[:600] if request.content else b""
-    return (f"{request.method} {request.url}\n  request headers: {dict(request.headers)}\n  request body: {body!r}\n"
-            f"  -> {response.status_code} {response.text[:800]!r}")
+    return f"{describe_request(response.request)}\n  -> {response.status_code} {response.text[:800]!r}"
+
+
+def answer(send: Callable[[], httpx.Response]) -> httpx.Response | None:
+    """The response, or None (and a failure) when the server dropped the connection.
+
+    Every request goes on a fresh connection (see ``fresh_client``), so a dropped connection
+    is the answer to this request and not to an earlier one.
+    """
+    try:
+        return send()
+    except httpx.TransportError as exc:
+        request = getattr(exc, "_request", None)
+        detail = f"{exc!r}\n{describe_request(request)}" if request is not None else repr(exc)
+        note(detail)
+        expect(False, "the server dropped the connection", None, detail)
+        return None
+
+
+def fresh_client(base_url: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, follow_redirects=False, timeout=60,
+                        limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def internal_text(text: str) -> str | None:

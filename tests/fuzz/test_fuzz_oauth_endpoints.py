@@ -20,7 +20,7 @@ from orderchamp_auth.server.store import models as m
 
 from ..support import PASSWORD, Browser, form_fields, query_of
 from .budget import fuzz_settings
-from .oracle import check_answer, check_local_redirect, check_oauth_error, expect
+from .oracle import answer, check_answer, check_local_redirect, check_oauth_error, expect, fresh_client
 from .values import basic_header, form_body, hostile_text, json_body, json_values
 
 TOKEN_KEYS = ["grant_type", "code", "client_id", "client_secret", "redirect_uri", "code_verifier"]
@@ -78,7 +78,7 @@ def _real_token_values(fuzz) -> dict[str, list[str]]:
     }
 
 
-def _send(base_url: str, path: str, encoding: str, pairs: list[tuple[str, Any]], basic: tuple[str, str] | None,
+def _send(http: httpx.Client, path: str, encoding: str, pairs: list[tuple[str, Any]], basic: tuple[str, str] | None,
           ascii_json: bool) -> httpx.Response:
     headers: dict[str, Any] = {}
     if basic is not None:
@@ -90,12 +90,12 @@ def _send(base_url: str, path: str, encoding: str, pairs: list[tuple[str, Any]],
     else:
         content = form_body([(_as_text(k), _as_text(v)) for k, v in pairs])
         headers["content-type"] = "application/x-www-form-urlencoded"
-    return httpx.post(base_url + path, content=content, headers=headers, timeout=30)
+    return http.post(path, content=content, headers=headers)
 
 
 @pytest.mark.parametrize("encoding", ["json", "form", "basic"])
 def test_token_endpoint_answers_generated_requests_with_json_and_writes_nothing_when_refused(
-    fuzz, platform, budget, encoding
+    fuzz, platform, budget, http, encoding
 ):
     real = _real_token_values(fuzz)
 
@@ -106,8 +106,10 @@ def test_token_endpoint_answers_generated_requests_with_json_and_writes_nothing_
     def exchange(pairs, ascii_json, basic):
         budget.spend()
         before = oauth_rows(platform)
-        response = _send(fuzz.base_url, "/oauth/access_token", "form" if encoding == "basic" else encoding, pairs,
-                         basic if encoding == "basic" else None, ascii_json)
+        response = answer(lambda: _send(http, "/oauth/access_token", "form" if encoding == "basic"
+                                        else encoding, pairs, basic if encoding == "basic" else None, ascii_json))
+        if response is None:
+            return
         check_answer(response, fuzz.foreign_markers)
         after = oauth_rows(platform)
         if response.status_code == 200:
@@ -124,7 +126,7 @@ def test_token_endpoint_answers_generated_requests_with_json_and_writes_nothing_
 
 @pytest.mark.parametrize("encoding", ["json", "form", "basic"])
 def test_revoke_endpoint_answers_generated_requests_and_never_revokes_a_private_token(
-    fuzz, platform, budget, encoding
+    fuzz, platform, budget, http, encoding
 ):
     real = _real_token_values(fuzz)
     keys = ["token", "token_type_hint", "client_id", "client_secret"]
@@ -136,8 +138,10 @@ def test_revoke_endpoint_answers_generated_requests_and_never_revokes_a_private_
                            st.one_of(st.sampled_from(real["client_secret"]), hostile_text)))
     def revoke(pairs, ascii_json, basic):
         budget.spend()
-        response = _send(fuzz.base_url, "/oauth/revoke", "form" if encoding == "basic" else encoding, pairs,
-                         basic if encoding == "basic" else None, ascii_json)
+        response = answer(lambda: _send(http, "/oauth/revoke", "form" if encoding == "basic" else encoding,
+                                        pairs, basic if encoding == "basic" else None, ascii_json))
+        if response is None:
+            return
         check_answer(response, fuzz.foreign_markers)
         if response.status_code != 200:
             check_oauth_error(response)
@@ -171,7 +175,7 @@ def _authorize_values(fuzz) -> dict[str, list[str]]:
 def test_authorize_answers_generated_query_strings_with_a_page_or_a_registered_redirect(
     fuzz, budget, signed_in
 ):
-    browser = Browser(fuzz.base_url)
+    browser = Browser(fuzz.base_url, fresh_client(fuzz.base_url))
     if signed_in:
         assert browser.login(fuzz.home_user.email).status_code == 303
     real = _authorize_values(fuzz)
@@ -183,7 +187,9 @@ def test_authorize_answers_generated_query_strings_with_a_page_or_a_registered_r
         budget.spend()
         # httpx refuses URLs over 64 KiB; the server's own limit is far below that.
         query = (_query_string([(_as_text(k), _as_text(v)) for k, v in pairs]) + raw_tail)[:60_000]
-        response = browser.http.get("/oauth/authorize?" + query)
+        response = answer(lambda: browser.http.get("/oauth/authorize?" + query))
+        if response is None:
+            return
         check_answer(response, fuzz.foreign_markers)
         check_local_redirect(response, registered)
         if response.status_code in (302, 303):
@@ -196,7 +202,7 @@ def test_authorize_answers_generated_query_strings_with_a_page_or_a_registered_r
 
 
 def test_consent_post_with_fuzzed_fields_connects_only_the_users_own_account(fuzz, platform, budget):
-    browser = Browser(fuzz.base_url)
+    browser = Browser(fuzz.base_url, fresh_client(fuzz.base_url))
     assert browser.login(fuzz.home_user.email).status_code == 303
     page = browser.http.get("/oauth/authorize?" + _query_string([
         ("response_type", "code"), ("client_id", fuzz.app.client_id), ("redirect_uri", fuzz.app.redirect_uris[0]),
@@ -222,8 +228,10 @@ def test_consent_post_with_fuzzed_fields_connects_only_the_users_own_account(fuz
     def decide(pairs):
         budget.spend()
         fields = [(_as_text(k), _as_text(v)) for k, v in pairs]
-        response = browser.http.post("/oauth/authorize", content=form_body(fields),
-                                     headers={"content-type": "application/x-www-form-urlencoded"})
+        response = answer(lambda: browser.http.post("/oauth/authorize", content=form_body(fields),
+                                                    headers={"content-type": "application/x-www-form-urlencoded"}))
+        if response is None:
+            return
         check_answer(response, fuzz.foreign_markers)
         check_local_redirect(response, fuzz.app.redirect_uris)
         if response.status_code == 303 and "account_id" in query_of(response.headers["location"]):
@@ -244,20 +252,24 @@ def test_login_answers_generated_forms_without_internals_or_an_open_redirect(fuz
         "next": ["/backoffice/api", "//evil.example", "/\\evil.example", "https://evil.example", "/\x00x"],
     }
 
+    browser = Browser(fuzz.base_url, fresh_client(fuzz.base_url))
+
     @fuzz_settings
     @given(pairs=credential_pairs(fuzz, ["email", "password", "next"], real), keep_csrf=st.booleans(),
            odd_csrf=hostile_text)
     def sign_in(pairs, keep_csrf, odd_csrf):
         budget.spend()
-        browser = Browser(fuzz.base_url)
-        try:
-            csrf = dict(form_fields(browser.http.get("/login").text, "/login"))["csrf_token"]
-            fields = [("csrf_token", csrf if keep_csrf else odd_csrf)] + [(_as_text(k), _as_text(v)) for k, v in pairs]
-            response = browser.http.post("/login", content=form_body(fields),
-                                         headers={"content-type": "application/x-www-form-urlencoded"})
-            check_answer(response, fuzz.foreign_markers)
-            check_local_redirect(response)
-        finally:
-            browser.close()
+        browser.http.cookies.clear()  # each example starts signed out
+        csrf = dict(form_fields(browser.http.get("/login").text, "/login"))["csrf_token"]
+        fields = [("csrf_token", csrf if keep_csrf else odd_csrf)] + [(_as_text(k), _as_text(v)) for k, v in pairs]
+        response = answer(lambda: browser.http.post(
+            "/login", content=form_body(fields), headers={"content-type": "application/x-www-form-urlencoded"}))
+        if response is None:
+            return
+        check_answer(response, fuzz.foreign_markers)
+        check_local_redirect(response)
 
-    sign_in()
+    try:
+        sign_in()
+    finally:
+        browser.close()

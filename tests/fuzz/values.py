@@ -23,10 +23,12 @@ ODD_STRINGS = [
     "' OR '1'='1", "\"; DROP TABLE users; --", "\u202e", "\ufeff", "\r\n", "a" * 300, "é" * 100,
 ]
 
+# The hand-picked strings are drawn as often as generated text: they are where bugs were.
 hostile_text = st.one_of(
-    st.text(max_size=30),
-    st.text(st.one_of(st.characters(), SURROGATES), max_size=12),
     st.sampled_from(ODD_STRINGS),
+    st.text(max_size=30),
+    st.sampled_from(ODD_STRINGS),
+    st.text(st.one_of(st.characters(), SURROGATES), max_size=12),
     st.builds(lambda ch, n: ch * n, st.sampled_from(["x", "\x00", "é", "😀", "9"]), st.sampled_from([2000, 70_000])),
 )
 
