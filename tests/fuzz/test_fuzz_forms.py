@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from orderchamp_auth.protocol.scopes import Scope
@@ -77,6 +77,9 @@ def test_back_office_forms_answer_fuzzed_fields_and_path_ids(fuzz, platform, off
 
     @fuzz_settings
     @given(action=actions, odd_csrf=csrf_choice)
+    @example(action=("POST", "/backoffice/api/tokens/99999999999999999999999/revoke", []), odd_csrf=None)
+    @example(action=("POST", "/backoffice/api/tokens/%C2%B2/revoke", []), odd_csrf=None)
+    @example(action=("POST", "/backoffice/account", [("account_id", "1")]), odd_csrf="\x80")
     def submit(action, odd_csrf):
         budget.spend()
         method, path, fields = action
@@ -140,6 +143,7 @@ def _partner_forms(fuzz, browser, budget) -> None:
 
     @fuzz_settings
     @given(action=actions, logo=logos, odd_csrf=csrf_choice)
+    @example(action=("GET", "/partners/%C2%B2/apps", []), logo=("", b"", "application/octet-stream"), odd_csrf=None)
     def submit(action, logo, odd_csrf):
         budget.spend()
         method, path, fields = action
@@ -205,6 +209,7 @@ def _support_forms(fuzz, browser, budget) -> None:
 
     @fuzz_settings
     @given(action=actions, odd_csrf=csrf_choice)
+    @example(action=("GET", "/support/partners/%C2%B2", []), odd_csrf=None)
     def submit(action: tuple[str, str, list[tuple[str, Any]]], odd_csrf):
         budget.spend()
         method, path, fields = action

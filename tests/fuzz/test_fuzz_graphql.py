@@ -15,7 +15,7 @@ from typing import Any
 import graphql
 import httpx
 import pytest
-from hypothesis import given, note
+from hypothesis import example, given, note
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, queries
 
@@ -41,13 +41,26 @@ def _gid(type_name: str, local: str) -> str:
     return base64.b64encode(f"{type_name}:{local}".encode()).decode().rstrip("=")
 
 
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def lookalike_ids(fuzz) -> list[str]:
+    """The home account's own IDs with their digits written in Arabic-Indic: no such object."""
+    found = []
+    for type_name in ("Product", "Order", "Customer"):
+        for gid in fuzz.home_ids[type_name][:3]:
+            local = base64.b64decode(gid + "=" * (-len(gid) % 4)).decode().split(":", 1)[1]
+            found.append(_gid(type_name, local.translate(ARABIC_INDIC)))
+    return found
+
+
 def id_values(fuzz) -> list[str]:
     home = [gid for ids in fuzz.home_ids.values() for gid in ids[:4]]
     foreign = sorted(fuzz.foreign_ids)[::7]
     crafted = [_gid("Product", "١٢"), _gid("Product", "²"), _gid("Product", "99999999999999999999"),
                _gid("Order", "-1"), _gid("Order", "1.0"), _gid("Account", str(fuzz.other_account)),
                _gid("Nope", "1"), _gid("Product", ""), "Product:1", "=", ""]
-    return home + foreign + crafted
+    return home + foreign + crafted + lookalike_ids(fuzz)
 
 
 def scalars(fuzz) -> dict[str, st.SearchStrategy[graphql.ValueNode]]:
@@ -68,6 +81,16 @@ def post(http: httpx.Client, token: str, content: bytes) -> httpx.Response:
                      headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
 
 
+# The issue's reproductions run first in every run (with every token); generated ones follow.
+KNOWN_BAD_QUERIES = [
+    '{ products(first: 5, after: "%s") { nodes { id } } }' % HOSTILE_CURSORS[0],
+    '{ orders(first: 5, after: "%s") { nodes { id } } }' % HOSTILE_CURSORS[7],
+    '{ orders(first: 5, since: "0001-01-01T00:00:00+14:00") { nodes { id } } }',
+    '{ node(id: "%s") { id } product(id: "%s") { id } }' % (_gid("Product", "١٢"), _gid("Product", "١٢")),
+    '{ customers(last: 3, before: "%s") { nodes { id } } }' % HOSTILE_CURSORS[1],
+]
+
+
 @pytest.mark.parametrize("scope", TOKENS)
 def test_generated_operations_answer_only_what_the_token_may_read(fuzz, platform, budget, http, scope):
     token = fuzz.tokens[scope]
@@ -76,12 +99,18 @@ def test_generated_operations_answer_only_what_the_token_may_read(fuzz, platform
     custom = scalars(fuzz)
     documents = st.one_of(
         queries(SCHEMA, custom_scalars=custom, print_ast=lambda doc: doc),
+        queries(SCHEMA, custom_scalars=custom, print_ast=lambda doc: doc),
         mutations(SCHEMA, custom_scalars=custom, print_ast=lambda doc: doc),
     )
     other_before = rows_of(platform, fuzz.other_account)
 
     @fuzz_settings
     @given(document=documents)
+    @example(document=graphql.parse(KNOWN_BAD_QUERIES[0]))
+    @example(document=graphql.parse(KNOWN_BAD_QUERIES[1]))
+    @example(document=graphql.parse(KNOWN_BAD_QUERIES[2]))
+    @example(document=graphql.parse(KNOWN_BAD_QUERIES[3]))
+    @example(document=graphql.parse(KNOWN_BAD_QUERIES[4]))
     def send(document):
         budget.spend()
         query = graphql.print_ast(add_typename_to_nodes(document))
@@ -142,6 +171,7 @@ def test_fuzzed_variables_and_operation_names_answer_only_what_the_token_may_rea
     checker = AnswerCheck(SCHEMA, set(ALL_SCOPES.split(",")), fuzz.foreign_ids, fuzz.marker)
     other_before = rows_of(platform, fuzz.other_account)
     values = variable_values(fuzz)
+    lookalikes = lookalike_ids(fuzz)
 
     @st.composite
     def requests(draw):
@@ -159,8 +189,19 @@ def test_fuzzed_variables_and_operation_names_answer_only_what_the_token_may_rea
             pairs.append(("query", draw(st.sampled_from(OPERATIONS))[0]))  # a repeated key
         return pairs, query, operation, variables
 
+    def known(index: int, variables: Any, operation: Any = None) -> tuple[Any, ...]:
+        query = OPERATIONS[index][0]
+        pairs = [("query", query), ("variables", variables)] + ([("operationName", operation)] if operation else [])
+        return pairs, query, operation, variables
+
     @fuzz_settings
     @given(request=requests(), ascii_json=st.booleans())
+    @example(request=known(0, {"n": 5, "c": HOSTILE_CURSORS[0]}, "Q"), ascii_json=True)
+    @example(request=known(2, {"s": "0001-01-01T00:00:00+14:00", "n": 5}, "Q"), ascii_json=True)
+    @example(request=known(3, {"id": lookalikes[0]}, "Q"), ascii_json=True)
+    @example(request=known(3, {"id": lookalikes[3]}, "Q"), ascii_json=True)
+    @example(request=known(9, {}, "B"), ascii_json=True)
+    @example(request=known(0, {"n": 5}, "x" * 200_000), ascii_json=True)
     def send(request, ascii_json):
         budget.spend()
         pairs, query, operation, variables = request
@@ -170,6 +211,9 @@ def test_fuzzed_variables_and_operation_names_answer_only_what_the_token_may_rea
         check_answer(response, fuzz.foreign_markers)
         if pairs[-1][0] != "query" or len(pairs) == 1:
             checker.check(response, query, operation, variables)
+            if query == OPERATIONS[3][0] and isinstance(variables, dict) and variables.get("id") in lookalikes:
+                data = (response.json().get("data") or {}) if response.status_code == 200 else {}
+                expect(not any(data.values()), "an ID with non-ASCII digits found an object", response)
         expect(rows_of(platform, fuzz.other_account) == other_before, "the other account's data changed", response)
 
     send()

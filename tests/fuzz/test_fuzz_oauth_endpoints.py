@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -61,6 +61,38 @@ def credential_pairs(draw, fuzz, keys: list[str], real: dict[str, list[str]]) ->
     return pairs
 
 
+def check_repeated_keys_refused(response: httpx.Response, pairs: list[tuple[Any, Any]], basic: bool) -> None:
+    """The issue: a repeated parameter, in a form or a JSON body, is an invalid_request."""
+    keys = [_as_text(k) for k, _ in pairs if not (basic and k == "client_secret")]
+    if len(set(keys)) == len(keys) or response.status_code >= 500:
+        return
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    expect(response.status_code == 400 and error == "invalid_request",
+           "a repeated parameter is not refused as invalid_request", response)
+
+
+# The issue's reproductions come first in every run; the generated requests follow.
+KNOWN_BAD = [
+    [("grant_type", "authorization_code"), ("code", "x"), ("client_id", "\ud800"), ("client_secret", "s")],
+    [("grant_type", "authorization_code"), ("code", "x"), ("client_id", "CLIENT"), ("client_secret", "\ud800")],
+    [("grant_type", "authorization_code"), ("code", "\ud800"), ("client_id", "CLIENT"), ("client_secret", "SECRET")],
+    [("grant_type", "authorization_code"), ("code", "x"), ("client_id", "a\x00b"), ("client_secret", "s")],
+    [("grant_type", "authorization_code"), ("code", "a"), ("code", "b"), ("client_id", "CLIENT"),
+     ("client_secret", "SECRET")],
+    [("token", "\ud800"), ("client_id", "CLIENT"), ("client_secret", "SECRET")],
+    [("token", "x"), ("token", "y"), ("client_id", "CLIENT"), ("client_secret", "SECRET")],
+]
+
+
+def with_app(pairs: list[tuple[str, Any]], fuzz) -> list[tuple[str, Any]]:
+    """Known-bad requests name the fuzz app by placeholders (its credentials exist only at run time)."""
+    names = {"CLIENT": fuzz.app.client_id, "SECRET": fuzz.app.client_secret}
+    return [(k, names.get(v, v) if isinstance(v, str) else v) for k, v in pairs]
+
+
 def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
@@ -103,8 +135,14 @@ def test_token_endpoint_answers_generated_requests_with_json_and_writes_nothing_
     @given(pairs=credential_pairs(fuzz, TOKEN_KEYS, real), ascii_json=st.booleans(),
            basic=st.tuples(st.one_of(st.sampled_from(real["client_id"]), hostile_text),
                            st.one_of(st.sampled_from(real["client_secret"]), hostile_text)))
+    @example(pairs=KNOWN_BAD[0], ascii_json=True, basic=("\ud800", "s"))
+    @example(pairs=KNOWN_BAD[1], ascii_json=True, basic=("CLIENT", "\ud800"))
+    @example(pairs=KNOWN_BAD[2], ascii_json=True, basic=("CLIENT", "SECRET"))
+    @example(pairs=KNOWN_BAD[3], ascii_json=True, basic=("a\x00b", "s"))
+    @example(pairs=KNOWN_BAD[4], ascii_json=True, basic=("CLIENT", "SECRET"))
     def exchange(pairs, ascii_json, basic):
         budget.spend()
+        pairs, basic = with_app(pairs, fuzz), tuple(v for _, v in with_app([("", b) for b in basic], fuzz))
         before = oauth_rows(platform)
         response = answer(lambda: _send(http, "/oauth/access_token", "form" if encoding == "basic"
                                         else encoding, pairs, basic if encoding == "basic" else None, ascii_json))
@@ -120,6 +158,7 @@ def test_token_endpoint_answers_generated_requests_with_json_and_writes_nothing_
         else:
             check_oauth_error(response)
             expect(after == before, "a refused request wrote rows", response, f"{before} -> {after}")
+        check_repeated_keys_refused(response, pairs, encoding == "basic")
 
     exchange()
 
@@ -136,8 +175,11 @@ def test_revoke_endpoint_answers_generated_requests_and_never_revokes_a_private_
     @given(pairs=credential_pairs(fuzz, keys, real), ascii_json=st.booleans(),
            basic=st.tuples(st.one_of(st.sampled_from(real["client_id"]), hostile_text),
                            st.one_of(st.sampled_from(real["client_secret"]), hostile_text)))
+    @example(pairs=KNOWN_BAD[5], ascii_json=True, basic=("CLIENT", "SECRET"))
+    @example(pairs=KNOWN_BAD[6], ascii_json=True, basic=("CLIENT", "SECRET"))
     def revoke(pairs, ascii_json, basic):
         budget.spend()
+        pairs, basic = with_app(pairs, fuzz), tuple(v for _, v in with_app([("", b) for b in basic], fuzz))
         response = answer(lambda: _send(http, "/oauth/revoke", "form" if encoding == "basic" else encoding,
                                         pairs, basic if encoding == "basic" else None, ascii_json))
         if response is None:
@@ -145,6 +187,7 @@ def test_revoke_endpoint_answers_generated_requests_and_never_revokes_a_private_
         check_answer(response, fuzz.foreign_markers)
         if response.status_code != 200:
             check_oauth_error(response)
+        check_repeated_keys_refused(response, pairs, encoding == "basic")
         expect(live_private_tokens(platform, fuzz.home_account) == private_before, "a private token was revoked",
                response)
 
