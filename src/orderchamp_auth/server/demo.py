@@ -19,12 +19,12 @@ from ..protocol.scopes import ScopeSet
 from ..protocol.tokens import TokenKind, hash_secret
 from .admin import create_account, create_user
 from .demo_catalogue import seed_catalogue
-from .errors import ValidationError
+from .errors import PlatformError, ValidationError
 from .keys import derive_key
 from .oauth.apps import create_app
 from .oauth.clients import ClientSecrets
 from .oauth.private_tokens import create_private_token
-from .settings import Settings
+from .settings import SECRET_FILE, Settings
 from .store.database import Database, utcnow
 from .store.repositories.accounts import AccountRepository, UserRepository
 from .store.repositories.apps import AppRepository, PartnerRepository
@@ -100,7 +100,14 @@ def seed_demo(settings: Settings, database: Database, client_secrets: ClientSecr
                 verified=True,
             )
         else:
-            secret = client_secrets.current_secret(app)
+            try:
+                secret = client_secrets.current_secret(app)
+            except ValueError:
+                raise PlatformError(
+                    "the demo app's client secret was encrypted under another secret key: this "
+                    "database was seeded with a different ORDERCHAMP_SECRET_KEY (or the "
+                    f"{SECRET_FILE} of another directory); use that key, or another database"
+                ) from None
 
         seed_catalogue(db, account.id)
 

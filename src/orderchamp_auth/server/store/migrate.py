@@ -20,7 +20,6 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import urls
 from .database import normalize_database_url
-from .models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
@@ -75,11 +74,12 @@ def _engine(database_url: str) -> Engine:
 
 
 def _foreign_tables(engine: Engine) -> tuple[list[str], str | None]:
-    """The tables that are not ours when there is no record of our migrations, and that record."""
+    """The tables present when there is no record of our migrations (even ones named like
+    ours were made by something else), and that record."""
     with engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
         tables = set() if revision else set(inspect(conn).get_table_names())
-    return sorted(tables - set(Base.metadata.tables) - {VERSION_TABLE}), revision
+    return sorted(tables - {VERSION_TABLE}), revision
 
 
 def _known_revisions(database_url: str) -> set[str]:
@@ -109,7 +109,8 @@ def prepare_database(database_url: str, *, allow_foreign_tables: bool = False) -
     if foreign and not allow_foreign_tables:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise DatabaseProblem(
-            f"the database {where} holds tables that are not orderchamp-auth's ({shown}); "
+            f"the database {where} holds other tables ({shown}) and no record of orderchamp-auth's "
+            "migrations; "
             f"point DATABASE_URL at an empty database, or pass {ALLOW_FOREIGN_TABLES_HINT} "
             "to serve, demo or migrate to add orderchamp-auth's tables next to them"
         )
