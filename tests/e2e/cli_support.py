@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from ..support import TEST_SECRET_KEY
 
 COMMAND = [sys.executable, "-m", "orderchamp_auth.server.cli"]
@@ -102,9 +100,9 @@ def serve(env: dict[str, str], *args: str, cwd: Path | None = None) -> Iterator[
             thread.join(10)
 
 
-@pytest.fixture
-def fresh_database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of the kind the suite runs on (DATABASE_URL), dropped afterwards."""
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind the suite runs on (DATABASE_URL), dropped afterwards:
+    for a module's ``fresh_database_url`` fixture."""
     from ..conftest import _postgres_database
 
     base = os.environ.get("DATABASE_URL", "")

@@ -6,6 +6,7 @@ import json
 import shlex
 
 import httpx
+import pytest
 
 from orderchamp_auth.protocol.tokens import hash_secret
 from orderchamp_auth.server.app import build_platform
@@ -14,7 +15,12 @@ from orderchamp_auth.server.store.database import utcnow
 from orderchamp_auth.server.store.repositories.tokens import TokenRepository
 
 from ..support import TEST_SECRET_KEY, make_settings
-from .cli_support import assert_one_line_error, cli_env, fresh_database_url, run  # noqa: F401
+from .cli_support import assert_one_line_error, cli_env, fresh_database, run
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    yield from fresh_database(tmp_path)
 
 
 def demo_json(env, cwd) -> dict:

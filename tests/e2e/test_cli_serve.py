@@ -6,10 +6,16 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from sqlalchemy.engine import make_url
 
 from ..support import free_port
-from .cli_support import cli_env, fresh_database_url, run, serve  # noqa: F401
+from .cli_support import cli_env, fresh_database, run, serve
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    yield from fresh_database(tmp_path)
 
 
 def with_password(database_url: str) -> str:

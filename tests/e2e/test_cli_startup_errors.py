@@ -10,7 +10,13 @@ from sqlalchemy import create_engine, inspect, text
 
 from orderchamp_auth.server.store.database import normalize_database_url
 
-from .cli_support import assert_one_line_error, cli_env, fresh_database_url, run, serve  # noqa: F401
+from .cli_support import assert_one_line_error, cli_env, fresh_database, run
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    yield from fresh_database(tmp_path)
+
 
 EVERY_COMMAND = {
     "serve": ["serve"],  # given a free port by database_command
