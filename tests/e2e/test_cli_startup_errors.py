@@ -89,6 +89,7 @@ def test_serve_refuses_bad_options_before_starting(options, expected, settings, 
     ("ORDERCHAMP_CODE_TTL", "301", "ORDERCHAMP_CODE_TTL must be between 1 and 300, not 301"),
     ("ORDERCHAMP_SIGNATURE_MAX_AGE", "soon", "ORDERCHAMP_SIGNATURE_MAX_AGE must be a whole number"),
     ("ORDERCHAMP_SECRET_KEY", "short", "ORDERCHAMP_SECRET_KEY must be at least 16 characters"),
+    ("ORDERCHAMP_REQUEST_LOG", "yes", "ORDERCHAMP_REQUEST_LOG must be 1 (on) or 0 (off)"),
 ])
 def test_serve_refuses_bad_settings_before_starting(variable, value, expected, settings, tmp_path):
     env = cli_env(settings.database_url, **{variable: value})

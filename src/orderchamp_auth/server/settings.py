@@ -116,6 +116,13 @@ def _url(env: dict[str, str], name: str, default: str) -> str:
     return raw.rstrip("/")
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "")
+    if raw not in ("", "0", "1"):
+        raise SettingsError(f"{name} must be 1 (on) or 0 (off), not {raw!r}")
+    return raw == "1"
+
+
 def _database_url(env: dict[str, str], data_dir: Path) -> str:
     url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
     try:
@@ -174,5 +181,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         web_url_given=bool(env.get("ORDERCHAMP_WEB_URL")),
         api_url_given=bool(env.get("ORDERCHAMP_API_URL")),
-        request_log=env.get("ORDERCHAMP_REQUEST_LOG", "") == "1",
+        request_log=_flag(env, "ORDERCHAMP_REQUEST_LOG"),
     )
