@@ -79,4 +79,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.platform = platform
     app.state.graphql = graphql
     app.add_middleware(SecurityHeadersMiddleware, api_prefix=api_path)
+    if settings.request_log:
+        from .request_log import RequestLogMiddleware
+
+        app.add_middleware(RequestLogMiddleware)  # added last: outermost, so it times everything
     return app

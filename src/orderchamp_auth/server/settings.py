@@ -7,6 +7,9 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .store import urls
 
 log = logging.getLogger("orderchamp_auth")
 
@@ -37,6 +40,11 @@ class Settings:
     # how long a write may wait for a lock (off the event loop: store/write_lock.py), then 503
     write_lock_timeout_ms: int = 15000
     data_dir: Path = field(default_factory=Path.cwd)
+    # whether ORDERCHAMP_WEB_URL / ORDERCHAMP_API_URL were given, or derived (serve fills them in)
+    web_url_given: bool = False
+    api_url_given: bool = False
+    # one log line per request (server/request_log.py); ``serve`` turns it on
+    request_log: bool = False
 
     @property
     def secret_key(self) -> str:
@@ -53,14 +61,18 @@ class Settings:
 
         return urlsplit(self.api_url).path.rstrip("/") or "/v1"
 
+    @property
+    def database_display(self) -> str:
+        """The database URL as it may be printed: without its password."""
+        return urls.redact(self.database_url)
+
     def with_urls(self, host: str, port: int) -> Settings:
-        """Fill the URLs from serve's host and port unless the environment set them."""
-        changes = {}
-        if not os.environ.get("ORDERCHAMP_WEB_URL"):
-            changes["web_url"] = f"http://{host}:{port}"
-        if not os.environ.get("ORDERCHAMP_API_URL"):
-            changes["api_url"] = f"http://{host}:{port}/v1"
-        return replace(self, **changes)
+        """Fill the URLs from serve's host and port unless the environment (or .env) set them."""
+        if ":" in host:
+            host = f"[{host}]"
+        web_url = self.web_url if self.web_url_given else f"http://{host}:{port}"
+        api_url = self.api_url if self.api_url_given else f"{web_url}/v1"
+        return replace(self, web_url=web_url, api_url=api_url)
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -85,19 +97,58 @@ def _int(env: dict[str, str], name: str, default: int, *, low: int, high: int) -
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}")
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _url(env: dict[str, str], name: str, default: str) -> str:
+    """An absolute http(s) URL without query, fragment or credentials (links are built on it)."""
+    raw = env.get(name) or default
+    try:
+        parts = urlsplit(raw)
+        _ = parts.port
+    except ValueError:
+        raise SettingsError(f"{name} is not a valid URL: {raw!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an absolute http:// or https:// URL, not {raw!r}")
+    if parts.query or parts.fragment or "?" in raw or "#" in raw:
+        raise SettingsError(f"{name} must not have a query (?...) or fragment (#...): {raw!r}")
+    if parts.username or parts.password:
+        raise SettingsError(f"{name} must not contain a user name or password")
+    return raw.rstrip("/")
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "")
+    if raw not in ("", "0", "1"):
+        raise SettingsError(f"{name} must be 1 (on) or 0 (off), not {raw!r}")
+    return raw == "1"
+
+
+def _database_url(env: dict[str, str], data_dir: Path) -> str:
+    url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
+    try:
+        urls.parse(url)
+    except ValueError as exc:
+        raise SettingsError(f"DATABASE_URL {exc}") from None
+    return url
 
 
 def _load_or_create_secret(data_dir: Path) -> str:
     path = data_dir / SECRET_FILE
-    if path.is_file():
-        return path.read_text("utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
+    try:
+        if path.is_file():
+            return path.read_text("utf-8").strip()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+    except OSError as exc:
+        raise SettingsError(
+            f"ORDERCHAMP_SECRET_KEY is not set and {path} cannot be read or created ({exc.strerror}); "
+            "set ORDERCHAMP_SECRET_KEY, or ORDERCHAMP_DATA_DIR to a writable directory"
+        ) from None
     log.warning(
         "ORDERCHAMP_SECRET_KEY is not set: generated one into %s. Set it explicitly in production.", path
     )
@@ -108,7 +159,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(environ if environ is not None else os.environ)
     data_dir = Path(env.get("ORDERCHAMP_DATA_DIR") or Path.cwd())
     env = {**_read_dotenv(data_dir / ".env"), **env}
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
+    database_url = _database_url(env, data_dir)
     raw_keys = env.get("ORDERCHAMP_SECRET_KEY")
     if raw_keys:
         # Comma-separated for rotation: the first signs, every one verifies.
@@ -117,8 +168,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         keys = (_load_or_create_secret(data_dir),)
     if any(len(k) < 16 for k in keys):
         raise SettingsError("ORDERCHAMP_SECRET_KEY must be at least 16 characters")
-    web_url = (env.get("ORDERCHAMP_WEB_URL") or "http://127.0.0.1:8000").rstrip("/")
-    api_url = (env.get("ORDERCHAMP_API_URL") or f"{web_url}/v1").rstrip("/")
+    web_url = _url(env, "ORDERCHAMP_WEB_URL", "http://127.0.0.1:8000")
+    api_url = _url(env, "ORDERCHAMP_API_URL", f"{web_url}/v1")
     return Settings(
         database_url=database_url,
         secret_keys=keys,
@@ -131,4 +182,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         api_response_cache_mb=_int(env, "ORDERCHAMP_API_RESPONSE_CACHE_MB", 32, low=0, high=4096),
         write_lock_timeout_ms=_int(env, "ORDERCHAMP_WRITE_LOCK_TIMEOUT_MS", 15000, low=1, high=600_000),
         data_dir=data_dir,
+        web_url_given=bool(env.get("ORDERCHAMP_WEB_URL")),
+        api_url_given=bool(env.get("ORDERCHAMP_API_URL")),
+        request_log=_flag(env, "ORDERCHAMP_REQUEST_LOG"),
     )

@@ -16,8 +16,10 @@ MAX_NAME_LENGTH = 100
 
 
 def create_private_token(
-    session: Session, *, account_id: int, name: str, scopes: ScopeSet, user_id: int | None, now: dt.datetime
+    session: Session, *, account_id: int, name: str, scopes: ScopeSet, user_id: int | None, now: dt.datetime,
+    value: str | None = None,
 ) -> tuple[AccessToken, str]:
+    """The token and its value; ``value`` is for the demo's token, derived from the secret key."""
     name = name.strip()
     errors = {}
     if not name:
@@ -28,7 +30,10 @@ def create_private_token(
         errors["scopes"] = "Choose at least one scope."
     if errors:
         raise ValidationError("The token was not created.", fields=errors)
-    value = generate_secret(TokenKind.PRIVATE_TOKEN)
+    if value is None:
+        value = generate_secret(TokenKind.PRIVATE_TOKEN)
+    elif not value.startswith(TokenKind.PRIVATE_TOKEN.value):
+        raise ValueError("a private token starts with " + TokenKind.PRIVATE_TOKEN.value)
     token = TokenRepository(session).create(
         token_hash=hash_secret(value),
         kind=TokenKindName.PRIVATE.value,

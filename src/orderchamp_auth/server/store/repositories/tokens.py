@@ -52,6 +52,11 @@ class TokenRepository:
             select(AccessToken).where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None))
         )
 
+    def by_hashes(self, token_hashes: list[str]) -> dict[str, AccessToken]:
+        """The tokens (revoked ones too) stored under any of these hashes, by hash."""
+        found = self.session.scalars(select(AccessToken).where(AccessToken.token_hash.in_(token_hashes)))
+        return {token.token_hash: token for token in found}
+
     def list_private_for_account(self, account_id: int) -> list[AccessToken]:
         return list(
             self.session.scalars(
