@@ -31,12 +31,13 @@ from .context import RequestContext
 from .execution import FastExecutionContext, never_awaitable
 from .limits import MAX_NODES, count_nodes, node_limit_error
 from .response_cache import ResponseCache
-from .schema import CachedDocument, DocumentCache
+from .schema import CachedDocument, DocumentCache, Operation, add_plan
 
 log = logging.getLogger(__name__)
 _MISSING = object()
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_SCOPE_SETS = 1024
 MAX_TOKEN_LENGTH = 512
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
@@ -54,6 +55,13 @@ def _errors(message: str, code: str, status: int, headers: dict[str, str] | None
 
 def unauthenticated(message: str) -> Response:
     return _errors(message, "UNAUTHENTICATED", 401, {"www-authenticate": 'Bearer error="invalid_token"'})
+
+
+def unknown_operation(operation_name: str | None) -> Response:
+    # The name itself is not repeated: it may be as long as the body.
+    message = ("The document has several operations: name one in operationName." if operation_name is None
+               else "The document has no operation named by operationName.")
+    return _errors(message, "OPERATION_NOT_FOUND", 400)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -104,15 +112,23 @@ class GraphQLEndpoint:
         if isinstance(parsed, Response):
             return parsed
         query, variables, operation_name = parsed
-        cached = self.documents.entry(query)
+        cached = self.documents.lookup(query)
+        if cached is None:
+            # Parsing and validating an unseen document costs up to tens of milliseconds
+            # (limits.py bounds it): off the event loop, so other requests go on meanwhile.
+            cached = self.documents.store(query, await run_in_threadpool(self.documents.compile, query))
         document = cached.document
         if document is None:
             return _json({"errors": [e.formatted for e in cached.errors]}, 400)
+        operation = cached.operations.get(operation_name)
+        if operation is None:
+            return unknown_operation(operation_name)
         if cached.variable_paged:
-            nodes = count_nodes(document, operation_name, variables)
+            nodes = count_nodes(document, operation.node, variables or {})
             if nodes > MAX_NODES:
                 return _json({"errors": [node_limit_error(nodes).formatted]}, 400)
-        body = self._answer_by_plan(query, cached, grant, variables, operation_name)
+        operation_name = operation.name
+        body = self._answer_by_plan(query, cached, grant, variables, operation)
         if body is not None:
             return Response(body, headers=_JSON_HEADERS)
         if is_mutation(document, operation_name):
@@ -135,13 +151,16 @@ class GraphQLEndpoint:
                 scopes = ScopeSet.parse(grant.scopes)
             except ScopeError:
                 scopes = ScopeSet()
+            if len(self._scopes) >= MAX_SCOPE_SETS:
+                self._scopes.clear()  # only tokens' own scope strings get here: a handful
             self._scopes[grant.scopes] = scopes
         return scopes
 
     def _answer_by_plan(self, query: str, cached: CachedDocument, grant: TokenGrant,
-                        variables: dict[str, Any] | None, operation_name: str | None) -> bytes | None:
+                        variables: dict[str, Any] | None, operation: Operation) -> bytes | None:
         """The response body by the document's compiled plan (or the response cache); None
         where graphql-core must answer."""
+        operation_name = operation.name
         key = (operation_name, grant.scopes)
         plan = cached.plans.get(key, _MISSING)
         if plan is _MISSING:
@@ -151,7 +170,7 @@ class GraphQLEndpoint:
             except Unsupported as exc:
                 log.debug("graphql-core's path for this document: %s", exc)
                 plan = None
-            cached.plans[key] = plan
+            add_plan(cached, key, plan)
         if plan is None or not self.use_plans:
             return None
         coerced: Any = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from ...protocol.tokens import hash_secret
@@ -23,7 +24,7 @@ from ..store.repositories.tokens import (
     read_revocation_version,
 )
 
-MAX_CACHED = 50_000
+MAX_CACHED = 50_000  # grants of live tokens only (~0.5 KB each); oldest out
 LAST_USED_INTERVAL = 60.0
 
 
@@ -38,7 +39,7 @@ class BearerAuthenticator:
         self.database = database
         self.check_interval = check_interval
         self.clock = clock
-        self._cache: dict[str, TokenGrant] = {}
+        self._cache: OrderedDict[str, TokenGrant] = OrderedDict()
         self._version: int | None = None
         self._checked_at = float("-inf")
         self._used: dict[int, dt.datetime] = {}
@@ -64,9 +65,11 @@ class BearerAuthenticator:
             with self.database.snapshot() as connection:
                 grant = find_active_grant(connection, token_hash)
             if grant is not None:
-                if len(self._cache) >= MAX_CACHED:
-                    self._cache.clear()
                 self._cache[token_hash] = grant
+                if len(self._cache) > MAX_CACHED:
+                    # Only the oldest goes: emptying it all would send every client's next
+                    # request to the database at once.
+                    self._cache.popitem(last=False)
         if grant is not None:
             self._used[grant.token_id] = utcnow()
         return grant
