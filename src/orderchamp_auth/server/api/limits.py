@@ -42,7 +42,10 @@ MAX_DEPTH = 10
 MAX_NODES = 50_000
 # Selections once every fragment spread is expanded; GraphiQL's introspection query has ~250,
 # the largest of the API tests' queries ~60.
-MAX_SELECTIONS = 1_500
+MAX_SELECTIONS = 1_000
+# Aliased fields once fragments are spread: each is resolved on its own (a few hundred of one
+# root field are a few hundred reads); the API tests use a handful.
+MAX_ALIASES = 300
 # Fields beyond the first that share a response name with another one in the same selection
 # (after expanding fragments): graphql-core compares each such pair.
 MAX_REPEATED_FIELDS = 60
@@ -71,6 +74,7 @@ class _Size:
     """Of a selection set with its fragments expanded."""
 
     selections: int = 0
+    aliases: int = 0
     depth: int = 0  # fields outside introspection, nested
     full_depth: int = 0  # all fields, nested
     lists: int = 0  # nested introspection list fields (on any path)
@@ -104,12 +108,13 @@ class _Measure:
     def selection_set(self, node: SelectionSetNode | None) -> _Size:
         if node is None:
             return _EMPTY
-        selections = depth = full = lists = i_depth = i_lists = crowded = fragments = 0
+        selections = aliases = depth = full = lists = i_depth = i_lists = crowded = fragments = 0
         variable_pages = False
         for selection in node.selections:
             if isinstance(selection, FieldNode):
                 inner = self.selection_set(selection.selection_set)
                 name = selection.name.value
+                aliases += selection.alias is not None
                 full = max(full, 1 + inner.full_depth)
                 lists = max(lists, inner.lists + (name in INTROSPECTION_LISTS))
                 if name in INTROSPECTION_ROOTS:
@@ -136,9 +141,10 @@ class _Measure:
                 i_depth = max(i_depth, inner.introspection_depth)
                 i_lists = max(i_lists, inner.introspection_lists)
             selections = min(selections + 1 + inner.selections, _CAP)
+            aliases = min(aliases + inner.aliases, _CAP)
             crowded = max(crowded, inner.crowded)
             variable_pages = variable_pages or inner.variable_pages
-        return _Size(selections, depth, full, lists, i_depth, i_lists, max(crowded, fragments), variable_pages)
+        return _Size(selections, aliases, depth, full, lists, i_depth, i_lists, max(crowded, fragments), variable_pages)
 
 
 def _fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -199,6 +205,9 @@ def measure(document: DocumentNode) -> Measured:
             f"The query expands to more than {MAX_SELECTIONS} selections once its fragments are "
             "spread; ask for fewer fields or spread fragments fewer times.")], False)
     errors: list[GraphQLError] = []
+    if sum(size.aliases for _, size in measured) > MAX_ALIASES:
+        errors.append(too_complex(f"The query has more than {MAX_ALIASES} aliased fields once its fragments are "
+                                  "spread; ask for fewer at a time."))
     if any(size.crowded > MAX_FRAGMENTS_PER_SELECTION for _, size in measured):
         errors.append(too_complex(
             f"A selection holds more than {MAX_FRAGMENTS_PER_SELECTION} fragments side by side."))

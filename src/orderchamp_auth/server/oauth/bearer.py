@@ -35,10 +35,12 @@ class BearerAuthenticator:
         *,
         check_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        max_cached: int = MAX_CACHED,
     ) -> None:
         self.database = database
         self.check_interval = check_interval
         self.clock = clock
+        self.max_cached = max_cached
         self._cache: OrderedDict[str, TokenGrant] = OrderedDict()
         self._version: int | None = None
         self._checked_at = float("-inf")
@@ -66,7 +68,7 @@ class BearerAuthenticator:
                 grant = find_active_grant(connection, token_hash)
             if grant is not None:
                 self._cache[token_hash] = grant
-                if len(self._cache) > MAX_CACHED:
+                if len(self._cache) > self.max_cached:
                     # Only the oldest goes: emptying it all would send every client's next
                     # request to the database at once.
                     self._cache.popitem(last=False)
