@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import orjson
 from graphql import (
     DocumentNode,
@@ -38,6 +39,9 @@ _MISSING = object()
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_SCOPE_SETS = 1024
+# Unseen documents compiled at once, each in a thread: each holds the GIL while it works, so
+# more would only delay the event loop, not finish sooner.
+COMPILE_THREADS = 1
 MAX_TOKEN_LENGTH = 512
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
@@ -96,6 +100,7 @@ class GraphQLEndpoint:
         self.use_plans = True
         self.fallbacks = 0  # requests a plan handed back to graphql-core (tests read it)
         self.responses = ResponseCache(response_cache_bytes) if response_cache_bytes > 0 else None
+        self._compile_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -116,7 +121,7 @@ class GraphQLEndpoint:
         if cached is None:
             # Parsing and validating an unseen document costs up to tens of milliseconds
             # (limits.py bounds it): off the event loop, so other requests go on meanwhile.
-            cached = self.documents.store(query, await run_in_threadpool(self.documents.compile, query))
+            cached = self.documents.store(query, await self._compile_off_loop(query))
         document = cached.document
         if document is None:
             return _json({"errors": [e.formatted for e in cached.errors]}, 400)
@@ -143,6 +148,11 @@ class GraphQLEndpoint:
             payload["errors"] = [e.formatted for e in result.errors]
         payload["data"] = result.data
         return _json(payload, 200 if result.data is not None or not result.errors else 400)
+
+    async def _compile_off_loop(self, query: str) -> CachedDocument:
+        if self._compile_limiter is None:
+            self._compile_limiter = anyio.CapacityLimiter(COMPILE_THREADS)
+        return await anyio.to_thread.run_sync(self.documents.compile, query, limiter=self._compile_limiter)
 
     def _scopes_of(self, grant: TokenGrant) -> ScopeSet:
         scopes = self._scopes.get(grant.scopes)

@@ -197,9 +197,12 @@ def measure(document: DocumentNode) -> Measured:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     try:
         measured = [(op, sizes.selection_set(op.selection_set)) for op in operations]
+        for name in fragments:
+            sizes.fragment(name)
     except RecursionError:
         return Measured([too_complex("The query nests its fragments too deeply.")], False)
-    selections = sum(size.selections for _, size in measured)
+    # Validation visits every fragment definition too, used or not.
+    selections = sum(size.selections for _, size in measured) + sum(size.selections for size in sizes.sizes.values())
     if selections > MAX_SELECTIONS:
         return Measured([too_complex(
             f"The query expands to more than {MAX_SELECTIONS} selections once its fragments are "
