@@ -41,7 +41,7 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_SCOPE_SETS = 1024
 # Unseen documents compiled at once, each in a thread: each holds the GIL while it works, so
 # more would only delay the event loop, not finish sooner.
-COMPILE_THREADS = 1
+COMPILE_THREADS = 2
 MAX_TOKEN_LENGTH = 512
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
