@@ -127,6 +127,15 @@ def test_variable_defaults_count_toward_the_node_limit(live, token):
     assert unreadable.status_code == 400 and code_of(unreadable) == "QUERY_TOO_COMPLEX"
 
 
+def test_the_node_bound_is_that_of_the_named_operation(live, token):
+    query = ("query Small { account { name } } "
+             "query Big($n: Int = 250) { orders(first: $n) { nodes { products(first: $n) { nodes { sku } } } } }")
+    assert post(live.base_url, token, query, operationName="Small").status_code == 200
+    big = post(live.base_url, token, query, operationName="Big")
+    assert big.status_code == 400 and code_of(big) == "QUERY_TOO_COMPLEX"
+    assert post(live.base_url, token, query, {"n": 2}, operationName="Big").status_code == 200
+
+
 def test_list_defaults_count_toward_the_node_limit(live, token):
     skus = ", ".join(f'"SKU-{i}"' for i in range(100))
     query = ("query($s: [String!]! = [%s]) { productVariants(skus: $s) { product { variants(first: 250) "

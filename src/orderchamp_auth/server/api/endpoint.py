@@ -30,7 +30,7 @@ from ..store.repositories.tokens import TokenGrant
 from .compiled import Unsupported, compile_plan
 from .context import RequestContext
 from .execution import FastExecutionContext, never_awaitable
-from .limits import MAX_NODES, count_nodes, node_limit_error
+from .limits import MAX_NODES, node_limit_error
 from .response_cache import ResponseCache
 from .schema import CachedDocument, DocumentCache, Operation, add_plan
 
@@ -128,8 +128,8 @@ class GraphQLEndpoint:
         operation = cached.operations.get(operation_name)
         if operation is None:
             return unknown_operation(operation_name)
-        if cached.variable_paged:
-            nodes = count_nodes(document, operation.node, variables or {})
+        if operation.node_bound is not None:
+            nodes = operation.node_bound.count(variables or {})
             if nodes > MAX_NODES:
                 return _json({"errors": [node_limit_error(nodes).formatted]}, 400)
         operation_name = operation.name

@@ -16,7 +16,7 @@ bound here multiplies them down the tree.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
@@ -81,7 +81,6 @@ class _Size:
     introspection_depth: int = 0  # of the deepest __schema / __type selection, counting itself
     introspection_lists: int = 0
     crowded: int = 0  # the most fragments side by side in one selection set
-    variable_pages: bool = False  # a page size comes from a variable
 
 
 _EMPTY = _Size()
@@ -109,7 +108,6 @@ class _Measure:
         if node is None:
             return _EMPTY
         selections = aliases = depth = full = lists = i_depth = i_lists = crowded = fragments = 0
-        variable_pages = False
         for selection in node.selections:
             if isinstance(selection, FieldNode):
                 inner = self.selection_set(selection.selection_set)
@@ -124,10 +122,6 @@ class _Measure:
                     depth = max(depth, 1 + inner.depth)
                     i_depth = max(i_depth, inner.introspection_depth)
                     i_lists = max(i_lists, inner.introspection_lists)
-                variable_pages = variable_pages or any(
-                    a.name.value in PAGE_ARGUMENTS and isinstance(a.value, VariableNode)
-                    for a in selection.arguments or ()
-                )
             else:
                 fragments += 1
                 if isinstance(selection, InlineFragmentNode):
@@ -143,8 +137,7 @@ class _Measure:
             selections = min(selections + 1 + inner.selections, _CAP)
             aliases = min(aliases + inner.aliases, _CAP)
             crowded = max(crowded, inner.crowded)
-            variable_pages = variable_pages or inner.variable_pages
-        return _Size(selections, aliases, depth, full, lists, i_depth, i_lists, max(crowded, fragments), variable_pages)
+        return _Size(selections, aliases, depth, full, lists, i_depth, i_lists, max(crowded, fragments))
 
 
 def _fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -187,7 +180,8 @@ def _repeated_fields(selection_sets: list[SelectionSetNode], fragments: Mapping[
 @dataclass(frozen=True, slots=True)
 class Measured:
     errors: list[GraphQLError]
-    variable_pages: bool  # the node bound must be checked again with each request's variables
+    # by operation name: the node bounds to check again with each request's variables
+    node_bounds: dict[str | None, NodeBound] = field(default_factory=dict)
 
 
 def measure(document: DocumentNode) -> Measured:
@@ -200,14 +194,15 @@ def measure(document: DocumentNode) -> Measured:
         for name in fragments:
             sizes.fragment(name)
     except RecursionError:
-        return Measured([too_complex("The query nests its fragments too deeply.")], False)
+        return Measured([too_complex("The query nests its fragments too deeply.")])
     # Validation visits every fragment definition too, used or not.
     selections = sum(size.selections for _, size in measured) + sum(size.selections for size in sizes.sizes.values())
     if selections > MAX_SELECTIONS:
         return Measured([too_complex(
             f"The query expands to more than {MAX_SELECTIONS} selections once its fragments are "
-            "spread; ask for fewer fields or spread fragments fewer times.")], False)
+            "spread; ask for fewer fields or spread fragments fewer times.")])
     errors: list[GraphQLError] = []
+    bounds: dict[str | None, NodeBound] = {}
     if sum(size.aliases for _, size in measured) > MAX_ALIASES:
         errors.append(too_complex(f"The query has more than {MAX_ALIASES} aliased fields once its fragments are "
                                   "spread; ask for fewer at a time."))
@@ -232,10 +227,131 @@ def measure(document: DocumentNode) -> Measured:
             errors.append(too_deep(f"The introspection query nests {size.introspection_lists} lists; "
                                    f"at most {MAX_INTROSPECTION_LISTS} are allowed."))
         if not errors:
-            nodes = count_nodes(document, op, None)
+            bound = node_bound(document, op)
+            nodes = bound.count(None)
             if nodes > MAX_NODES:
                 errors.append(node_limit_error(nodes))
-    return Measured(errors, any(size.variable_pages for _, size in measured))
+            elif bound.uses_variables:
+                bounds[op.name.value if op.name else None] = bound
+    return Measured(errors, bounds)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeBound:
+    """An upper bound of the objects a selection can return, as a function of the request's
+    variables: page sizes multiply down the tree. What depends on no variable is folded into
+    ``constant`` when the document is compiled, so a request counts only the fields whose page
+    size is a variable (and their parents)."""
+
+    constant: int
+    # (page arguments: literal sizes, None, or ("$", variable name, a list?)), the selection below
+    parts: tuple[tuple[tuple[Any, ...], NodeBound], ...] = ()
+    defaults: Mapping[str, Any] | None = None  # the operation's variable defaults (at the root)
+
+    @property
+    def uses_variables(self) -> bool:
+        return bool(self.parts)
+
+    def count(self, variables: Mapping[str, Any] | None) -> int:
+        """With ``variables`` None (validation) a variable counts as 1; otherwise as its value,
+        or its default when absent."""
+        return self._count(variables, self.defaults or {})
+
+    def _count(self, variables: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> int:
+        total = self.constant
+        for arguments, below in self.parts:
+            size = _page_size(tuple(_resolve(a, variables, defaults) for a in arguments))
+            total += size * (1 + below._count(variables, defaults))
+        return min(total, _CAP)
+
+
+def _resolve(argument: Any, variables: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> Any:
+    if type(argument) is not tuple:
+        return argument
+    if variables is None:
+        return 1  # validation: checked again with the request's variables
+    _, name, is_list = argument
+    value = variables[name] if name in variables else defaults.get(name)
+    if is_list and value is not None and not isinstance(value, list):
+        return 1  # a single value stands for a list of one
+    return value
+
+
+def _page_size(values: tuple[Any, ...]) -> int:
+    """The largest page asked for; a value that is no page size counts as the largest."""
+    largest = None
+    for value in values:
+        if value is None:
+            continue  # not given: the connection asks for the other one
+        if isinstance(value, list):
+            value = len(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            value = MAX_PAGE_SIZE
+        largest = value if largest is None else max(largest, value)
+    return 1 if largest is None else max(largest, 1)
+
+
+def _page_arguments(field: FieldNode) -> tuple[Any, ...]:
+    found: list[Any] = []
+    for argument in field.arguments or ():
+        name = argument.name.value
+        if name not in PAGE_ARGUMENTS:
+            continue
+        value: Any = argument.value
+        if isinstance(value, VariableNode):
+            found.append(("$", value.name.value, name == "skus"))
+        elif isinstance(value, IntValueNode):
+            found.append(int(value.value))
+        elif isinstance(value, ListValueNode):
+            found.append(len(value.values))
+        elif isinstance(value, NullValueNode):
+            found.append(None)
+        elif name == "skus":
+            found.append(1)  # a single value stands for a list of one
+        else:
+            found.append(MAX_PAGE_SIZE)  # no page size: validation refuses it
+    return tuple(found)
+
+
+def node_bound(document: DocumentNode, operation: OperationDefinitionNode) -> NodeBound:
+    """The operation's NodeBound, its fragments expanded: only for a document within
+    MAX_SELECTIONS (``measure`` checks that first)."""
+    defaults = {d.variable.name.value: value_from_ast_untyped(d.default_value)
+                for d in operation.variable_definitions or () if d.default_value is not None}
+    bound = _bound(operation.selection_set, _fragments_of(document), frozenset())
+    return NodeBound(bound.constant, bound.parts, defaults)
+
+
+def _bound(node: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode],
+           visiting: frozenset[str]) -> NodeBound:
+    if node is None:
+        return _NO_NODES
+    constant = 0
+    parts: list[tuple[tuple[Any, ...], NodeBound]] = []
+    for selection in node.selections:
+        if isinstance(selection, FieldNode):
+            arguments = _page_arguments(selection)
+            below = _bound(selection.selection_set, fragments, visiting)
+            if below.parts or any(type(a) is tuple for a in arguments):
+                parts.append((arguments, below))
+            else:
+                constant += _page_size(arguments) * (1 + below.constant)
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            inner = _bound(selection.selection_set, fragments, visiting)
+        else:
+            assert isinstance(selection, FragmentSpreadNode)
+            name = selection.name.value
+            definition = fragments.get(name)
+            if definition is None or name in visiting:
+                continue  # validation reports it
+            inner = _bound(definition.selection_set, fragments, visiting | {name})
+        constant += inner.constant
+        parts.extend(inner.parts)
+    return NodeBound(min(constant, _CAP), tuple(parts))
+
+
+_NO_NODES = NodeBound(0)
 
 
 def node_limit_error(nodes: int, max_nodes: int = MAX_NODES) -> GraphQLError:
@@ -243,83 +359,3 @@ def node_limit_error(nodes: int, max_nodes: int = MAX_NODES) -> GraphQLError:
         f"The query could return up to {nodes} objects; at most {max_nodes} are allowed. "
         "Ask for smaller pages (first/last) in nested lists."
     )
-
-
-def count_nodes(document: DocumentNode, operation: OperationDefinitionNode,
-                variables: Mapping[str, Any] | None) -> int:
-    """An upper bound of the objects ``operation`` can return: page sizes multiply down the
-    tree. With ``variables`` None (validation), a variable counts as 1 and the bound is checked
-    again per request; otherwise a variable has its value, or its default when absent."""
-    defaults: dict[str, Any] = {}
-    if variables is not None:
-        for definition in operation.variable_definitions or ():
-            if definition.default_value is not None:
-                defaults[definition.variable.name.value] = value_from_ast_untyped(definition.default_value)
-    return _NodeCounter(_fragments_of(document), variables, defaults).selection_set(operation.selection_set)
-
-
-class _NodeCounter:
-    """Counts at multiplier 1: a selection's count scales linearly with the pages above it,
-    so each fragment is counted once."""
-
-    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any] | None,
-                 defaults: dict[str, Any]) -> None:
-        self.fragments = fragments
-        self.variables = variables
-        self.defaults = defaults
-        self.counted: dict[str, int] = {}
-        self.visiting: set[str] = set()
-
-    def selection_set(self, node: SelectionSetNode | None) -> int:
-        if node is None:
-            return 0
-        total = 0
-        for selection in node.selections:
-            if isinstance(selection, FieldNode):
-                total += self.page_size(selection) * (1 + self.selection_set(selection.selection_set))
-            elif isinstance(selection, InlineFragmentNode):
-                total += self.selection_set(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += self.fragment(selection.name.value)
-        return min(total, _CAP)
-
-    def fragment(self, name: str) -> int:
-        counted = self.counted.get(name)
-        if counted is None:
-            definition = self.fragments.get(name)
-            if definition is None or name in self.visiting:
-                return 0
-            self.visiting.add(name)
-            counted = self.counted[name] = self.selection_set(definition.selection_set)
-            self.visiting.discard(name)
-        return counted
-
-    def page_size(self, field: FieldNode) -> int:
-        """The largest page a field asks for; a value that is no page size counts as the largest."""
-        largest = None
-        for argument in field.arguments or ():
-            if argument.name.value not in PAGE_ARGUMENTS:
-                continue
-            value: Any = argument.value
-            if isinstance(value, VariableNode):
-                if self.variables is None:
-                    value = 1  # validation: checked again with the request's variables
-                else:
-                    name = value.name.value
-                    value = self.variables[name] if name in self.variables else self.defaults.get(name)
-            elif isinstance(value, IntValueNode):
-                value = int(value.value)
-            elif isinstance(value, ListValueNode):
-                value = len(value.values)
-            elif isinstance(value, NullValueNode):
-                value = None
-            if value is None:
-                continue  # not given: the connection asks for the other one
-            if isinstance(value, list):
-                value = len(value)
-            elif isinstance(value, str) and argument.name.value == "skus":
-                value = 1  # a single value stands for a list of one
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                value = MAX_PAGE_SIZE
-            largest = value if largest is None else max(largest, value)
-        return 1 if largest is None else max(largest, 1)

@@ -20,7 +20,7 @@ from graphql import (
 from graphql.validation import ValidationRule
 
 from .guard import apply_scope_guards
-from .limits import MAX_QUERY_LENGTH, measure
+from .limits import MAX_QUERY_LENGTH, NodeBound, measure
 from .mutations import bind_mutations
 from .resolvers import bind_resolvers
 
@@ -41,14 +41,14 @@ class Operation:
 
     node: OperationDefinitionNode
     name: str | None  # its own name: plans are filed under it, never under the raw request field
+    # page sizes come from variables: the node bound is checked per request (limits.py)
+    node_bound: NodeBound | None = None
 
 
 @dataclass
 class CachedDocument:
     document: DocumentNode | None
     errors: list[GraphQLError]
-    # page sizes come from variables: the node bound is checked per request (limits.py)
-    variable_paged: bool = False
     # by operationName as a request gives it (None: the document's only operation)
     operations: dict[str | None, Operation] = field(default_factory=dict)
     # compiled plans (or None: graphql-core's path) by (operation name, scopes); see compiled.py.
@@ -65,9 +65,12 @@ def add_plan(cached: CachedDocument, key: tuple[str | None, str], plan: Any) -> 
     cached.plans[key] = plan
 
 
-def _operations(document: DocumentNode) -> dict[str | None, Operation]:
-    found = [Operation(d, d.name.value if d.name else None) for d in document.definitions
-             if isinstance(d, OperationDefinitionNode)]
+def _operations(document: DocumentNode, node_bounds: dict[str | None, NodeBound]) -> dict[str | None, Operation]:
+    found = []
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            name = definition.name.value if definition.name else None
+            found.append(Operation(definition, name, node_bounds.get(name)))
     operations: dict[str | None, Operation] = {op.name: op for op in found if op.name is not None}
     if len(found) == 1:
         operations[None] = found[0]
@@ -137,4 +140,4 @@ class DocumentCache:
             error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
         if errors:
             return CachedDocument(None, errors)
-        return CachedDocument(document, [], measured.variable_pages, _operations(document))
+        return CachedDocument(document, [], _operations(document, measured.node_bounds))
