@@ -85,6 +85,11 @@ def test_a_fragment_cycle_is_refused_by_validation_without_looping(live, token):
     response = post(live.base_url, token, cycle)
     assert response.status_code == 400
     assert "A" in response.json()["errors"][0]["message"]
+    through_fields = ("{ products(first: 1) { nodes { ...P } } } fragment P on Product { variants(first: 1) "
+                      "{ nodes { product { ...P } } } }")
+    response = post(live.base_url, token, through_fields)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 def test_healthz_answers_while_hostile_documents_are_validated(live, token):

@@ -145,13 +145,14 @@ def _fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
 
 
 def _repeated_fields(selection_sets: list[SelectionSetNode], fragments: Mapping[str, FragmentDefinitionNode],
-                     budget: int) -> int:
+                     budget: int, ancestors: frozenset[str] = frozenset()) -> int:
     """Fields that share a response name with an earlier one, in the merged tree (what
     graphql-core's overlapping-fields rule compares); stops counting past ``budget``. Runs
-    only on documents whose expanded size is within MAX_SELECTIONS."""
+    only on documents whose expanded size is within MAX_SELECTIONS. A fragment is expanded
+    once per level and never inside itself (a cycle is NoFragmentCycles' to report)."""
     groups: dict[str, list[SelectionSetNode | None]] = {}
     pending = list(selection_sets)
-    seen: set[str] = set()  # fragments expanded at this level (a cycle is NoFragmentCycles' to report)
+    seen = set(ancestors)
     while pending:
         for selection in pending.pop().selections:
             if isinstance(selection, FieldNode):
@@ -171,7 +172,7 @@ def _repeated_fields(selection_sets: list[SelectionSetNode], fragments: Mapping[
             return repeated
         children = [s for s in group if s is not None]
         if children:
-            repeated += _repeated_fields(children, fragments, budget - repeated)
+            repeated += _repeated_fields(children, fragments, budget - repeated, frozenset(seen))
             if repeated > budget:
                 return repeated
     return repeated
@@ -186,15 +187,19 @@ class Measured:
 
 def measure(document: DocumentNode) -> Measured:
     """The document's cost against the budgets, before any validation rule runs."""
+    try:
+        return _measure(document)
+    except RecursionError:  # a chain of hundreds of fragments, each spreading the next
+        return Measured([too_complex("The query nests its fragments too deeply.")])
+
+
+def _measure(document: DocumentNode) -> Measured:
     fragments = _fragments_of(document)
     sizes = _Measure(fragments)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    try:
-        measured = [(op, sizes.selection_set(op.selection_set)) for op in operations]
-        for name in fragments:
-            sizes.fragment(name)
-    except RecursionError:
-        return Measured([too_complex("The query nests its fragments too deeply.")])
+    measured = [(op, sizes.selection_set(op.selection_set)) for op in operations]
+    for name in fragments:
+        sizes.fragment(name)
     # Validation visits every fragment definition too, used or not.
     selections = sum(size.selections for _, size in measured) + sum(size.selections for size in sizes.sizes.values())
     if selections > MAX_SELECTIONS:
