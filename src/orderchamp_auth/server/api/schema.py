@@ -129,9 +129,9 @@ class DocumentCache:
                                                       extensions={"code": "QUERY_TOO_LARGE"})])
         try:
             document = parse(query, max_tokens=5000)
-        except GraphQLError as error:
-            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
-            return CachedDocument(None, [error])
+        except GraphQLError as syntax_error:
+            syntax_error.extensions = {**(syntax_error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+            return CachedDocument(None, [syntax_error])
         measured = measure(document)
         if measured.errors:
             return CachedDocument(None, measured.errors)
