@@ -280,3 +280,21 @@ def test_unused_fragments_count_toward_the_selection_budget():
     fragments = " ".join(f"fragment A{i} on Account {{ id name slug type }}" for i in range(250))
     measured = limits.measure(parse("{ account { id } } " + fragments))
     assert [e.extensions["code"] for e in measured.errors] == ["QUERY_TOO_COMPLEX"]
+
+
+def test_a_long_literal_list_is_refused_before_validation(live, token):
+    skus = ", ".join(f'"SKU-{i}"' for i in range(1200))
+    response = post(live.base_url, token, "{ productVariants(skus: [%s]) { sku } }" % skus)
+    assert response.status_code == 400 and code_of(response) == "QUERY_TOO_COMPLEX"
+
+
+def test_legitimate_large_documents_are_within_the_budgets():
+    from graphql import parse
+
+    bulk = "mutation { %s }" % " ".join(
+        f'p{i}: productCreate(input: {{title: "Bulk {i}"}}) {{ product {{ id }} }}' for i in range(240))
+    skus = "{ productVariants(skus: [%s]) { sku } }" % ", ".join(f'"SKU-{i}"' for i in range(250))
+    for query in (bulk, skus, get_introspection_query(descriptions=True, specified_by_url=True,
+                                                      directive_is_repeatable=True, schema_description=True,
+                                                      input_value_deprecation=True)):
+        assert limits.measure(parse(query)).errors == []

@@ -29,6 +29,7 @@ from graphql.language import (
     IntValueNode,
     ListValueNode,
     NullValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
@@ -46,6 +47,10 @@ MAX_SELECTIONS = 1_000
 # Aliased fields once fragments are spread: each is resolved on its own (a few hundred of one
 # root field are a few hundred reads); the API tests use a handful.
 MAX_ALIASES = 300
+# Arguments, directives, variable definitions and the items of literal lists and objects, each
+# validated (and coerced) on its own; as written, not expanded. A bulk mutation of 240 aliases
+# with a small input object each needs ~500; a long list of skus is the usual big one.
+MAX_INPUTS = 1_000
 # Fields beyond the first that share a response name with another one in the same selection
 # (after expanding fragments): graphql-core compares each such pair.
 MAX_REPEATED_FIELDS = 60
@@ -91,6 +96,7 @@ class _Measure:
         self.fragments = fragments
         self.sizes: dict[str, _Size] = {}
         self.visiting: set[str] = set()
+        self.inputs = 0  # as written: each selection set is visited once (fragments memoized)
 
     def fragment(self, name: str) -> _Size:
         size = self.sizes.get(name)
@@ -113,6 +119,7 @@ class _Measure:
                 inner = self.selection_set(selection.selection_set)
                 name = selection.name.value
                 aliases += selection.alias is not None
+                self.inputs += _inputs(selection)
                 full = max(full, 1 + inner.full_depth)
                 lists = max(lists, inner.lists + (name in INTROSPECTION_LISTS))
                 if name in INTROSPECTION_ROOTS:
@@ -124,6 +131,7 @@ class _Measure:
                     i_lists = max(i_lists, inner.introspection_lists)
             else:
                 fragments += 1
+                self.inputs += _inputs(selection)
                 if isinstance(selection, InlineFragmentNode):
                     inner = self.selection_set(selection.selection_set)
                 else:
@@ -138,6 +146,27 @@ class _Measure:
             aliases = min(aliases + inner.aliases, _CAP)
             crowded = max(crowded, inner.crowded)
         return _Size(selections, aliases, depth, full, lists, i_depth, i_lists, max(crowded, fragments))
+
+
+def _inputs(node: Any) -> int:
+    """Arguments and directives of a selection (or the default of a variable definition),
+    with the items of their literal values."""
+    count = 0
+    values: list[Any] = []
+    for directive in node.directives or ():
+        count += 1
+        values.extend(a.value for a in directive.arguments or ())
+    values.extend(a.value for a in getattr(node, "arguments", None) or ())
+    if getattr(node, "default_value", None) is not None:  # a variable definition
+        values.append(node.default_value)
+    while values:
+        value = values.pop()
+        count += 1
+        if isinstance(value, ListValueNode):
+            values.extend(value.values)
+        elif isinstance(value, ObjectValueNode):
+            values.extend(f.value for f in value.fields)
+    return count
 
 
 def _fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -208,6 +237,11 @@ def _measure(document: DocumentNode) -> Measured:
             "spread; ask for fewer fields or spread fragments fewer times.")])
     errors: list[GraphQLError] = []
     bounds: dict[str | None, NodeBound] = {}
+    inputs = sizes.inputs + sum(_inputs(op) + sum(1 + _inputs(d) for d in op.variable_definitions or ())
+                                for op in operations)
+    if inputs > MAX_INPUTS:
+        errors.append(too_complex(f"The query has more than {MAX_INPUTS} arguments, variables and literal "
+                                  "list or object items; send long lists in fewer, smaller requests."))
     if sum(size.aliases for _, size in measured) > MAX_ALIASES:
         errors.append(too_complex(f"The query has more than {MAX_ALIASES} aliased fields once its fragments are "
                                   "spread; ask for fewer at a time."))

@@ -24,7 +24,7 @@ from ..store.repositories.tokens import (
     read_revocation_version,
 )
 
-MAX_CACHED = 50_000  # grants of live tokens only (~0.5 KB each); oldest out
+MAX_CACHED = 50_000
 LAST_USED_INTERVAL = 60.0
 
 
@@ -40,7 +40,7 @@ class BearerAuthenticator:
         self.database = database
         self.check_interval = check_interval
         self.clock = clock
-        self.max_cached = max_cached
+        self.max_cached = max_cached  # grants of live tokens only (~0.5 KB each); oldest out
         self._cache: OrderedDict[str, TokenGrant] = OrderedDict()
         self._version: int | None = None
         self._checked_at = float("-inf")
