@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..support import World
 from .conftest import SCREENSHOTS
 
@@ -27,4 +29,27 @@ def test_graphiql_runs_a_query_with_a_pasted_token(live, platform, chromium):
     assert "ACCESS_DENIED" in text  # the default query also asks for products: no products_read
     page.screenshot(path=str(SCREENSHOTS / "graphiql.png"))
     assert errors == []
+    page.close()
+
+
+def test_graphiql_docs_show_the_schema_once_a_token_is_pasted(live, platform, chromium):
+    """GraphiQL's own introspection query is 15 levels deep: it must pass the API's limits."""
+    world = World(platform)
+    token = world.private_token(world.supplier().account_id, "account_read")
+    page = chromium.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    introspections: list[int] = []
+    page.on("response", lambda r: introspections.append(r.status)
+            if r.request.method == "POST" and "IntrospectionQuery" in (r.request.post_data or "") else None)
+    page.goto(f"{live.base_url}/v1/graphql")
+    page.wait_for_selector(".graphiql-container", timeout=20_000)
+    page.fill("#token", token)
+    page.get_by_role("button", name="Re-fetch GraphQL schema").click()
+    page.get_by_role("button", name=re.compile("Documentation Explorer")).click()
+    explorer = page.locator(".graphiql-doc-explorer")
+    explorer.get_by_text("Query", exact=True).first.wait_for(timeout=15_000)
+    explorer.get_by_text("Query", exact=True).first.click()
+    explorer.get_by_text("products", exact=True).first.wait_for(timeout=15_000)
+    assert 200 in introspections and errors == []
     page.close()

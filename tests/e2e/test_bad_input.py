@@ -111,7 +111,9 @@ def test_graphql_depth_limit(live, world):
     query = "query Deep { " + "node(id: \"x\") { ... on Account { id } " * 1 + "}" + " }"
     ok = httpx.post(live.base_url + "/v1/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"})
     assert ok.status_code == 200
-    deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }"
+    # 11 levels of data (introspection has an allowance of its own: test_hardening_api_limits.py)
+    deep = ("{ products(first: 1) { nodes { variants(first: 1) { nodes { product { variants(first: 1) { nodes {"
+            " product { variants(first: 1) { nodes { id } } } } } } } } } } }")
     response = httpx.post(live.base_url + "/v1/graphql", json={"query": deep}, headers={"authorization": f"Bearer {token}"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"

@@ -67,3 +67,14 @@ def test_unknown_tokens_are_not_cached(database):
     auth = BearerAuthenticator(database, check_interval=60.0, clock=FakeClock())
     assert auth.lookup("ocp_unknown") is None
     assert auth.cached("ocp_unknown") is None
+
+
+def test_a_stream_of_tokens_keeps_the_cache_within_its_bound(database):
+    auth = BearerAuthenticator(database, check_interval=60.0, clock=FakeClock(), max_cached=3)
+    values = [make_token(database)[2] for _ in range(5)]
+    for value in values:
+        assert auth.lookup(value) is not None
+    assert len(auth._cache) == 3
+    # The oldest went, not everything: the latest are still answered without the database.
+    assert auth.cached(values[0]) is None
+    assert all(auth.cached(value) is not None for value in values[2:])

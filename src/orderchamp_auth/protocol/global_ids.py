@@ -18,9 +18,9 @@ def encode_global_id(type_name: str, local_id: int | str) -> str:
     return binascii.b2a_base64(f"{type_name}:{local_id}".encode(), newline=False).decode("ascii").rstrip("=")
 
 
-def global_id_encoder(type_name: str, cache_size: int = 65536) -> Callable[[int | str], str]:
+def global_id_encoder(type_name: str, cache_size: int = 8192) -> Callable[[int | str], str]:
     """``encode_global_id`` for one type, remembering recent IDs: an API page encodes the same
-    few hundred IDs on every request."""
+    few hundred IDs on every request. About 200 bytes an entry: ~1.6 MB per type when full."""
 
     @lru_cache(maxsize=cache_size)
     def encode(local_id: int | str) -> str:

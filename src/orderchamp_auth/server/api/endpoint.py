@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import orjson
 from graphql import (
     DocumentNode,
@@ -32,14 +33,18 @@ from .compiled import Fallback, Unsupported, compile_plan
 from .context import RequestContext
 from .errors import format_errors, has_internal_error
 from .execution import FastExecutionContext, never_awaitable
-from .limits import MAX_NODES, count_nodes, node_limit_error
+from .limits import MAX_NODES, node_limit_error
 from .response_cache import ResponseCache
-from .schema import CachedDocument, DocumentCache
+from .schema import CachedDocument, DocumentCache, Operation, add_plan
 
 log = logging.getLogger(__name__)
 _MISSING = object()
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_SCOPE_SETS = 1024
+# Unseen documents compiled at once, each in a thread: each holds the GIL while it works, so
+# more would only delay the event loop, not finish sooner.
+COMPILE_THREADS = 2
 MAX_TOKEN_LENGTH = 512
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
@@ -57,6 +62,13 @@ def _errors(message: str, code: str, status: int, headers: dict[str, str] | None
 
 def unauthenticated(message: str) -> Response:
     return _errors(message, "UNAUTHENTICATED", 401, {"www-authenticate": 'Bearer error="invalid_token"'})
+
+
+def unknown_operation(operation_name: str | None) -> Response:
+    # The name itself is not repeated: it may be as long as the body.
+    message = ("The document has several operations: name one in operationName." if operation_name is None
+               else "The document has no operation named by operationName.")
+    return _errors(message, "OPERATION_NOT_FOUND", 400)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -91,6 +103,7 @@ class GraphQLEndpoint:
         self.use_plans = True
         self.fallbacks = 0  # requests a plan handed back to graphql-core (tests read it)
         self.responses = ResponseCache(response_cache_bytes) if response_cache_bytes > 0 else None
+        self._compile_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -107,15 +120,23 @@ class GraphQLEndpoint:
         if isinstance(parsed, Response):
             return parsed
         query, variables, operation_name = parsed
-        cached = self.documents.entry(query)
+        cached = self.documents.lookup(query)
+        if cached is None:
+            # Parsing and validating an unseen document costs up to tens of milliseconds
+            # (limits.py bounds it): off the event loop, so other requests go on meanwhile.
+            cached = self.documents.store(query, await self._compile_off_loop(query))
         document = cached.document
         if document is None:
             return _json({"errors": [e.formatted for e in cached.errors]}, 400)
-        if cached.variable_paged:
-            nodes = count_nodes(document, operation_name, variables)
+        operation = cached.operations.get(operation_name)
+        if operation is None:
+            return unknown_operation(operation_name)
+        if operation.node_bound is not None:
+            nodes = operation.node_bound.count(variables or {})
             if nodes > MAX_NODES:
                 return _json({"errors": [node_limit_error(nodes).formatted]}, 400)
-        body = self._answer_by_plan(query, cached, grant, variables, operation_name)
+        operation_name = operation.name
+        body = self._answer_by_plan(query, cached, grant, variables, operation)
         if body is not None:
             return Response(body, headers=_JSON_HEADERS)
         if is_mutation(document, operation_name):
@@ -134,6 +155,11 @@ class GraphQLEndpoint:
         payload["data"] = result.data
         return _json(payload, status)
 
+    async def _compile_off_loop(self, query: str) -> CachedDocument:
+        if self._compile_limiter is None:
+            self._compile_limiter = anyio.CapacityLimiter(COMPILE_THREADS)
+        return await anyio.to_thread.run_sync(self.documents.compile, query, limiter=self._compile_limiter)
+
     def _scopes_of(self, grant: TokenGrant) -> ScopeSet:
         scopes = self._scopes.get(grant.scopes)
         if scopes is None:
@@ -141,13 +167,16 @@ class GraphQLEndpoint:
                 scopes = ScopeSet.parse(grant.scopes)
             except ScopeError:
                 scopes = ScopeSet()
+            if len(self._scopes) >= MAX_SCOPE_SETS:
+                self._scopes.clear()  # only tokens' own scope strings get here: a handful
             self._scopes[grant.scopes] = scopes
         return scopes
 
     def _answer_by_plan(self, query: str, cached: CachedDocument, grant: TokenGrant,
-                        variables: dict[str, Any] | None, operation_name: str | None) -> bytes | None:
+                        variables: dict[str, Any] | None, operation: Operation) -> bytes | None:
         """The response body by the document's compiled plan (or the response cache); None
         where graphql-core must answer."""
+        operation_name = operation.name
         key = (operation_name, grant.scopes)
         plan = cached.plans.get(key, _MISSING)
         if plan is _MISSING:
@@ -157,7 +186,7 @@ class GraphQLEndpoint:
             except Unsupported as exc:
                 log.debug("graphql-core's path for this document: %s", exc)
                 plan = None
-            cached.plans[key] = plan
+            add_plan(cached, key, plan)
         if plan is None or not self.use_plans:
             return None
         coerced: Any = {}

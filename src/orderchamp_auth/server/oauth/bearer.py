@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from ...protocol.tokens import hash_secret
@@ -35,11 +36,13 @@ class BearerAuthenticator:
         *,
         check_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        max_cached: int = MAX_CACHED,
     ) -> None:
         self.database = database
         self.check_interval = check_interval
         self.clock = clock
-        self._cache: dict[str, TokenGrant] = {}
+        self.max_cached = max_cached  # grants of live tokens only (~0.5 KB each); oldest out
+        self._cache: OrderedDict[str, TokenGrant] = OrderedDict()
         self._version: int | None = None
         self._checked_at = float("-inf")
         self._used: dict[int, dt.datetime] = {}
@@ -65,9 +68,11 @@ class BearerAuthenticator:
             with self.database.snapshot() as connection:
                 grant = find_active_grant(connection, token_hash)
             if grant is not None:
-                if len(self._cache) >= MAX_CACHED:
-                    self._cache.clear()
                 self._cache[token_hash] = grant
+                if len(self._cache) > self.max_cached:
+                    # Only the oldest goes: emptying it all would send every client's next
+                    # request to the database at once.
+                    self._cache.popitem(last=False)
         if grant is not None:
             self._used[grant.token_id] = utcnow()
         return grant

@@ -14,6 +14,7 @@ connection.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -107,7 +108,10 @@ def compile_statement(statement: Any, dialect: Dialect, json_lists: Sequence[str
                         tuple(column.type for column in selected), frozenset(json_lists), dict(shaping or {}))
 
 
-_COMPILED: dict[Hashable, CompiledStatement] = {}
+# Keys include the columns a query selects, which a client chooses: bounded, oldest out (a
+# statement pushed out is compiled again on its next use).
+MAX_COMPILED = 4096
+_COMPILED: OrderedDict[Hashable, CompiledStatement] = OrderedDict()
 
 
 def compiled(key: Hashable, dialect: Dialect, build: Callable[[], Any], json_lists: Sequence[str] = (),
@@ -119,6 +123,8 @@ def compiled(key: Hashable, dialect: Dialect, build: Callable[[], Any], json_lis
     if statement is None:
         statement = _COMPILED[full_key] = compile_statement(build(), dialect, json_lists,
                                                             shaping() if shaping else None)
+        if len(_COMPILED) > MAX_COMPILED:
+            _COMPILED.popitem(last=False)
     return statement
 
 
