@@ -21,7 +21,15 @@ from .oauth.bearer import BearerAuthenticator
 from .oauth.clients import ClientSecrets
 from .settings import Settings, load_settings
 from .store.database import Database
-from .web import auth_routes, backoffice_routes, oauth_routes, partner_routes, support_routes
+from .web import (
+    auth_routes,
+    backoffice_routes,
+    oauth_routes,
+    partner_changes_routes,
+    partner_routes,
+    support_changes_routes,
+    support_routes,
+)
 from .web.errors import http_error_handler, platform_error_handler
 from .web.platform import Platform
 from .web.render import build_templates
@@ -63,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_routes.routes,
         *partner_routes.routes,
         *support_routes.routes,
+        *partner_changes_routes.routes,
+        *support_changes_routes.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     if os.environ.get("ORDERCHAMP_BENCH_BASELINE") == "1":
