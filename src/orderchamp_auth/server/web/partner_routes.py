@@ -28,6 +28,7 @@ from ..oauth.apps import (
 from ..oauth.installs import install_start_url
 from ..store.database import utcnow
 from ..store.models import App, Partner
+from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository, PartnerRepository
 from ..store.repositories.sessions import WebSessionRepository
 from .forms import Upload, every, first, read_form, read_multipart_form
@@ -91,6 +92,7 @@ async def apps_list(request: Request, user: CurrentUser, partner: Partner) -> Re
             return {
                 "apps": apps,
                 "logos": AppRepository(db).ids_with_logo([a.id for a in apps]),
+                "changes": AppChangeRepository(db).statuses_for([a.id for a in apps]),
                 "demo_accounts": PartnerRepository(db).demo_accounts_of(partner.id),
             }
 

@@ -17,7 +17,6 @@ from starlette.routing import Route
 from ..errors import NotFoundError, ValidationError
 from ..oauth.app_changes import approve_changes, change_fingerprint, reject_changes, summarize_request
 from ..store.database import utcnow
-from ..store.models import App
 from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository
 from .forms import first, read_form
@@ -56,18 +55,19 @@ async def review_changes(request: Request, user: CurrentUser) -> Response:
     return await _render(request, user)
 
 
-def _decide_changes(platform: Platform, client_id: str, fields: list[tuple[str, str]], approve: bool) -> App:
+def _decide_changes(platform: Platform, client_id: str, fields: list[tuple[str, str]], approve: bool) -> str:
+    """Returns the app's name as support knew it (an approval may change it)."""
     with platform.database.write() as db:
         app = AppRepository(db).get_by_client_id(client_id)
         if app is None:
             raise NotFoundError("There is no app with this client_id.")
-        reviewed = first(fields, "reviewed")
+        name, reviewed = app.name, first(fields, "reviewed")
         if approve:
             approve_changes(db, app, reviewed=reviewed, now=utcnow())
         else:
             reason = first(fields, "reason").replace("\r\n", "\n")
             reject_changes(db, app, reviewed=reviewed, reason=reason, now=utcnow())
-        return app
+        return name
 
 
 async def _decide(request: Request, user: CurrentUser, *, approve: bool) -> Response:
@@ -76,7 +76,7 @@ async def _decide(request: Request, user: CurrentUser, *, approve: bool) -> Resp
     check_csrf(request, user, first(fields, "csrf_token"))
     client_id = request.path_params["client_id"]
     try:
-        app = await run_in_threadpool(_decide_changes, platform, client_id, fields, approve)
+        name = await run_in_threadpool(_decide_changes, platform, client_id, fields, approve)
     except ValidationError as exc:
         if not exc.fields:
             raise
@@ -84,9 +84,9 @@ async def _decide(request: Request, user: CurrentUser, *, approve: bool) -> Resp
         return await _render(request, user, extra, status_code=400)
     response = redirect("/support/review")
     if approve:
-        flash(request, response, f"The changes to {app.name} are approved and live.")
+        flash(request, response, f"The changes to {name} are approved and live.")
     else:
-        flash(request, response, f"The changes to {app.name} were rejected. The verified version stays live; "
+        flash(request, response, f"The changes to {name} were rejected. The verified version stays live; "
                                  "the partner sees your reason on the app's page.")
     return response
 

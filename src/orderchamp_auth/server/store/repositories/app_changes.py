@@ -75,7 +75,7 @@ class AppChangeRepository:
             )
         )
 
-    def app_ids_with_changes(self, app_ids: list[int]) -> dict[int, str]:
+    def statuses_for(self, app_ids: list[int]) -> dict[int, str]:
         """``app id -> status`` of the change requests among these apps (the partner's list)."""
         if not app_ids:
             return {}
