@@ -24,7 +24,7 @@ def test_a_partner_edits_a_verified_app_and_support_approves_the_changes(live, w
     sign_in(dev, member.email)
     dev.goto(f"/partners/{member.partner_id}/apps/{app.client_id}/edit")
     expect(dev.get_by_text("Saving submits your changes for review")).to_be_visible()
-    dev.get_by_label("Name", exact=True).fill("Stock Sync Europe")
+    dev.get_by_label("Name", exact=True).fill("Shelf Planner EU")
     dev.get_by_role("button", name="Add a redirect URL").click()
     dev.get_by_label("Redirect URL 2").fill(new_callback)
     dev.get_by_label("Logo").set_input_files(str(logo_file(tmp_path)))
@@ -34,7 +34,7 @@ def test_a_partner_edits_a_verified_app_and_support_approves_the_changes(live, w
     changes = dev.locator("section.changes-card")
     expect(changes.get_by_role("heading", name=re.compile("Changes awaiting review"))).to_be_visible()
     expect(changes.locator("del")).to_have_text(old_name)
-    expect(changes.locator("ins")).to_have_text("Stock Sync Europe")
+    expect(changes.locator("ins")).to_have_text("Shelf Planner EU")
     expect(changes.locator("li.added")).to_contain_text(new_callback)
     expect(changes.get_by_role("img", name="The proposed logo")).to_be_visible()
     expect(dev.get_by_role("heading", name=old_name)).to_be_visible()  # the live version heads the page
@@ -44,7 +44,7 @@ def test_a_partner_edits_a_verified_app_and_support_approves_the_changes(live, w
     sign_in(shop, supplier(world, account_name="Corner Shop").email)
     shop.goto("/backoffice/integrations")
     expect(shop.get_by_text(old_name, exact=True).first).to_be_visible()
-    expect(shop.get_by_text("Stock Sync Europe")).to_have_count(0)
+    expect(shop.get_by_text("Shelf Planner EU")).to_have_count(0)
 
     reviewer = person()
     sign_in(reviewer, staff(world))
@@ -57,7 +57,7 @@ def test_a_partner_edits_a_verified_app_and_support_approves_the_changes(live, w
     expect(reviewer.get_by_role("status")).to_contain_text(f"The changes to {old_name} are approved and live")
 
     dev.reload()
-    expect(dev.get_by_role("heading", name="Stock Sync Europe")).to_be_visible()
+    expect(dev.get_by_role("heading", name="Shelf Planner EU")).to_be_visible()
     expect(dev.locator("section.changes-card")).to_have_count(0)
     shop.reload()
-    expect(shop.get_by_text("Stock Sync Europe").first).to_be_visible()
+    expect(shop.get_by_text("Shelf Planner EU").first).to_be_visible()

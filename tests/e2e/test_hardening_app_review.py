@@ -302,3 +302,27 @@ def test_approved_changes_keep_the_secret_and_show_in_the_integration_overview(l
     started = _install_start(shop, verified.client_id)
     assert verify_query_string(urlsplit(started.headers["location"]).query, verified.client_secret)["account_id"]
     assert "Renamed Sync" in shop.http.get("/backoffice/integrations").text
+
+
+def test_concurrent_edits_of_a_verified_app_leave_one_change_request(live, dev, verified, platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = _app_path(verified)
+    csrf = dev.csrf(f"{path}/edit")
+    cookies = dict(dev.http.cookies)
+
+    def save(i: int) -> int:
+        with httpx.Client(base_url=live.base_url, cookies=cookies, timeout=30) as client:
+            return client.post(f"{path}/edit", data={
+                "csrf_token": csrf, "name": f"Racer {i}", "description": "", "application_url": verified.application_url,
+                "redirect_uri": [OLD_CALLBACK, f"https://app.example.com/cb-{i}"],
+            }, files={"logo": ("", b"", "application/octet-stream")}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(save, range(8)))
+    assert statuses == [303] * 8
+    with platform.database.read() as db:
+        change = AppChangeRepository(db).get_for_app(verified.app_id)
+        i = int(change.name.split()[1])
+        assert change.redirect_urls == [OLD_CALLBACK, f"https://app.example.com/cb-{i}"]
+        assert [r.url for r in AppRepository(db).get(verified.app_id).redirect_uris] == [OLD_CALLBACK]

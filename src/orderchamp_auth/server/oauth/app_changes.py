@@ -174,7 +174,9 @@ def hold_changes(
 
 
 def _reviewed_request(session: Session, app: App, reviewed: str) -> AppChangeRequest:
-    change = AppChangeRepository(session).get_with_logo(app.id)
+    changes = AppChangeRepository(session)
+    changes.lock_app(app)
+    change = changes.get_with_logo(app.id)
     if change is None:
         raise NotFoundError(f"{app.name} has no changes waiting for review.")
     if reviewed != change_fingerprint(change):
@@ -212,7 +214,9 @@ def reject_changes(session: Session, app: App, *, reviewed: str, reason: str, no
 
 
 def withdraw_changes(session: Session, app: App) -> None:
-    if not AppChangeRepository(session).delete_for_app(app.id):
+    changes = AppChangeRepository(session)
+    changes.lock_app(app)
+    if not changes.delete_for_app(app.id):
         raise NotFoundError(f"{app.name} has no changes waiting for review.")
 
 
@@ -235,6 +239,7 @@ def review_fingerprint(session: Session, app: App) -> str:
 
 
 def check_reviewed_version(session: Session, app: App, reviewed: str) -> None:
+    AppChangeRepository(session).lock_app(app)  # an edit committed after this check waits for the decision
     if reviewed != review_fingerprint(session, app):
         raise StaleReviewError(
             f"The partner changed {app.name} since you opened it. Nothing was decided: review it again."

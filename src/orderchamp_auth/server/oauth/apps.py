@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ValidationError
 from ..store.models import App, AppStatus
+from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository
 from .app_changes import (
     KEEP_LOGO,
@@ -147,6 +148,8 @@ def update_app(
     name, application_url, redirect_uris, description = validate_app_fields(
         name=name, application_url=application_url, redirect_uris=redirect_uris, description=description
     )
+    # Locked, then its status read: an edit racing support's verification is held, not applied.
+    AppChangeRepository(session).lock_app(app)
     check_name_is_free(session, app.partner_id, name, app_id=app.id)
     details = AppDetails(name, description, application_url, tuple(redirect_uris))
     if app.status == AppStatus.VERIFIED.value:

@@ -7,12 +7,19 @@ import datetime as dt
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, undefer
 
-from ..models import AppChangeRequest, AppStatus
+from ..models import App, AppChangeRequest, AppStatus
 
 
 class AppChangeRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def lock_app(self, app: App) -> None:
+        """Reload the app under a row lock, so that its edits and reviews run one at a time:
+        an approval never applies a request replaced after it was read. (PostgreSQL; SQLite
+        writers are serialized by BEGIN IMMEDIATE, and SQLAlchemy leaves out FOR UPDATE.)"""
+        self.session.execute(select(App.id).where(App.id == app.id).with_for_update())
+        self.session.refresh(app)
 
     def get_for_app(self, app_id: int) -> AppChangeRequest | None:
         return self.session.scalar(select(AppChangeRequest).where(AppChangeRequest.app_id == app_id))
