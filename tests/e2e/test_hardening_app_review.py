@@ -326,3 +326,29 @@ def test_concurrent_edits_of_a_verified_app_leave_one_change_request(live, dev, 
         i = int(change.name.split()[1])
         assert change.redirect_urls == [OLD_CALLBACK, f"https://app.example.com/cb-{i}"]
         assert [r.url for r in AppRepository(db).get(verified.app_id).redirect_uris] == [OLD_CALLBACK]
+
+
+# The role rules of tests/e2e/test_roles.py, for the change request's own addresses.
+CHANGE_GETS = ["/partners/{partner}/apps/{app}/changes/logo", "/support/apps/{app}/changes",
+               "/support/apps/{app}/changes/logo"]
+CHANGE_POSTS = ["/partners/{partner}/apps/{app}/changes/withdraw", "/support/apps/{app}/changes/approve",
+                "/support/apps/{app}/changes/reject"]
+
+
+@pytest.mark.parametrize("path", CHANGE_GETS + CHANGE_POSTS)
+def test_change_request_addresses_need_the_right_role(live, browser, world, new_browser, dev, verified, path,
+                                                      platform):
+    assert _edit(dev, verified, logo=("l.png", image("PNG"), "image/png")).status_code == 303
+    url = path.format(partner=verified.partner_id, app=verified.client_id)
+    signed_out = browser.http.get(url) if path in CHANGE_GETS else browser.http.post(url, data={"reason": "x"})
+    assert signed_out.status_code in (303, 403)
+    if signed_out.status_code == 303:
+        assert signed_out.headers["location"].startswith("/login?next=")
+    shop = signed_in(new_browser, world.supplier().email)
+    csrf = shop.csrf("/backoffice/integrations")
+    answer = shop.http.get(url) if path in CHANGE_GETS else shop.http.post(url, data={"csrf_token": csrf,
+                                                                                      "reason": "x"})
+    assert answer.status_code == 403
+    with platform.database.read() as db:
+        assert AppChangeRepository(db).get_for_app(verified.app_id).status == "submitted"
+    assert _name_of(platform, verified) != "Renamed Sync"
