@@ -22,7 +22,15 @@ from .oauth.clients import ClientSecrets
 from .settings import Settings, load_settings
 from .store.database import Database
 from .store.write_lock import WriteLockUnavailable
-from .web import auth_routes, backoffice_routes, oauth_routes, partner_routes, support_routes
+from .web import (
+    auth_routes,
+    backoffice_routes,
+    oauth_routes,
+    partner_changes_routes,
+    partner_routes,
+    support_changes_routes,
+    support_routes,
+)
 from .web.errors import http_error_handler, platform_error_handler, write_lock_handler
 from .web.platform import Platform
 from .web.render import build_templates
@@ -65,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_routes.routes,
         *partner_routes.routes,
         *support_routes.routes,
+        *partner_changes_routes.routes,
+        *support_changes_routes.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     if os.environ.get("ORDERCHAMP_BENCH_BASELINE") == "1":

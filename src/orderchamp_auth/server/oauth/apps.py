@@ -2,6 +2,7 @@
 
 Used by the CLI, the demo and the partner and support pages. The review cycle is
 draft -> submitted -> verified, or -> rejected (with the reviewer's reason) -> submitted again.
+A verified app stays verified: its later edits are reviewed as change requests (``app_changes``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,23 @@ from sqlalchemy.orm import Session
 
 from ..errors import ValidationError
 from ..store.models import App, AppStatus
+from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository
+from .app_changes import (
+    KEEP_LOGO,
+    AppDetails,
+    EditResult,
+    LogoChange,
+    apply_details,
+    check_name_is_free,
+    check_review_reason,
+    check_reviewed_version,
+    hold_changes,
+)
 from .clients import ClientSecrets
 
 MAX_URL_LENGTH = 2000
 MAX_REDIRECT_URIS = 10
-MAX_REVIEW_NOTE = 2000
 # Long enough for a partner to roll the new secret out to every server of the app in a
 # working day, short enough that a leaked old secret stops working soon.
 SECRET_ROTATION_GRACE = dt.timedelta(hours=24)
@@ -102,7 +114,7 @@ def create_app(
     name, application_url, redirect_uris, description = validate_app_fields(
         name=name, application_url=application_url, redirect_uris=redirect_uris, description=description
     )
-    _check_name_is_free(session, partner_id, name, app_id=None)
+    check_name_is_free(session, partner_id, name, app_id=None)
     client_id, secret, encrypted = client_secrets.new_credentials()
     app = AppRepository(session).create(
         partner_id=partner_id,
@@ -117,13 +129,6 @@ def create_app(
     return app, secret
 
 
-def _check_name_is_free(session: Session, partner_id: int, name: str, *, app_id: int | None) -> None:
-    # Suppliers tell apps apart by name in their integration overview.
-    same = AppRepository(session).get_by_name(partner_id, name)
-    if same is not None and same.id != app_id:
-        raise ValidationError("The app was not saved.", fields={"name": "You already have an app with this name."})
-
-
 def update_app(
     session: Session,
     app: App,
@@ -132,17 +137,25 @@ def update_app(
     application_url: str,
     redirect_uris: list[str],
     description: str,
+    logo: LogoChange = KEEP_LOGO,
+    user_id: int | None = None,
     now: dt.datetime,
-) -> App:
-    """Change an app's details; its status, credentials and installations stay as they are."""
+) -> EditResult:
+    """Change an app's details; its status, credentials and installations stay as they are.
+
+    A verified app is not changed: the edit is held for review (``EditResult.HELD_FOR_REVIEW``).
+    """
     name, application_url, redirect_uris, description = validate_app_fields(
         name=name, application_url=application_url, redirect_uris=redirect_uris, description=description
     )
-    _check_name_is_free(session, app.partner_id, name, app_id=app.id)
-    app.name, app.application_url, app.description = name, application_url, description
-    AppRepository(session).replace_redirect_uris(app, redirect_uris)
-    app.updated_at = now
-    return app
+    # Locked, then its status read: an edit racing support's verification is held, not applied.
+    AppChangeRepository(session).lock_app(app)
+    check_name_is_free(session, app.partner_id, name, app_id=app.id)
+    details = AppDetails(name, description, application_url, tuple(redirect_uris))
+    if app.status == AppStatus.VERIFIED.value:
+        return hold_changes(session, app, details, logo, user_id=user_id, now=now)
+    apply_details(session, app, details, logo, now)
+    return EditResult.SAVED
 
 
 def submit_for_review(app: App, now: dt.datetime) -> None:
@@ -153,24 +166,18 @@ def submit_for_review(app: App, now: dt.datetime) -> None:
     app.updated_at = now
 
 
-def verify_app(app: App, now: dt.datetime) -> None:
+def verify_app(session: Session, app: App, *, reviewed: str, now: dt.datetime) -> None:
+    """``reviewed``: the fingerprint of the version support looked at (``review_fingerprint``)."""
     if app.status != AppStatus.SUBMITTED.value:
         raise ValidationError(f"The app is {app.status}: only a submitted app can be verified.")
+    check_reviewed_version(session, app, reviewed)
     app.status = AppStatus.VERIFIED.value
     app.review_note = ""
     app.updated_at = now
 
 
 def reject_app(app: App, reason: str, now: dt.datetime) -> None:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError(
-            "The app was not rejected.", fields={"reason": "Tell the partner what to change before it can be verified."}
-        )
-    if len(reason) > MAX_REVIEW_NOTE:
-        raise ValidationError(
-            "The app was not rejected.", fields={"reason": f"The reason can be at most {MAX_REVIEW_NOTE} characters."}
-        )
+    reason = check_review_reason(reason, "app")
     if app.status != AppStatus.SUBMITTED.value:
         raise ValidationError(f"The app is {app.status}: only a submitted app can be rejected.")
     app.status = AppStatus.REJECTED.value

@@ -8,6 +8,7 @@ import enum
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     ForeignKey,
@@ -179,6 +180,34 @@ class AppLogo(Base):
     content_type: Mapped[str] = mapped_column(String(50))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[dt.datetime] = _created()
+
+
+class AppChangeRequest(Base):
+    """Edits of a verified app, held for support's review: the verified version in ``apps``
+    stays what users see and what authorize checks until support approves them. One per app;
+    a newer edit replaces it."""
+
+    __tablename__ = "app_change_requests"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=AppStatus.SUBMITTED.value)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    application_url: Mapped[str] = mapped_column(String(2000))
+    redirect_urls: Mapped[list[str]] = mapped_column(JSON)
+    # A new logo (re-encoded like a live one), or removes_logo; neither keeps the live logo.
+    logo_content_type: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    logo_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    removes_logo: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    submitted_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = _created()
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    app: Mapped[App] = relationship(lazy="joined")
 
 
 class Installation(Base):

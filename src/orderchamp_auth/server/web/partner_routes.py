@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from ...protocol.tokens import hash_secret
 from ..errors import NotFoundError, ValidationError
+from ..oauth.app_changes import EditResult, LogoChange
 from ..oauth.apps import (
     SECRET_ROTATION_GRACE,
     create_app,
@@ -27,10 +28,12 @@ from ..oauth.apps import (
 from ..oauth.installs import install_start_url
 from ..store.database import utcnow
 from ..store.models import App, Partner
+from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository, PartnerRepository
 from ..store.repositories.sessions import WebSessionRepository
 from .forms import Upload, every, first, read_form, read_multipart_form
 from .logos import LOGO_CONTENT_TYPE, LogoError, normalize_logo
+from .partner_changes_routes import change_context, form_start
 from .platform import Platform, platform_of
 from .render import redirect, render
 from .roles import partner_member, partner_user
@@ -89,6 +92,7 @@ async def apps_list(request: Request, user: CurrentUser, partner: Partner) -> Re
             return {
                 "apps": apps,
                 "logos": AppRepository(db).ids_with_logo([a.id for a in apps]),
+                "changes": AppChangeRepository(db).statuses_for([a.id for a in apps]),
                 "demo_accounts": PartnerRepository(db).demo_accounts_of(partner.id),
             }
 
@@ -109,12 +113,12 @@ def _submitted_values(fields: list[tuple[str, str]]) -> dict[str, Any]:
 
 def _render_form(
     request: Request, user: CurrentUser, partner: Partner, *, app: App | None, values: dict[str, Any],
-    has_logo: bool = False, errors: dict[str, str] | None = None, status_code: int = 200,
+    logo_url: str | None = None, errors: dict[str, str] | None = None, status_code: int = 200,
 ) -> Response:
     uris = [u for u in values["redirect_uris"] if u.strip()] or [""]
     return render(
         request, "partner/app_form.html",
-        {"partner": partner, "app": app, "values": {**values, "redirect_uris": uris}, "has_logo": has_logo,
+        {"partner": partner, "app": app, "values": {**values, "redirect_uris": uris}, "logo_url": logo_url,
          "errors": errors or {}},
         user=user, status_code=status_code,
     )
@@ -177,17 +181,14 @@ async def edit_app(request: Request, user: CurrentUser, partner: Partner) -> Res
     platform = platform_of(request)
     client_id = request.path_params["client_id"]
 
-    def _load() -> tuple[App, bool]:
+    def _load() -> tuple[App, dict[str, Any], str | None]:
         with platform.database.read() as db:
             app = _load_app(db, partner, client_id)
-            return app, AppRepository(db).has_logo(app.id)
+            values, logo_url, _change = form_start(db, partner, app)
+            return app, values, logo_url
 
-    app, has_logo = await run_in_threadpool(_load)
-    values = {
-        "name": app.name, "description": app.description, "application_url": app.application_url,
-        "redirect_uris": [r.url for r in app.redirect_uris],
-    }
-    return _render_form(request, user, partner, app=app, values=values, has_logo=has_logo)
+    app, values, logo_url = await run_in_threadpool(_load)
+    return _render_form(request, user, partner, app=app, values=values, logo_url=logo_url)
 
 
 @partner_member
@@ -199,40 +200,49 @@ async def update_app_submit(request: Request, user: CurrentUser, partner: Partne
     values = _submitted_values(fields)
     remove_logo = first(fields, "remove_logo") == "1"
 
-    def _update() -> App:
+    def _update() -> tuple[App, EditResult]:
         logo, logo_errors = _prepare_logo(files.get("logo"))
+        if logo_errors:  # checked with the fields, so that every problem is shown at once
+            logo_change = LogoChange()
+        else:
+            logo_change = LogoChange(LOGO_CONTENT_TYPE if logo else None, logo, remove=remove_logo)
         with platform.database.write() as db:
             app = _load_app(db, partner, client_id)
-            logos = AppRepository(db)
             try:
-                update_app(db, app, **values, now=utcnow())
+                result = update_app(db, app, **values, logo=logo_change, user_id=user.user.id, now=utcnow())
             except ValidationError as exc:
                 raise ValidationError(exc.message, fields={**exc.fields, **logo_errors}) from None
             if logo_errors:
-                raise ValidationError("The app was not saved.", fields=logo_errors)
-            if logo is not None:
-                logos.set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
-            elif remove_logo:
-                logos.delete_logo(app.id)
-            return app
+                raise ValidationError("The app was not saved.", fields=logo_errors)  # rolls the edit back
+            return app, result
 
-    def _unchanged() -> tuple[App, bool]:
+    def _unchanged() -> tuple[App, str | None]:
         # Read again: the failed transaction's rollback expired what it had loaded.
         with platform.database.read() as db:
             app = _load_app(db, partner, client_id)
-            return app, AppRepository(db).has_logo(app.id)
+            return app, form_start(db, partner, app)[1]
 
     try:
-        app = await run_in_threadpool(_update)
+        app, result = await run_in_threadpool(_update)
     except ValidationError as exc:
-        unchanged, has_logo = await run_in_threadpool(_unchanged)
+        unchanged, logo_url = await run_in_threadpool(_unchanged)
         return _render_form(
-            request, user, partner, app=unchanged, values=values, has_logo=has_logo,
+            request, user, partner, app=unchanged, values=values, logo_url=logo_url,
             errors=_with_logo_reminder(exc.fields, files), status_code=400,
         )
     response = redirect(_app_url(partner, app.client_id))
-    flash(request, response, f"Your changes to {app.name} were saved.")
+    flash(request, response, _EDIT_MESSAGES[result].format(name=app.name))
     return response
+
+
+_EDIT_MESSAGES = {
+    EditResult.SAVED: "Your changes to {name} were saved.",
+    EditResult.HELD_FOR_REVIEW: (
+        "Your changes to {name} were submitted for review. Until Orderchamp support approves them, "
+        "suppliers see and install the verified version."
+    ),
+    EditResult.MATCHES_LIVE: "Your edits match the verified version of {name}: nothing is waiting for review.",
+}
 
 
 # The app's page: status, credentials, test installs ---------------------------------------------
@@ -248,6 +258,7 @@ def _page_context(platform: Platform, user: CurrentUser, partner: Partner, clien
             "partner": partner,
             "app": app,
             "has_logo": AppRepository(db).has_logo(app.id),
+            **change_context(db, partner, app),
             "demo_accounts": partners.demo_accounts_of(partner.id),
             "my_demo_ids": {a.id for a in partners.demo_accounts_of_user(partner.id, user.user.id)},
             "previous_until": previous_until if previous_until and previous_until > now else None,

@@ -17,10 +17,12 @@ from starlette.routing import Route
 
 from ..admin import check_email
 from ..errors import NotFoundError, ValidationError
+from ..oauth.app_changes import review_fingerprint
 from ..oauth.apps import reject_app, verify_app
 from ..store.database import utcnow
 from ..store.models import App, AppStatus, Partner, User
 from ..store.repositories.accounts import AccountRepository, UserRepository
+from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository, PartnerRepository
 from .forms import first, read_form
 from .platform import Platform, platform_of
@@ -60,7 +62,9 @@ async def review_queue(request: Request, user: CurrentUser) -> Response:
         with platform.database.read() as db:
             apps = AppRepository(db)
             queue = apps.list_by_status(AppStatus.SUBMITTED)
-            return {"queue": queue, "logos": apps.ids_with_logo([a.id for a in queue])}
+            changes = AppChangeRepository(db).list_submitted()  # edits of verified apps
+            logos = apps.ids_with_logo([a.id for a in queue] + [c.app_id for c in changes])
+            return {"queue": queue, "changes": changes, "logos": logos}
 
     return render(request, "support/review.html", await run_in_threadpool(_load), user=user)
 
@@ -70,7 +74,8 @@ def _load_app(platform: Platform, client_id: str) -> dict[str, Any]:
         app = AppRepository(db).get_by_client_id(client_id)
         if app is None:
             raise NotFoundError("There is no app with this client_id.")
-        return {"app": app, "has_logo": AppRepository(db).has_logo(app.id)}
+        return {"app": app, "has_logo": AppRepository(db).has_logo(app.id), "reviewed": review_fingerprint(db, app),
+                "change": AppChangeRepository(db).get_for_app(app.id)}
 
 
 async def _render_review(
@@ -86,20 +91,23 @@ async def review_app(request: Request, user: CurrentUser) -> Response:
     return await _render_review(request, user)
 
 
-def _decide(platform: Platform, client_id: str, decide: Callable[[App, dt.datetime], None]) -> App:
+def _decide(platform: Platform, client_id: str, decide: Callable[[Session, App, dt.datetime], None]) -> App:
     with platform.database.write() as db:
         app = AppRepository(db).get_by_client_id(client_id)
         if app is None:
             raise NotFoundError("There is no app with this client_id.")
-        decide(app, utcnow())
+        decide(db, app, utcnow())
         return app
 
 
 @support_user
 async def verify(request: Request, user: CurrentUser) -> Response:
     platform = platform_of(request)
-    await _form(request, user)
-    app = await run_in_threadpool(_decide, platform, request.path_params["client_id"], verify_app)
+    reviewed = first(await _form(request, user), "reviewed")
+    app = await run_in_threadpool(
+        _decide, platform, request.path_params["client_id"],
+        lambda db, a, now: verify_app(db, a, reviewed=reviewed, now=now),
+    )
     response = redirect("/support/review")
     flash(request, response, f"{app.name} is verified: every account can install it now.")
     return response
@@ -112,7 +120,7 @@ async def reject(request: Request, user: CurrentUser) -> Response:
     reason = first(fields, "reason").replace("\r\n", "\n")
     try:
         app = await run_in_threadpool(
-            _decide, platform, request.path_params["client_id"], lambda a, now: reject_app(a, reason, now)
+            _decide, platform, request.path_params["client_id"], lambda _db, a, now: reject_app(a, reason, now)
         )
     except ValidationError as exc:
         if not exc.fields:
