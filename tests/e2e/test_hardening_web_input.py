@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
@@ -23,7 +25,7 @@ from orderchamp_auth.server.store.models import (
 )
 
 from ..support import Browser, PartnerApp, World, form_fields
-from .partner_support import app_of, partner_member, signed_in, support_user
+from .partner_support import Member, app_of, partner_member, support_user
 from .test_install_flow import approve, consent
 
 # What a driver, a codec or Python would say; none of it may reach a client.
@@ -105,15 +107,42 @@ def assert_error_page(response: httpx.Response, status: int = 400) -> None:
     assert_no_internals(response)
 
 
+@dataclass
+class People:
+    """Signed in once for the module: a sign-in costs an argon2 hash."""
+
+    world: World
+    member: Member
+    developer: Browser
+    staff: Browser
+    supplier: Browser
+
+
+@pytest.fixture(scope="module")
+def people(live, platform) -> Iterator[People]:
+    world = World(platform)
+    member = partner_member(world)
+    browsers: list[Browser] = []
+
+    def sign_in(email: str) -> Browser:
+        browser = Browser(live.base_url)
+        browsers.append(browser)
+        assert browser.login(email).status_code == 303
+        return browser
+
+    yield People(world, member, sign_in(member.email), sign_in(support_user(world)), sign_in(world.supplier().email))
+    for browser in browsers:
+        browser.close()
+
+
 @pytest.fixture
 def app(world: World) -> PartnerApp:
     return world.app()
 
 
 @pytest.fixture
-def signed_in_supplier(world: World, browser: Browser) -> Browser:
-    assert browser.login(world.supplier().email).status_code == 303
-    return browser
+def signed_in_supplier(people: People) -> Browser:
+    return people.supplier
 
 
 def exchange_params(app: PartnerApp, code: str) -> dict[str, str]:
@@ -327,11 +356,8 @@ MULTIPART_ATTACKS = {
 
 @pytest.mark.parametrize("field", ["name", "description", "application_url", "redirect_uri"])
 @pytest.mark.parametrize("raw", list(MULTIPART_ATTACKS.values()), ids=list(MULTIPART_ATTACKS))
-def test_hostile_text_in_the_partner_app_form_is_a_400_page_and_creates_no_app(
-    live, platform, world, new_browser, field, raw
-):
-    member = partner_member(world)
-    browser = signed_in(new_browser, member.email)
+def test_hostile_text_in_the_partner_app_form_is_a_400_page_and_creates_no_app(live, platform, people, field, raw):
+    member, browser = people.member, people.developer
     csrf = browser.csrf(f"/partners/{member.partner_id}/apps/new")
     data = {"csrf_token": csrf, "name": "Stock Sync", "description": "Keeps stock in step.",
             "application_url": "https://sync.example.com/install", "redirect_uri": "https://sync.example.com/cb"}
@@ -341,9 +367,8 @@ def test_hostile_text_in_the_partner_app_form_is_a_400_page_and_creates_no_app(
     assert count(platform, App) == before
 
 
-def test_newlines_stay_allowed_in_an_app_description(live, platform, world, new_browser):
-    member = partner_member(world)
-    browser = signed_in(new_browser, member.email)
+def test_newlines_stay_allowed_in_an_app_description(live, platform, people):
+    member, browser = people.member, people.developer
     csrf = browser.csrf(f"/partners/{member.partner_id}/apps/new")
     files = [("csrf_token", (None, csrf.encode())), ("name", (None, b"Stock Sync")),
              ("description", (None, "Keeps stock\r\nin step,\tcaf\u00e9.".encode())),
@@ -358,10 +383,9 @@ def test_newlines_stay_allowed_in_an_app_description(live, platform, world, new_
 
 
 @pytest.mark.parametrize("raw", list(FORM_ATTACKS.values()), ids=list(FORM_ATTACKS))
-def test_hostile_text_in_support_forms_is_a_400_page_and_changes_nothing(live, platform, world, new_browser, raw):
-    staff = signed_in(new_browser, support_user(world))
-    member = partner_member(world)
-    app = app_of(world, member.partner_id)
+def test_hostile_text_in_support_forms_is_a_400_page_and_changes_nothing(live, platform, people, raw):
+    staff, member = people.staff, people.member
+    app = app_of(people.world, member.partner_id)
     partners_before = count(platform, Partner)
     csrf = staff.csrf("/support/partners")
     for action, fields, field in (
@@ -390,10 +414,8 @@ NOT_IDS = ["%C2%B2", "1%C2%B2", "-1", "+1", "01", "%201", "1%20", "1.0", "0x1", 
 
 
 @pytest.mark.parametrize("raw", NOT_IDS)
-def test_a_path_id_that_is_not_ascii_digits_in_the_int64_range_is_not_found(live, world, new_browser, raw):
-    member = partner_member(world)
-    developer = signed_in(new_browser, member.email)
-    staff = signed_in(new_browser, support_user(world))
+def test_a_path_id_that_is_not_ascii_digits_in_the_int64_range_is_not_found(live, people, raw):
+    member, developer, staff, supplier = people.member, people.developer, people.staff, people.supplier
     csrf = staff.csrf("/support/partners")
     assert_error_page(developer.http.get(f"/partners/{raw}/apps"), 404)
     assert_error_page(developer.http.get(f"/partners/{raw}"), 404)
@@ -402,15 +424,12 @@ def test_a_path_id_that_is_not_ascii_digits_in_the_int64_range_is_not_found(live
                                       data={"csrf_token": csrf}), 404)
     assert_error_page(staff.http.post(f"/support/partners/{member.partner_id}/demo-accounts/{raw}/unlink",
                                       data={"csrf_token": csrf}), 404)
-    supplier = signed_in(new_browser, world.supplier().email)
     assert_error_page(supplier.http.post(f"/backoffice/api/tokens/{raw}/revoke",
                                          data={"csrf_token": supplier.csrf("/backoffice/api")}), 404)
 
 
-def test_non_ascii_digits_do_not_name_a_real_id(live, world, new_browser):
-    member = partner_member(world)
-    developer = signed_in(new_browser, member.email)
-    staff = signed_in(new_browser, support_user(world))
+def test_non_ascii_digits_do_not_name_a_real_id(live, people):
+    member, developer, staff = people.member, people.developer, people.staff
     assert developer.http.get(f"/partners/{member.partner_id}/apps").status_code == 200
     assert staff.http.get(f"/support/partners/{member.partner_id}").status_code == 200
     arabic = "".join(f"%{b:02X}" for b in "".join(chr(0x0660 + int(d)) for d in str(member.partner_id)).encode())
@@ -418,20 +437,16 @@ def test_non_ascii_digits_do_not_name_a_real_id(live, world, new_browser):
     assert_error_page(staff.http.get(f"/support/partners/{arabic}"), 404)
 
 
-def test_the_largest_int64_id_is_simply_not_found(live, world, new_browser):
-    staff = signed_in(new_browser, support_user(world))
+def test_the_largest_int64_id_is_simply_not_found(live, people):
+    staff, supplier = people.staff, people.supplier
     assert_error_page(staff.http.get(f"/support/partners/{2**63 - 1}"), 404)
-    supplier = signed_in(new_browser, world.supplier().email)
     assert_error_page(supplier.http.post(f"/backoffice/api/tokens/{2**63 - 1}/revoke",
                                          data={"csrf_token": supplier.csrf("/backoffice/api")}), 404)
 
 
 @pytest.mark.parametrize("raw", ["%00", "a%00b", "%1B", "%C2%B2", "%ED%A0%80", "%FF", "a" * 200])
-def test_a_client_id_in_a_path_with_odd_characters_is_not_found(live, world, new_browser, raw):
-    member = partner_member(world)
-    developer = signed_in(new_browser, member.email)
-    staff = signed_in(new_browser, support_user(world))
-    supplier = signed_in(new_browser, world.supplier().email)
+def test_a_client_id_in_a_path_with_odd_characters_is_not_found(live, people, raw):
+    member, developer, staff, supplier = people.member, people.developer, people.staff, people.supplier
     assert_error_page(developer.http.get(f"/partners/{member.partner_id}/apps/{raw}"), 404)
     assert_error_page(staff.http.get(f"/support/apps/{raw}"), 404)
     assert_error_page(supplier.http.get(f"/backoffice/apps/{raw}"), 404)

@@ -39,7 +39,7 @@ MAX_QUERY_BYTES = 16 * 1024
 
 def _query_pairs(request: Request) -> list[tuple[str, str]]:
     try:
-        return parse_query_string(request, limit=MAX_QUERY_BYTES, max_value=MAX_PARAM_LENGTH)
+        return parse_query_string(request, limit=MAX_QUERY_BYTES)
     except BodyError as exc:
         raise FatalAuthorizeError(f"The authorization link cannot be read: {exc.message}") from None
 
@@ -234,7 +234,7 @@ async def revoke(request: Request) -> Response:
 async def finish(request: Request) -> Response:
     """Back to the app's page in the back office after installation (OC)."""
     platform = platform_of(request)
-    client_id = first(parse_query_string(request, limit=MAX_QUERY_BYTES, max_value=MAX_PARAM_LENGTH), "client_id")
+    client_id = first(parse_query_string(request, limit=MAX_QUERY_BYTES), "client_id")
 
     def _exists() -> bool:
         with platform.database.read() as db:
