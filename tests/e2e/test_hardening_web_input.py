@@ -197,8 +197,21 @@ def test_a_repeated_json_key_at_the_token_endpoint_is_invalid_request_and_keeps_
                                   headers={"content-type": "application/json"})
             assert_invalid_request(response)
             assert "repeated" in response.json()["error_description"]
+    escaped = json.dumps(params).replace("/", "\\/")[:-1] + ', "code": "b"}'  # as PHP's json_encode writes
+    response = httpx.post(live.base_url + "/oauth/access_token", content=escaped.encode(),
+                          headers={"content-type": "application/json"})
+    assert_invalid_request(response)
     assert count(platform, AccessToken) == tokens_before
     assert exchange(live, app, code).status_code == 200
+
+
+def test_json_with_escaped_slashes_still_exchanges(live, signed_in_supplier, app):
+    code = approve(signed_in_supplier, app)["code"]
+    body = json.dumps(exchange_params(app, code)).replace("/", "\\/")
+    assert "\\/" in body
+    response = httpx.post(live.base_url + "/oauth/access_token", content=body.encode(),
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
 
 
 NOT_FLAT_OBJECTS = [
