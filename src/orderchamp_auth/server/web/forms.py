@@ -163,7 +163,7 @@ def parse_json_parameters(body: bytes, *, max_value: int) -> dict[str, str | Non
     if _repeats_a_key(body, data, nulls):
         raise BodyError("A key of the JSON body is repeated.")
     strings = [*data, *data.values()] if not nulls else [*data, *(v for v in data.values() if v is not None)]
-    if not _plainly_clean(strings, max_value):  # type: ignore[arg-type]
+    if not _plainly_clean(strings, max_value):
         check_text([(name, value) for name, value in data.items() if value is not None], max_value=max_value)
     return data
 

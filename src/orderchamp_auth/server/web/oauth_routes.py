@@ -41,7 +41,7 @@ def _query_pairs(request: Request) -> list[tuple[str, str]]:
     try:
         return parse_query_string(request, limit=MAX_QUERY_BYTES)
     except BodyError as exc:
-        raise FatalAuthorizeError(f"The authorization link cannot be read: {exc.message}") from None
+        raise FatalAuthorizeError(f"The authorization link cannot be read. {exc.message}") from None
 
 
 def _consent_context(request_: flow.AuthorizationRequest, user: CurrentUser) -> dict[str, Any]:
