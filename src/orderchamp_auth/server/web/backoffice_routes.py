@@ -22,6 +22,7 @@ from ..store.repositories.apps import AppRepository
 from ..store.repositories.grants import InstallationRepository
 from ..store.repositories.sessions import WebSessionRepository
 from ..store.repositories.tokens import TokenRepository
+from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import every, first, read_form
 from .platform import platform_of
 from .render import login_redirect, redirect, render, safe_next
@@ -226,10 +227,7 @@ async def revoke_token(request: Request, user: CurrentUser) -> Response:
     await _form(request, user)
     assert user.account is not None
     account_id = user.account.id
-    try:
-        token_id = int(request.path_params["token_id"])
-    except ValueError:
-        raise NotFoundError("That token does not exist.") from None
+    token_id = request.path_params["token_id"]
 
     def _revoke() -> str:
         with platform.database.write() as db:
@@ -263,11 +261,11 @@ routes = [
     Route("/backoffice", home, methods=["GET"]),
     Route("/backoffice/account", switch_account, methods=["POST"]),
     Route("/backoffice/integrations", integrations, methods=["GET"]),
-    Route("/backoffice/integrations/{client_id}/install", install, methods=["POST"]),
-    Route("/backoffice/apps/{client_id}", app_page, methods=["GET"]),
-    Route("/backoffice/apps/{client_id}/uninstall", uninstall_app, methods=["POST"]),
+    Route("/backoffice/integrations/{client_id:client_id}/install", install, methods=["POST"]),
+    Route("/backoffice/apps/{client_id:client_id}", app_page, methods=["GET"]),
+    Route("/backoffice/apps/{client_id:client_id}/uninstall", uninstall_app, methods=["POST"]),
     Route("/backoffice/api", api_page, methods=["GET"]),
     Route("/backoffice/api/tokens", create_token, methods=["POST"]),
-    Route("/backoffice/api/tokens/{token_id}/revoke", revoke_token, methods=["POST"]),
-    Route("/apps/{client_id}/logo", app_logo, methods=["GET"]),
+    Route("/backoffice/api/tokens/{token_id:id}/revoke", revoke_token, methods=["POST"]),
+    Route("/apps/{client_id:client_id}/logo", app_logo, methods=["GET"]),
 ]

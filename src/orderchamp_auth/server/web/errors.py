@@ -32,10 +32,12 @@ def oauth_error_response(error: OAuthError, *, basic_auth: bool = False) -> JSON
 
 def _developer_notes(request: Request) -> dict[str, object]:
     """What a developer needs to fix a refused authorization link; a supplier can ignore it."""
+    # Shown only when printable: an unreadable link (see web.forms) is not echoed back.
     details = [
         (name, request.query_params[name][:300])
         for name in ("client_id", "redirect_uri")
-        if request.method == "GET" and request.query_params.get(name)
+        if request.method == "GET" and request.query_params.get(name, "").isprintable()
+        and request.query_params.get(name)
     ]
     return {"advice": _DEVELOPER_ADVICE, "details": details}
 

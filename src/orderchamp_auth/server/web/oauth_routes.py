@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from ..errors import FatalAuthorizeError, NotFoundError
 from ..oauth import authorize as flow
 from ..oauth.revocation import revoke_app_token
 from ..oauth.token_exchange import (
+    MAX_PARAM_LENGTH,
     CodeReplayError,
     TokenRequest,
     authenticate_client,
@@ -28,7 +29,7 @@ from ..store.database import utcnow
 from ..store.repositories.apps import AppRepository
 from ..store.repositories.sessions import WebSessionRepository
 from .errors import oauth_error_response
-from .forms import BodyError, first, parse_json_object, parse_urlencoded, read_body, read_form
+from .forms import BodyError, check_text, first, parse_parameters, parse_query_string, read_body, read_form
 from .platform import Platform, platform_of
 from .render import login_redirect, redirect, render
 from .sessions import CurrentUser, check_csrf, current_user
@@ -37,13 +38,10 @@ MAX_QUERY_BYTES = 16 * 1024
 
 
 def _query_pairs(request: Request) -> list[tuple[str, str]]:
-    raw = request.scope.get("query_string", b"")
-    if len(raw) > MAX_QUERY_BYTES:
-        raise FatalAuthorizeError("The authorization link is too long.")
     try:
-        return parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise FatalAuthorizeError("The authorization link is not valid UTF-8.") from None
+        return parse_query_string(request, limit=MAX_QUERY_BYTES)
+    except BodyError as exc:
+        raise FatalAuthorizeError(f"The authorization link cannot be read. {exc.message}") from None
 
 
 def _consent_context(request_: flow.AuthorizationRequest, user: CurrentUser) -> dict[str, Any]:
@@ -142,35 +140,24 @@ async def authorize_decision(request: Request) -> Response:
 def _basic_credentials(header: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            raise ValueError
+        # RFC 6749 section 2.3.1: both are form-urlencoded before Basic encoding.
+        credentials = (unquote(client_id.replace("+", " "), errors="strict"),
+                       unquote(secret.replace("+", " "), errors="strict"))
+        check_text([("client_id", credentials[0]), ("client_secret", credentials[1])], max_value=MAX_PARAM_LENGTH)
+    except (binascii.Error, ValueError, BodyError):
         raise InvalidClientError("The Basic authorization header is malformed.") from None
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        raise InvalidClientError("The Basic authorization header is malformed.")
-    # RFC 6749 section 2.3.1: both are form-urlencoded before Basic encoding.
-    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+    return credentials
 
 
 async def _token_params(request: Request) -> tuple[dict[str, Any], bool]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        body = await read_body(request)
-        if content_type == "application/json":
-            data = parse_json_object(body)
-        elif content_type in ("application/x-www-form-urlencoded", ""):
-            pairs = parse_urlencoded(body)
-            names = [k for k, _ in pairs]
-            duplicated = {k for k in names if names.count(k) > 1}
-            if duplicated:
-                raise InvalidRequestError(f"Parameters must not repeat: {', '.join(sorted(duplicated))}.")
-            data = dict(pairs)
-        else:
-            raise InvalidRequestError("Send the request as application/json or application/x-www-form-urlencoded.")
+        data: dict[str, Any] = parse_parameters(await read_body(request), content_type, max_value=MAX_PARAM_LENGTH)
     except BodyError as exc:
         raise InvalidRequestError(exc.message) from None
-    for key, value in data.items():
-        if value is not None and not isinstance(value, str):
-            raise InvalidRequestError(f"{key} must be a string.")
     authorization = request.headers.get("authorization", "")
     basic = authorization[:6].lower() == "basic "
     if basic:
@@ -247,7 +234,7 @@ async def revoke(request: Request) -> Response:
 async def finish(request: Request) -> Response:
     """Back to the app's page in the back office after installation (OC)."""
     platform = platform_of(request)
-    client_id = request.query_params.get("client_id", "")
+    client_id = first(parse_query_string(request, limit=MAX_QUERY_BYTES), "client_id")
 
     def _exists() -> bool:
         with platform.database.read() as db:

@@ -31,6 +31,7 @@ from ..store.models import App, Partner
 from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository, PartnerRepository
 from ..store.repositories.sessions import WebSessionRepository
+from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import Upload, every, first, read_form, read_multipart_form
 from .logos import LOGO_CONTENT_TYPE, LogoError, normalize_logo
 from .partner_changes_routes import change_context, form_start
@@ -142,7 +143,7 @@ async def new_app(request: Request, user: CurrentUser, partner: Partner) -> Resp
 @partner_member
 async def create_app_submit(request: Request, user: CurrentUser, partner: Partner) -> Response:
     platform = platform_of(request)
-    fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE)
+    fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE, multiline=("description",))
     check_csrf(request, user, first(fields, "csrf_token"))
     values = _submitted_values(fields)
 
@@ -195,7 +196,7 @@ async def edit_app(request: Request, user: CurrentUser, partner: Partner) -> Res
 async def update_app_submit(request: Request, user: CurrentUser, partner: Partner) -> Response:
     platform = platform_of(request)
     client_id = request.path_params["client_id"]
-    fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE)
+    fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE, multiline=("description",))
     check_csrf(request, user, first(fields, "csrf_token"))
     values = _submitted_values(fields)
     remove_logo = first(fields, "remove_logo") == "1"
@@ -355,15 +356,15 @@ async def test_install(request: Request, user: CurrentUser, partner: Partner) ->
 
 routes = [
     Route("/partners", partners_home, methods=["GET"]),
-    Route("/partners/{partner_id}", partner_root, methods=["GET"]),
-    Route("/partners/{partner_id}/apps", apps_list, methods=["GET"]),
-    Route("/partners/{partner_id}/apps", create_app_submit, methods=["POST"]),
-    Route("/partners/{partner_id}/apps/new", new_app, methods=["GET"]),
-    Route("/partners/{partner_id}/apps/{client_id}", app_page, methods=["GET"]),
-    Route("/partners/{partner_id}/apps/{client_id}/edit", edit_app, methods=["GET"]),
-    Route("/partners/{partner_id}/apps/{client_id}/edit", update_app_submit, methods=["POST"]),
-    Route("/partners/{partner_id}/apps/{client_id}/secret", reveal_secret, methods=["POST"]),
-    Route("/partners/{partner_id}/apps/{client_id}/rotate-secret", rotate_secret, methods=["POST"]),
-    Route("/partners/{partner_id}/apps/{client_id}/submit", submit_app, methods=["POST"]),
-    Route("/partners/{partner_id}/apps/{client_id}/test-install", test_install, methods=["POST"]),
+    Route("/partners/{partner_id:id}", partner_root, methods=["GET"]),
+    Route("/partners/{partner_id:id}/apps", apps_list, methods=["GET"]),
+    Route("/partners/{partner_id:id}/apps", create_app_submit, methods=["POST"]),
+    Route("/partners/{partner_id:id}/apps/new", new_app, methods=["GET"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}", app_page, methods=["GET"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/edit", edit_app, methods=["GET"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/edit", update_app_submit, methods=["POST"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/secret", reveal_secret, methods=["POST"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/rotate-secret", rotate_secret, methods=["POST"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/submit", submit_app, methods=["POST"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/test-install", test_install, methods=["POST"]),
 ]

@@ -91,9 +91,8 @@ def partner_member(handler: PartnerHandler) -> Endpoint:
             return login_redirect(request)
         if not user.partner_ids:
             raise PermissionDeniedError(_NOT_A_PARTNER)
-        raw = request.path_params["partner_id"]
-        partner_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
-        if partner_id is None or partner_id not in user.partner_ids:
+        partner_id = request.path_params["partner_id"]  # an int: see web.paths
+        if partner_id not in user.partner_ids:
             raise NotFoundError("There is no such partner in your dashboard.")
         platform = platform_of(request)
 

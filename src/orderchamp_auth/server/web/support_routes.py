@@ -24,6 +24,7 @@ from ..store.models import App, AppStatus, Partner, User
 from ..store.repositories.accounts import AccountRepository, UserRepository
 from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository, PartnerRepository
+from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import first, read_form
 from .platform import Platform, platform_of
 from .render import redirect, render
@@ -33,17 +34,10 @@ from .sessions import CurrentUser, check_csrf, flash
 MAX_PARTNER_NAME = 200
 
 
-async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
-    fields = await read_form(request)
+async def _form(request: Request, user: CurrentUser, *, multiline: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    fields = await read_form(request, multiline=multiline)
     check_csrf(request, user, first(fields, "csrf_token"))
     return fields
-
-
-def _int_param(request: Request, name: str) -> int:
-    raw = request.path_params[name]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFoundError("There is nothing at this address.")
-    return int(raw)
 
 
 @support_user
@@ -116,7 +110,7 @@ async def verify(request: Request, user: CurrentUser) -> Response:
 @support_user
 async def reject(request: Request, user: CurrentUser) -> Response:
     platform = platform_of(request)
-    fields = await _form(request, user)
+    fields = await _form(request, user, multiline=("reason",))
     reason = first(fields, "reason").replace("\r\n", "\n")
     try:
         app = await run_in_threadpool(
@@ -199,7 +193,7 @@ def _partner_context(platform: Platform, partner_id: int) -> dict[str, Any]:
 async def _render_partner(
     request: Request, user: CurrentUser, extra: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
-    context = await run_in_threadpool(_partner_context, platform_of(request), _int_param(request, "partner_id"))
+    context = await run_in_threadpool(_partner_context, platform_of(request), request.path_params["partner_id"])
     context.update(extra or {})
     return render(request, "support/partner.html", context, user=user, status_code=status_code)
 
@@ -227,7 +221,7 @@ async def _partner_change(request: Request, user: CurrentUser, change: PartnerCh
     """Run one change to a partner from a form; re-render the partner page on a validation error."""
     platform = platform_of(request)
     fields = await _form(request, user)
-    partner_id = _int_param(request, "partner_id")
+    partner_id = request.path_params["partner_id"]
 
     def _apply() -> str:
         with platform.database.write() as db:
@@ -279,7 +273,7 @@ async def link_demo_accounts(request: Request, user: CurrentUser) -> Response:
 
 @support_user
 async def remove_member(request: Request, user: CurrentUser) -> Response:
-    member_id = _int_param(request, "user_id")
+    member_id = request.path_params["user_id"]
 
     def _remove(db: Session, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
         if not partners.remove_member(partner_id, member_id):
@@ -291,7 +285,7 @@ async def remove_member(request: Request, user: CurrentUser) -> Response:
 
 @support_user
 async def unlink_demo_account(request: Request, user: CurrentUser) -> Response:
-    account_id = _int_param(request, "account_id")
+    account_id = request.path_params["account_id"]
 
     def _unlink(db: Session, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
         if not partners.unlink_demo_account(partner_id, account_id):
@@ -323,15 +317,15 @@ async def accounts_page(request: Request, user: CurrentUser) -> Response:
 routes = [
     Route("/support", support_home, methods=["GET"]),
     Route("/support/review", review_queue, methods=["GET"]),
-    Route("/support/apps/{client_id}", review_app, methods=["GET"]),
-    Route("/support/apps/{client_id}/verify", verify, methods=["POST"]),
-    Route("/support/apps/{client_id}/reject", reject, methods=["POST"]),
+    Route("/support/apps/{client_id:client_id}", review_app, methods=["GET"]),
+    Route("/support/apps/{client_id:client_id}/verify", verify, methods=["POST"]),
+    Route("/support/apps/{client_id:client_id}/reject", reject, methods=["POST"]),
     Route("/support/partners", partners_page, methods=["GET"]),
     Route("/support/partners", create_partner, methods=["POST"]),
-    Route("/support/partners/{partner_id}", partner_page, methods=["GET"]),
-    Route("/support/partners/{partner_id}/members", add_member, methods=["POST"]),
-    Route("/support/partners/{partner_id}/members/{user_id}/remove", remove_member, methods=["POST"]),
-    Route("/support/partners/{partner_id}/demo-accounts", link_demo_accounts, methods=["POST"]),
-    Route("/support/partners/{partner_id}/demo-accounts/{account_id}/unlink", unlink_demo_account, methods=["POST"]),
+    Route("/support/partners/{partner_id:id}", partner_page, methods=["GET"]),
+    Route("/support/partners/{partner_id:id}/members", add_member, methods=["POST"]),
+    Route("/support/partners/{partner_id:id}/members/{user_id:id}/remove", remove_member, methods=["POST"]),
+    Route("/support/partners/{partner_id:id}/demo-accounts", link_demo_accounts, methods=["POST"]),
+    Route("/support/partners/{partner_id:id}/demo-accounts/{account_id:id}/unlink", unlink_demo_account, methods=["POST"]),
     Route("/support/accounts", accounts_page, methods=["GET"]),
 ]
