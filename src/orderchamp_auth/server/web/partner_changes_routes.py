@@ -19,6 +19,7 @@ from ..oauth.app_changes import summarize_request, withdraw_changes
 from ..store.models import App, AppChangeRequest, Partner
 from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository
+from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import first, read_form
 from .platform import platform_of
 from .render import redirect
@@ -97,6 +98,6 @@ async def proposed_logo(request: Request, user: CurrentUser, partner: Partner) -
 
 
 routes = [
-    Route("/partners/{partner_id}/apps/{client_id}/changes/withdraw", withdraw, methods=["POST"]),
-    Route("/partners/{partner_id}/apps/{client_id}/changes/logo", proposed_logo, methods=["GET"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/changes/withdraw", withdraw, methods=["POST"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/changes/logo", proposed_logo, methods=["GET"]),
 ]

@@ -19,6 +19,7 @@ from ..oauth.app_changes import approve_changes, change_fingerprint, reject_chan
 from ..store.database import utcnow
 from ..store.repositories.app_changes import AppChangeRepository
 from ..store.repositories.apps import AppRepository
+from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import first, read_form
 from .platform import Platform, platform_of
 from .render import redirect, render
@@ -118,8 +119,8 @@ async def proposed_logo(request: Request, user: CurrentUser) -> Response:
 
 
 routes = [
-    Route("/support/apps/{client_id}/changes", review_changes, methods=["GET"]),
-    Route("/support/apps/{client_id}/changes/approve", approve, methods=["POST"]),
-    Route("/support/apps/{client_id}/changes/reject", reject, methods=["POST"]),
-    Route("/support/apps/{client_id}/changes/logo", proposed_logo, methods=["GET"]),
+    Route("/support/apps/{client_id:client_id}/changes", review_changes, methods=["GET"]),
+    Route("/support/apps/{client_id:client_id}/changes/approve", approve, methods=["POST"]),
+    Route("/support/apps/{client_id:client_id}/changes/reject", reject, methods=["POST"]),
+    Route("/support/apps/{client_id:client_id}/changes/logo", proposed_logo, methods=["GET"]),
 ]
