@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 log = logging.getLogger("orderchamp_auth")
 
@@ -46,9 +47,12 @@ class Settings:
         return self.web_url.startswith("https://")
 
     @property
-    def api_path(self) -> str:
-        from urllib.parse import urlsplit
+    def web_origin(self) -> str:
+        """The origin a browser names in ``Origin`` for our own pages."""
+        return origin_of(self.web_url)
 
+    @property
+    def api_path(self) -> str:
         return urlsplit(self.api_url).path.rstrip("/") or "/v1"
 
     def with_urls(self, host: str, port: int) -> Settings:
@@ -59,6 +63,25 @@ class Settings:
         if not os.environ.get("ORDERCHAMP_API_URL"):
             changes["api_url"] = f"http://{host}:{port}/v1"
         return replace(self, **changes)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` as browsers serialise an origin (RFC 6454): lower case, the
+    default port left out. Anything unparsable gives ``"null"``, which matches no web URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return "null"
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        return "null"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
