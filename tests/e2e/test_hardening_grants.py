@@ -17,8 +17,19 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from orderchamp_auth.protocol.errors import InvalidGrantError
+from orderchamp_auth.protocol.tokens import hash_secret
+from orderchamp_auth.server.oauth.revocation import uninstall
+from orderchamp_auth.server.oauth.token_exchange import (
+    IssuedToken,
+    TokenRequest,
+    authenticate_client,
+    exchange_code,
+)
 from orderchamp_auth.server.store.database import utcnow
+from orderchamp_auth.server.store.models import Installation
 from orderchamp_auth.server.store.repositories.apps import PartnerRepository
 from orderchamp_auth.server.store.repositories.grants import InstallationRepository
 from orderchamp_auth.server.store.repositories.sessions import LoginFailureRepository
@@ -33,6 +44,7 @@ from ..support import (
     free_port,
     make_settings,
     start_live_server,
+    unique,
 )
 from .partner_support import app_of, partner_member, post_button, signed_in, support_user
 from .test_install_flow import approve, exchange, graphql
@@ -124,6 +136,54 @@ def test_concurrent_exchanges_for_one_installation_leave_exactly_one_live_token(
     assert _grant(platform, app, supplier.account_id) == (WIDE, [WIDE])
     working = [a for a in answers if graphql(live.base_url, a.json()["access_token"]).status_code == 200]
     assert len(working) == 1
+
+
+def _exchange_during(platform, app: PartnerApp, code: str, change) -> object:
+    """Exchange ``code`` in another thread while a transaction that ran ``change(db)`` is still
+    open; the exchange must wait for it (it is ordered after it), then see what it wrote."""
+    request = TokenRequest("authorization_code", code, app.client_id, app.client_secret, None, None)
+    with platform.database.driver_snapshot() as conn:
+        credentials = authenticate_client(conn, platform.client_secrets, request, utcnow())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with platform.database.write() as db:
+            change(db)
+            pending = pool.submit(exchange_code, platform.database, request, utcnow(), credentials)
+            concurrent.futures.wait([pending], timeout=0.5)
+            assert not pending.done(), "the exchange did not wait for the open transaction"
+        return pending.result(timeout=30)
+
+
+def test_an_exchange_waits_for_a_rival_issuance_and_revokes_its_token(live, world, platform, shop):
+    supplier, browser = shop
+    app = world.app()
+    code = approve(browser, app, scope=WIDE)["code"]
+
+    def issue_rival(db) -> None:
+        installation = InstallationRepository(db).get_for(supplier.account_id, app.app_id)
+        # Lock the installation's row, as an exchange does (on SQLite the write lock is held anyway).
+        db.execute(update(Installation).where(Installation.id == installation.id).values(scopes=WIDE))
+        TokenRepository(db).create(token_hash=hash_secret(unique("rival")), kind="app", display_prefix="ocat_rival",
+                                   name="", account_id=supplier.account_id, installation_id=installation.id,
+                                   scopes=WIDE)
+
+    issued = _exchange_during(platform, app, code, issue_rival)
+    assert isinstance(issued, IssuedToken) and issued.replaced == 1
+    assert _grant(platform, app, supplier.account_id) == (WIDE, [WIDE])
+
+
+def test_an_exchange_racing_an_uninstall_issues_nothing(live, world, platform, shop):
+    supplier, browser = shop
+    app = world.app()
+    code = approve(browser, app, scope=WIDE)["code"]
+
+    def uninstall_now(db) -> None:
+        uninstall(db, InstallationRepository(db).get_for(supplier.account_id, app.app_id), utcnow())
+
+    outcome = _exchange_during(platform, app, code, uninstall_now)
+    assert isinstance(outcome, InvalidGrantError)
+    with platform.database.read() as db:
+        installation = InstallationRepository(db).get_for(supplier.account_id, app.app_id)
+        assert TokenRepository(db).live_scopes_of_installation(installation.id) == []
 
 
 @pytest.fixture(scope="module")
