@@ -118,10 +118,10 @@ class TokenRepository:
 
     def live_scopes_of_installation(self, installation_id: int) -> list[tuple[int, str]]:
         """``(token id, scopes)`` of the installation's live tokens (one, normally)."""
-        rows = self.session.execute(
-            select(AccessToken.id, AccessToken.scopes)
-            .where(AccessToken.installation_id == installation_id, AccessToken.revoked_at.is_(None))
-        )
+        # Prepared: every consent runs it (the install flow is a hot path).
+        statement = prepared("live_scopes_of_installation", lambda: select(AccessToken.id, AccessToken.scopes).where(
+            AccessToken.installation_id == bindparam("installation_id"), AccessToken.revoked_at.is_(None)))
+        rows = self.session.connection().execute(statement, {"installation_id": installation_id})
         return [(row[0], row[1]) for row in rows]
 
     def touch_last_used(self, token_ids: list[int], now: dt.datetime) -> None:
