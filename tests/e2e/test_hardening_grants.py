@@ -364,6 +364,9 @@ def test_cross_site_consent_post_is_refused_and_changes_nothing(live, world, pla
     ours = {"origin": live.base_url, "sec-fetch-site": "same-origin"}
     assert browser.http.post("/oauth/authorize", data=form, headers=ours).status_code == 303
     assert browser.http.post("/oauth/authorize", data=_consent_form(browser, app)).status_code == 303
+    # The web URL is on loopback: its other loopback names on the same port are ours too.
+    aliased = {"origin": live.base_url.replace("127.0.0.1", "localhost")}
+    assert browser.http.post("/oauth/authorize", data=_consent_form(browser, app), headers=aliased).status_code == 303
 
 
 def test_cross_site_posts_are_refused_on_every_form(live, world, platform, shop):

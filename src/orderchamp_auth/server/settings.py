@@ -47,9 +47,16 @@ class Settings:
         return self.web_url.startswith("https://")
 
     @property
-    def web_origin(self) -> str:
-        """The origin a browser names in ``Origin`` for our own pages."""
-        return origin_of(self.web_url)
+    def web_origins(self) -> frozenset[str]:
+        """The origins a browser may name in ``Origin`` for our own pages: the web URL's, and
+        when that is on loopback, its other loopback names on the same port (a demo opened at
+        ``localhost`` instead of ``127.0.0.1``: no other site can serve that port)."""
+        origin = origin_of(self.web_url)
+        parts = urlsplit(self.web_url)
+        if origin == "null" or parts.hostname not in _LOOPBACK_NAMES:
+            return frozenset({origin})
+        port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
+        return frozenset(origin_of(f"{parts.scheme}://{name}:{port}") for name in ("127.0.0.1", "localhost", "[::1]"))
 
     @property
     def api_path(self) -> str:
@@ -66,6 +73,7 @@ class Settings:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 def origin_of(url: str) -> str:

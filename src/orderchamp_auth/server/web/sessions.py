@@ -198,7 +198,7 @@ def check_same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is not None:
         given = origin_of(origin)  # "null" (an opaque origin) matches nothing
-        if given == "null" or given != platform_of(request).settings.web_origin:
+        if given == "null" or given not in platform_of(request).settings.web_origins:
             raise CrossSiteRequestError("This form was sent from another website. Nothing was changed.")
 
 
