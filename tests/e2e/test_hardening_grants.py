@@ -348,9 +348,10 @@ def _consent_form(browser: Browser, app: PartnerApp) -> dict[str, str]:
     {"sec-fetch-site": "cross-site"},
     {"origin": "https://evil.example"},
     {"origin": "null"},
+    {"origin": "null", "sec-fetch-site": "same-site"},
     {"origin": "http://127.0.0.1:1"},  # our host, another port: another origin
     {"origin": "https://evil.example", "sec-fetch-site": "same-origin"},
-], ids=["sec-fetch-site", "foreign-origin", "opaque-origin", "other-port", "origin-wins"])
+], ids=["sec-fetch-site", "foreign-origin", "opaque-origin", "opaque-same-site", "other-port", "origin-wins"])
 def test_cross_site_consent_post_is_refused_and_changes_nothing(live, world, platform, shop, headers):
     supplier, browser = shop
     app = world.app()
@@ -364,9 +365,18 @@ def test_cross_site_consent_post_is_refused_and_changes_nothing(live, world, pla
     ours = {"origin": live.base_url, "sec-fetch-site": "same-origin"}
     assert browser.http.post("/oauth/authorize", data=form, headers=ours).status_code == 303
     assert browser.http.post("/oauth/authorize", data=_consent_form(browser, app)).status_code == 303
+    # A null origin that the browser vouches for as same-origin (a stricter referrer policy).
+    vouched = {"origin": "null", "sec-fetch-site": "same-origin"}
+    assert browser.http.post("/oauth/authorize", data=_consent_form(browser, app), headers=vouched).status_code == 303
     # The web URL is on loopback: its other loopback names on the same port are ours too.
     aliased = {"origin": live.base_url.replace("127.0.0.1", "localhost")}
     assert browser.http.post("/oauth/authorize", data=_consent_form(browser, app), headers=aliased).status_code == 303
+
+
+def test_pages_keep_referrers_on_the_origin_so_our_forms_send_their_origin(live):
+    # Under no-referrer, browsers would send "Origin: null" with our own form posts.
+    assert httpx.get(f"{live.base_url}/login").headers["referrer-policy"] == "same-origin"
+    assert httpx.post(f"{live.base_url}/v1/graphql", json={}).headers["referrer-policy"] == "no-referrer"
 
 
 def test_cross_site_posts_are_refused_on_every_form(live, world, platform, shop):

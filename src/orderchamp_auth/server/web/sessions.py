@@ -191,15 +191,25 @@ def attach_presession(request: Request, response: Response) -> None:
 
 
 def check_same_origin(request: Request) -> None:
-    """Refuse a request the browser marks as sent from another site. Absent headers pass."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site.strip().lower() == "cross-site":
+    """Refuse a request the browser marks as sent from another site. Absent headers pass.
+
+    ``Origin: null`` passes only when the browser also says ``Sec-Fetch-Site: same-origin``
+    (a page of ours under a stricter referrer policy, or a privacy tool): a foreign page can
+    have its posts sent with a null origin too, but not as same-origin."""
+    fetch_site = (request.headers.get("sec-fetch-site") or "").strip().lower()
+    if fetch_site == "cross-site":
         raise CrossSiteRequestError("This form was sent from another website. Nothing was changed.")
     origin = request.headers.get("origin")
-    if origin is not None:
-        given = origin_of(origin)  # "null" (an opaque origin) matches nothing
-        if given == "null" or given not in platform_of(request).settings.web_origins:
-            raise CrossSiteRequestError("This form was sent from another website. Nothing was changed.")
+    if origin is None:
+        return
+    if origin.strip() == "null":
+        if fetch_site == "same-origin":
+            return
+    else:
+        given = origin_of(origin)  # "null" when unparsable: matches nothing
+        if given != "null" and given in platform_of(request).settings.web_origins:
+            return
+    raise CrossSiteRequestError("This form was sent from another website. Nothing was changed.")
 
 
 def check_csrf(request: Request, user: CurrentUser | None, submitted: str | None) -> None:
