@@ -45,6 +45,12 @@ class CsrfError(PlatformError):
     title = "This form has expired"
 
 
+class CrossSiteRequestError(CsrfError):
+    """A form POST that the browser says came from another site (``Origin``, ``Sec-Fetch-Site``)."""
+
+    title = "This form came from another website"
+
+
 class LoginThrottledError(PlatformError):
     status = 429
     title = "Too many sign-in attempts"

@@ -56,9 +56,19 @@ class Settings:
         return self.web_url.startswith("https://")
 
     @property
-    def api_path(self) -> str:
-        from urllib.parse import urlsplit
+    def web_origins(self) -> frozenset[str]:
+        """The origins a browser may name in ``Origin`` for our own pages: the web URL's, and
+        when that is on loopback, its other loopback names on the same port (a demo opened at
+        ``localhost`` instead of ``127.0.0.1``: no other site can serve that port)."""
+        origin = origin_of(self.web_url)
+        parts = urlsplit(self.web_url)
+        if origin == "null" or parts.hostname not in _LOOPBACK_NAMES:
+            return frozenset({origin})
+        port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
+        return frozenset(origin_of(f"{parts.scheme}://{name}:{port}") for name in ("127.0.0.1", "localhost", "[::1]"))
 
+    @property
+    def api_path(self) -> str:
         return urlsplit(self.api_url).path.rstrip("/") or "/v1"
 
     @property
@@ -73,6 +83,26 @@ class Settings:
         web_url = self.web_url if self.web_url_given else f"http://{host}:{port}"
         api_url = self.api_url if self.api_url_given else f"{web_url}/v1"
         return replace(self, web_url=web_url, api_url=api_url)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` as browsers serialise an origin (RFC 6454): lower case, the
+    default port left out. Anything unparsable gives ``"null"``, which matches no web URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return "null"
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        return "null"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

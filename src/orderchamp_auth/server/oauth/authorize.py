@@ -32,6 +32,7 @@ from ..store.models import App, AppStatus
 from ..store.repositories.apps import PartnerRepository
 from ..store.repositories.clients import ClientApp, load_client_app
 from ..store.repositories.grants import AuthorizationCodeRepository, InstallationRepository
+from ..store.repositories.tokens import TokenRepository
 from .clients import ClientSecrets
 
 MAX_STATE_BYTES = 4096
@@ -183,6 +184,12 @@ def deny(request: AuthorizationRequest, *, account_id: int, client_secrets: Clie
     return error_redirect(failure, account_id=account_id, client_secrets=client_secrets)
 
 
+@dataclass(frozen=True)
+class Approval:
+    redirect_url: str  # the signed redirect to the app, carrying the code
+    revoked: int  # live tokens of the installation that this consent no longer covers
+
+
 def approve(
     session: Session,
     request: AuthorizationRequest,
@@ -192,8 +199,13 @@ def approve(
     code_ttl: int,
     client_secrets: ClientSecrets,
     now: dt.datetime,
-) -> str:
-    """Record the grant and issue a code; return the signed redirect to the app."""
+) -> Approval:
+    """Record the grant and issue a code.
+
+    A re-consent that drops scopes revokes the installation's live tokens at once: what the
+    back office shows (the installation's scopes) is then never less than what a live token
+    can do. A token the new grant covers stays live until the app exchanges the new code
+    (which replaces it, see ``token_exchange``)."""
     installation_id = InstallationRepository(session).upsert_for_consent(
         account_id=account_id,
         app_id=request.app.id,
@@ -201,6 +213,10 @@ def approve(
         user_id=user_id,
         now=now,
     )
+    tokens = TokenRepository(session)
+    beyond = [token_id for token_id, scopes in tokens.live_scopes_of_installation(installation_id)
+              if not request.scopes.covers(ScopeSet.parse(scopes))]
+    revoked = tokens.revoke_ids(beyond, now)
     code = generate_secret(TokenKind.AUTHORIZATION_CODE)
     AuthorizationCodeRepository(session).insert(
         code_hash=hash_secret(code),
@@ -218,4 +234,4 @@ def approve(
     if request.state is not None:
         params.append(("state", request.state))
     params.append(("timestamp", str(int(now.timestamp()))))
-    return build_signed_url(request.redirect_uri, params, client_secrets.signing_secret(request.app))
+    return Approval(build_signed_url(request.redirect_uri, params, client_secrets.signing_secret(request.app)), revoked)

@@ -76,6 +76,18 @@ class ClientSecrets:
             matched |= hmac.compare_digest(secret.encode(), presented.encode("utf-8", "surrogateescape"))
         return matched
 
+    @staticmethod
+    def expire_previous(app: App, now: dt.datetime) -> bool:
+        """End a rotation's grace period now: only the current secret works from here on.
+        Whether a previous secret was still working."""
+        expires_at = app.previous_secret_expires_at
+        was_live = app.previous_client_secret_encrypted is not None and expires_at is not None and expires_at > now
+        if app.previous_client_secret_encrypted is not None or expires_at is not None:
+            app.previous_client_secret_encrypted = None
+            app.previous_secret_expires_at = None
+            app.updated_at = now
+        return was_live
+
     def rotate(self, app: App, *, now: dt.datetime, grace: dt.timedelta) -> str:
         """Issue a new secret; the old one keeps working until ``now + grace``."""
         secret = generate_secret(TokenKind.CLIENT_SECRET)

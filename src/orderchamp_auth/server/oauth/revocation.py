@@ -1,4 +1,4 @@
-"""RFC 7009 revocation by the app, and uninstall from the back office."""
+"""RFC 7009 revocation by the app; uninstall from the back office, or by unlinking a demo account."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from ...protocol.tokens import hash_secret
 from ..store.models import AccessToken, Installation
-from ..store.repositories.grants import InstallationRepository
+from ..store.repositories.apps import PartnerRepository
+from ..store.repositories.grants import AuthorizationCodeRepository, InstallationRepository
 from ..store.repositories.tokens import TokenRepository
 from .clients import ClientCredentials
 
@@ -28,6 +29,20 @@ def revoke_app_token(session: Session, credentials: ClientCredentials, token: st
 
 
 def uninstall(session: Session, installation: Installation, now: dt.datetime) -> int:
-    """Mark the installation uninstalled and revoke every token it issued."""
+    """Mark the installation uninstalled, revoke every token it issued and end its unused codes."""
+    # The installation first: on PostgreSQL its row lock orders this after (or before) any
+    # exchange of the installation's codes (see ``grants.claim_code``).
     InstallationRepository(session).mark_uninstalled(installation, now)
-    return TokenRepository(session).revoke_for_installation(installation.id, now)
+    revoked = TokenRepository(session).revoke_for_installation(installation.id, now)
+    AuthorizationCodeRepository(session).expire_outstanding_for_installation(installation.id, now)
+    return revoked
+
+
+def unlink_and_uninstall(session: Session, partner_id: int, account_id: int, now: dt.datetime) -> int | None:
+    """Unlink a partner's demo account and uninstall the partner's unverified apps there (the
+    link was what made them installable). How many tokens that revoked; ``None`` if the
+    account was not linked."""
+    if not PartnerRepository(session).unlink_demo_account(partner_id, account_id):
+        return None
+    installations = InstallationRepository(session).list_live_unverified_of_partner(partner_id, account_id)
+    return sum(uninstall(session, installation, now) for installation in installations)

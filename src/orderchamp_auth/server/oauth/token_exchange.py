@@ -4,6 +4,14 @@ Order matters for safety: the client authenticates first; the code is then claim
 conditional UPDATE bound to that client (so a wrong client cannot burn someone's code, and of
 concurrent exchanges exactly one wins); only then are redirect URI and PKCE checked. A replay
 of a used code revokes every token that code produced (RFC 6749 section 4.1.2).
+
+An installation has one live app token. Issuing one revokes the installation's other live
+tokens in the same transaction, so after a re-consent the token of the new grant is the only
+one left. The claim refuses a code whose scopes are not the installation's current ones (a
+code from before a re-consent that changed them), and a code of an app that can no longer be
+installed on the account (a draft whose partner's demo account was unlinked). Any other code
+still outstanding (same grant, issued earlier) may be exchanged: the token it gives then
+replaces the live one — the newest token issued wins.
 """
 
 from __future__ import annotations
@@ -11,9 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ...protocol import pkce
@@ -25,11 +32,10 @@ from ...protocol.errors import (
     UnsupportedGrantTypeError,
 )
 from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
-from ..store.database import Database, UTCDateTime
-from ..store.driver_statements import compiled, execute, run
-from ..store.models import AccessToken, AuthorizationCode, Installation, TokenKindName
-from ..store.repositories.grants import AuthorizationCodeRepository
-from ..store.repositories.tokens import TokenRepository
+from ..store.database import Database
+from ..store.models import TokenKindName
+from ..store.repositories.grants import AuthorizationCodeRepository, claim_code
+from ..store.repositories.tokens import TokenRepository, insert_app_token, revoke_live_tokens_of_installation
 from .clients import ClientCredentials, ClientSecrets
 
 MAX_PARAM_LENGTH = 4096
@@ -54,6 +60,7 @@ class IssuedToken:
     access_token: str
     scope: str
     account_id: int
+    replaced: int = 0  # earlier tokens of the installation this one revoked
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -88,40 +95,6 @@ def authenticate_client(
     return credentials
 
 
-def _claim_statement() -> Any:
-    """Mark an unused, unexpired code of this app used — only while its installation is live.
-
-    One conditional UPDATE: of any number of concurrent exchanges exactly one gets the row."""
-    codes, installations = AuthorizationCode.__table__, Installation.__table__
-    live_installation = (
-        select(installations.c.id)
-        .where(installations.c.id == codes.c.installation_id, installations.c.uninstalled_at.is_(None))
-        .exists()
-    )
-    return (
-        update(codes)
-        .where(
-            codes.c.code_hash == bindparam("b_code_hash"),
-            codes.c.app_id == bindparam("b_app_id"),
-            codes.c.used_at.is_(None),
-            codes.c.expires_at > bindparam("b_now", type_=UTCDateTime()),
-            live_installation,
-        )
-        .values(used_at=bindparam("b_now", type_=UTCDateTime()))
-        .returning(codes.c.id, codes.c.account_id, codes.c.installation_id, codes.c.redirect_uri,
-                   codes.c.scopes, codes.c.code_challenge)
-    )
-
-
-def _insert_token_statement() -> Any:
-    table = AccessToken.__table__
-    return insert(table).values({name: bindparam(name) for name in _TOKEN_COLUMNS})
-
-
-_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id", "installation_id",
-                  "authorization_code_id", "created_by_user_id", "scopes", "created_at", "last_used_at", "revoked_at")
-
-
 def exchange_code(
     database: Database,
     request: TokenRequest,
@@ -132,16 +105,15 @@ def exchange_code(
     what they changed (a burnt code, revoked tokens) must be committed all the same.
 
     ``credentials`` are authenticated already (on a read, before this write transaction), so
-    the write lock is held for the claim and the insert only; both run on the driver
-    (``driver_statements``), as this is the endpoint's hot path."""
+    the write lock is held for the claim, the revocation and the insert only; they run on the
+    driver (``driver_statements``), as this is the endpoint's hot path."""
     assert request.code is not None
     code_hash = hash_secret(request.code)
     with database.driver_write() as conn:
-        claimed = run(conn, compiled("claim_code", conn.dialect, _claim_statement),
-                      {"b_code_hash": code_hash, "b_app_id": credentials.app_id, "b_now": now})
-        if claimed:
+        claimed = claim_code(conn, code_hash, credentials.app_id, now)
+        if claimed is not None:
             # Returning from this block commits: a code is burnt even when a check below fails.
-            code_id, account_id, installation_id, redirect_uri, scopes, challenge = claimed[0]
+            code_id, account_id, installation_id, redirect_uri, scopes, challenge = claimed
             if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
                 request.redirect_uri.encode(), redirect_uri.encode()
             ):
@@ -152,15 +124,16 @@ def exchange_code(
             elif request.code_verifier:
                 # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
                 return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
+            replaced = revoke_live_tokens_of_installation(conn, installation_id, now)
             value = generate_secret(TokenKind.APP_TOKEN)
-            execute(conn, compiled("insert_app_token", conn.dialect, _insert_token_statement), {
+            insert_app_token(conn, {
                 "token_hash": hash_secret(value), "kind": TokenKindName.APP.value,
                 "display_prefix": display_prefix(value), "name": "", "account_id": account_id,
                 "installation_id": installation_id, "authorization_code_id": code_id,
                 "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
                 "revoked_at": None,
             })
-            return IssuedToken(value, scopes, account_id)
+            return IssuedToken(value, scopes, account_id, replaced)
     # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
     # uninstalled app's — or a replay, whose tokens are revoked in a transaction of its own.
     with database.write() as session:
@@ -169,5 +142,6 @@ def exchange_code(
             TokenRepository(session).revoke_issued_from_code(used[0], now)
             return CodeReplayError("The code was already used; tokens issued from it are revoked.")
     return InvalidGrantError(
-        "The code is unknown or expired, was issued to another app, or the app was uninstalled."
+        "The code is unknown or expired, was issued to another app, or no longer matches the grant "
+        "(the app was uninstalled, consented to again, or is no longer available for the account)."
     )

@@ -34,29 +34,37 @@ async def login_page(request: Request) -> Response:
     return render(request, "login.html", {"next": target, "email": ""})
 
 
-def _attempt_login(platform: Platform, email: str, password: str, address: str) -> int | None:
-    """The user id on success. Throttling is checked before the password is (argon2 is costly)."""
+def _reserve_attempt(platform: Platform, email: str, address: str, now: dt.datetime) -> None:
+    """Count this attempt as a failure before the password is checked, or refuse it.
+
+    Checking the count and recording the attempt in one locked transaction means concurrent
+    attempts cannot all pass a count taken before any of them failed: at most the limit ever
+    reach the (costly) argon2 check. A success then clears the email's records."""
     settings = platform.settings
-    now = utcnow()
     since = now - dt.timedelta(seconds=settings.login_failure_window)
-    with platform.database.read() as db:
+    with platform.database.write() as db:
         failures = LoginFailureRepository(db)
+        failures.lock_for(email, address)
         if failures.count_for_email(email, since) >= settings.login_max_failures_per_email:
             raise LoginThrottledError(
                 "Too many failed sign-in attempts for this account. Wait 15 minutes and try again."
             )
         if failures.count_for_address(address, since) >= settings.login_max_failures_per_address:
             raise LoginThrottledError("Too many failed sign-in attempts from your network. Wait and try again.")
+        # Only the window counts; older records are swept here so the table stays small.
+        failures.delete_older_than(since)
+        failures.record(email=email, client_address=address, now=now)
+
+
+def _attempt_login(platform: Platform, email: str, password: str, address: str) -> int | None:
+    """The user id on success. The attempt is reserved before the password is checked."""
+    _reserve_attempt(platform, email, address, utcnow())
+    with platform.database.read() as db:
         user = UserRepository(db).get_by_email(email)
         password_hash = user.password_hash if user else None
         user_id = user.id if user else None
     if not verify_password(password_hash, password):
-        with platform.database.write() as db:
-            failures = LoginFailureRepository(db)
-            # Only the window counts; older records are swept here so the table stays small.
-            failures.delete_older_than(since)
-            failures.record(email=email, client_address=address, now=now)
-        return None
+        return None  # the reserved attempt stays recorded as a failure
     with platform.database.write() as db:
         LoginFailureRepository(db).clear_for_email(email)
         if password_hash and needs_rehash(password_hash):

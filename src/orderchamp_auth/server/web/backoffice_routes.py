@@ -169,7 +169,7 @@ async def api_page(request: Request, user: CurrentUser) -> Response:
     extra = {"new_token": revealed["token"], "new_token_name": revealed["name"]} if revealed else None
     response = await _render_api_page(request, user, extra)
     if request.cookies.get(REVEAL_COOKIE):
-        clear_reveal(response, API_PAGE)
+        clear_reveal(request, response, API_PAGE)
     return response
 
 

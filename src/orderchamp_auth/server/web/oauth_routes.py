@@ -114,24 +114,29 @@ async def authorize_decision(request: Request) -> Response:
         raise FatalAuthorizeError("Choose one of your accounts to connect the app to.")
     params = [(k, v) for k, v in fields if k in flow.SINGLE_VALUED]
 
-    def _decide() -> str:
+    def _decide() -> tuple[str, int]:
+        """The redirect, and how many tokens the consent revoked."""
         with platform.database.write() as db:
             outcome = flow.validate_request(db, params, account_id=account.id)
             if isinstance(outcome, flow.RedirectableError):
-                return _error_url(platform, outcome, account.id)
+                return _error_url(platform, outcome, account.id), 0
             if decision == "approve":
                 if user.account is None or user.account.id != account.id:
                     # /oauth/finish lands in the back office of the account just connected.
                     WebSessionRepository(db).set_account(hash_secret(user.session_id), account.id)
-                return flow.approve(
+                approval = flow.approve(
                     db, outcome, account_id=account.id, user_id=user.user.id,
                     code_ttl=platform.settings.code_ttl, client_secrets=platform.client_secrets, now=utcnow(),
                 )
+                return approval.redirect_url, approval.revoked
             if decision == "deny":
-                return flow.deny(outcome, account_id=account.id, client_secrets=platform.client_secrets)
+                return flow.deny(outcome, account_id=account.id, client_secrets=platform.client_secrets), 0
             raise FatalAuthorizeError("Choose Approve or Deny.")
 
-    return redirect(await platform.database.run_write(_decide), status_code=303)
+    location, revoked = await platform.database.run_write(_decide)
+    if revoked:
+        platform.authenticator.invalidate()  # after the commit, so nothing re-caches the old grant
+    return redirect(location, status_code=303)
 
 
 # Token endpoint ---------------------------------------------------------------------------
@@ -201,6 +206,8 @@ async def access_token(request: Request) -> Response:
             if isinstance(outcome, CodeReplayError):
                 platform.authenticator.invalidate()
             raise outcome
+        if outcome.replaced:
+            platform.authenticator.invalidate()
     except OAuthError as error:
         return oauth_error_response(error, basic_auth=basic)
     return JSONResponse(outcome.to_dict(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -311,6 +311,26 @@ async def rotate_secret(request: Request, user: CurrentUser, partner: Partner) -
 
 
 @partner_member
+async def expire_previous_secret(request: Request, user: CurrentUser, partner: Partner) -> Response:
+    """End the rotation's grace period early, e.g. when the old secret may have leaked."""
+    platform = platform_of(request)
+    await _form(request, user)
+    client_id = request.path_params["client_id"]
+
+    def _expire() -> bool:
+        with platform.database.write() as db:
+            return platform.client_secrets.expire_previous(_load_app(db, partner, client_id), utcnow())
+
+    expired = await run_in_threadpool(_expire)
+    response = redirect(_app_url(partner, client_id))
+    if expired:
+        flash(request, response, "The previous client secret no longer works. Only the current one does.")
+    else:
+        flash(request, response, "There was no previous client secret still working: nothing changed.", "info")
+    return response
+
+
+@partner_member
 async def submit_app(request: Request, user: CurrentUser, partner: Partner) -> Response:
     platform = platform_of(request)
     await _form(request, user)
@@ -365,6 +385,8 @@ routes = [
     Route("/partners/{partner_id:id}/apps/{client_id:client_id}/edit", update_app_submit, methods=["POST"]),
     Route("/partners/{partner_id:id}/apps/{client_id:client_id}/secret", reveal_secret, methods=["POST"]),
     Route("/partners/{partner_id:id}/apps/{client_id:client_id}/rotate-secret", rotate_secret, methods=["POST"]),
+    Route("/partners/{partner_id:id}/apps/{client_id:client_id}/expire-previous-secret", expire_previous_secret,
+          methods=["POST"]),
     Route("/partners/{partner_id:id}/apps/{client_id:client_id}/submit", submit_app, methods=["POST"]),
     Route("/partners/{partner_id:id}/apps/{client_id:client_id}/test-install", test_install, methods=["POST"]),
 ]

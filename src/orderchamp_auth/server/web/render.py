@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ...protocol.scopes import RESOURCE_DESCRIPTIONS, Scope, ScopeSet
-from .sessions import FLASH_COOKIE, CurrentUser, LazyCsrfToken, attach_presession, pop_flash
+from .sessions import FLASH_COOKIE, CurrentUser, LazyCsrfToken, attach_presession, delete_cookie, pop_flash
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -60,7 +60,7 @@ def render(
     response.headers["Cache-Control"] = "no-store"
     attach_presession(request, response)
     if request.scope.get("oc_flash_consumed"):
-        response.delete_cookie(FLASH_COOKIE, path="/")
+        delete_cookie(platform, response, FLASH_COOKIE)
     return response
 
 

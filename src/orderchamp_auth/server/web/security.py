@@ -6,9 +6,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),
+]
+_API = [
     (b"referrer-policy", b"no-referrer"),
 ]
 _PAGES = [
+    # Not no-referrer: under that policy browsers send ``Origin: null`` with our own form posts,
+    # and the cross-site check (``sessions.check_same_origin``) wants to see our origin there.
+    # Referrers still never leave the origin.
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (
         b"content-security-policy",
@@ -33,7 +39,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name for name, _ in headers}
-                for name, value in _COMMON + (_PAGES if is_page else []):
+                for name, value in _COMMON + (_PAGES if is_page else _API):
                     if name not in present:
                         headers.append((name, value))
                 message["headers"] = headers

@@ -2,11 +2,14 @@
 
 The session cookie holds a random 256-bit id, signed (itsdangerous) so forged cookies are
 refused without a database read; the server keeps only its SHA-256, so sessions can be ended
-server-side (logout, expiry). HttpOnly, SameSite=Lax, Secure when the web URL is https.
-A new id is issued at login (no session fixation).
+server-side (logout, expiry). HttpOnly, SameSite=Lax, Secure when the web URL is https
+(every cookie, and every deletion of one). A new id is issued at login (no session fixation).
 
 CSRF tokens are an HMAC of the session id (or, before login, of a random pre-session cookie),
-so they need no storage and die with the session.
+so they need no storage and die with the session. Every form POST passes ``check_csrf``, which
+first refuses a request a browser says came from another site (``Sec-Fetch-Site``, ``Origin``):
+defence in depth should a token ever leak. A request without those headers (curl, older
+browsers) still needs the token.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...protocol.tokens import hash_secret
-from ..errors import CsrfError
+from ..errors import CrossSiteRequestError, CsrfError
 from ..keys import OneTimeBox, derive_key
+from ..settings import origin_of
 from ..store.database import utcnow
 from ..store.repositories.sessions import (
     AccountSummary,
@@ -110,14 +114,14 @@ def start_session(platform: Platform, response: Response, *, user_id: int, accou
         )
     signed = _signers(platform)[0].sign(session_id.encode()).decode()
     _set_cookie(platform, response, SESSION_COOKIE, signed, max_age=platform.settings.session_max_age)
-    response.delete_cookie(PRESESSION_COOKIE, path="/")
+    delete_cookie(platform, response, PRESESSION_COOKIE)
     return session_id
 
 
 def end_session(platform: Platform, response: Response, session_id: str) -> None:
     with platform.database.write() as db:
         WebSessionRepository(db).delete(hash_secret(session_id))
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(platform, response, SESSION_COOKIE)
 
 
 def _set_cookie(platform: Platform, response: Response, name: str, value: str, *, max_age: int | None) -> None:
@@ -130,6 +134,13 @@ def _set_cookie(platform: Platform, response: Response, name: str, value: str, *
         samesite="lax",
         secure=platform.settings.secure_cookies,
     )
+
+
+def delete_cookie(platform: Platform, response: Response, name: str, *, path: str = "/",
+                  samesite: str = "lax") -> None:
+    """Expire a cookie with the attributes it was set with (Secure included)."""
+    response.delete_cookie(name, path=path, httponly=True, samesite=samesite,  # type: ignore[arg-type]
+                           secure=platform.settings.secure_cookies)
 
 
 # CSRF -------------------------------------------------------------------------------------
@@ -179,7 +190,30 @@ def attach_presession(request: Request, response: Response) -> None:
         _set_cookie(platform_of(request), response, PRESESSION_COOKIE, pre, max_age=3600)
 
 
+def check_same_origin(request: Request) -> None:
+    """Refuse a request the browser marks as sent from another site. Absent headers pass.
+
+    ``Origin: null`` passes only when the browser also says ``Sec-Fetch-Site: same-origin``
+    (a page of ours under a stricter referrer policy, or a privacy tool): a foreign page can
+    have its posts sent with a null origin too, but not as same-origin."""
+    fetch_site = (request.headers.get("sec-fetch-site") or "").strip().lower()
+    if fetch_site == "cross-site":
+        raise CrossSiteRequestError("This form was sent from another website. Nothing was changed.")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    if origin.strip() == "null":
+        if fetch_site == "same-origin":
+            return
+    else:
+        given = origin_of(origin)  # "null" when unparsable: matches nothing
+        if given != "null" and given in platform_of(request).settings.web_origins:
+            return
+    raise CrossSiteRequestError("This form was sent from another website. Nothing was changed.")
+
+
 def check_csrf(request: Request, user: CurrentUser | None, submitted: str | None) -> None:
+    check_same_origin(request)
     platform = platform_of(request)
     binding = _binding(request, user)
     if binding is None or not submitted:
@@ -251,5 +285,5 @@ def take_reveal(request: Request, user: CurrentUser) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
 
 
-def clear_reveal(response: Response, path: str) -> None:
-    response.delete_cookie(REVEAL_COOKIE, path=path)
+def clear_reveal(request: Request, response: Response, path: str) -> None:
+    delete_cookie(platform_of(request), response, REVEAL_COOKIE, path=path, samesite="strict")

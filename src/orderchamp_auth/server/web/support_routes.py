@@ -19,6 +19,7 @@ from ..admin import check_email
 from ..errors import NotFoundError, ValidationError
 from ..oauth.app_changes import review_fingerprint
 from ..oauth.apps import reject_app, verify_app
+from ..oauth.revocation import unlink_and_uninstall
 from ..store.database import utcnow
 from ..store.models import App, AppStatus, Partner, User
 from ..store.repositories.accounts import AccountRepository, UserRepository
@@ -288,11 +289,14 @@ async def unlink_demo_account(request: Request, user: CurrentUser) -> Response:
     account_id = request.path_params["account_id"]
 
     def _unlink(db: Session, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
-        if not partners.unlink_demo_account(partner_id, account_id):
+        if unlink_and_uninstall(db, partner_id, account_id, utcnow()) is None:
             raise NotFoundError("That account is not a demo account of this partner.")
-        return "The demo account was unlinked. Draft apps can no longer be installed there."
+        return ("The demo account was unlinked. The partner's unverified apps were uninstalled there "
+                "and can no longer be installed.")
 
-    return await _partner_change(request, user, _unlink, "demo_email")
+    response = await _partner_change(request, user, _unlink, "demo_email")
+    platform_of(request).authenticator.invalidate()
+    return response
 
 
 # Accounts ---------------------------------------------------------------------------------

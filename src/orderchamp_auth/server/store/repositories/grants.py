@@ -3,15 +3,71 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import bindparam, case, insert, select
+from sqlalchemy import Connection, bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..database import UTCDateTime
-from ..models import App, AuthorizationCode, Installation
+from ..driver_statements import compiled, run
+from ..models import App, AppStatus, AuthorizationCode, Installation, PartnerDemoAccount
 from ..statements import prepared
+
+
+def _claim_statement() -> Any:
+    """Mark an unused, unexpired code of this app used — only while its grant still stands.
+
+    One conditional UPDATE: of any number of concurrent exchanges exactly one gets the row.
+    The grant stands while the installation is live with the scopes of this code (a code from
+    before a re-consent that changed them is refused: it would issue what the user no longer
+    sees), and the app may still be installed on the account (verified, or a draft whose
+    partner still has the account linked as a demo account).
+
+    On PostgreSQL the installation row is locked (FOR NO KEY UPDATE; SQLite's writers are
+    serialised anyway), so exchanges, consents and uninstalls of one installation run one
+    after another: the revocation of the installation's other tokens that follows the claim
+    then sees every token committed before it, and a concurrent uninstall either comes first
+    (nothing is claimed) or revokes the token issued here.
+    """
+    codes, installations = AuthorizationCode.__table__, Installation.__table__
+    apps, demos = App.__table__, PartnerDemoAccount.__table__
+    live_grant = (
+        select(installations.c.id)
+        .where(installations.c.id == codes.c.installation_id, installations.c.uninstalled_at.is_(None),
+               installations.c.scopes == codes.c.scopes)
+        .with_for_update(key_share=True)
+        .exists()
+    )
+    demo_link = (select(demos.c.id)
+                 .where(demos.c.partner_id == apps.c.partner_id, demos.c.account_id == codes.c.account_id)
+                 .correlate_except(demos).exists())
+    installable = select(apps.c.id).where(
+        apps.c.id == codes.c.app_id, or_(apps.c.status == AppStatus.VERIFIED.value, demo_link)
+    ).exists()
+    return (
+        update(codes)
+        .where(
+            codes.c.code_hash == bindparam("b_code_hash"),
+            codes.c.app_id == bindparam("b_app_id"),
+            codes.c.used_at.is_(None),
+            codes.c.expires_at > bindparam("b_now", type_=UTCDateTime()),
+            live_grant,
+            installable,
+        )
+        .values(used_at=bindparam("b_now", type_=UTCDateTime()))
+        .returning(codes.c.id, codes.c.account_id, codes.c.installation_id, codes.c.redirect_uri,
+                   codes.c.scopes, codes.c.code_challenge)
+    )
+
+
+def claim_code(conn: Connection, code_hash: str, app_id: int, now: dt.datetime) -> Any | None:
+    """The token endpoint's claim, on the driver: ``(id, account_id, installation_id,
+    redirect_uri, scopes, code_challenge)`` of the code it marked used, or ``None``."""
+    claimed = run(conn, compiled("claim_code", conn.dialect, _claim_statement),
+                  {"b_code_hash": code_hash, "b_app_id": app_id, "b_now": now})
+    return claimed[0] if claimed else None
 
 
 class InstallationRepository:
@@ -69,8 +125,19 @@ class InstallationRepository:
         )
         return [(row[0], row[1]) for row in rows]
 
+    def list_live_unverified_of_partner(self, partner_id: int, account_id: int) -> list[Installation]:
+        """Live installations on the account of the partner's apps that are not verified:
+        those only a demo-account link makes installable."""
+        return list(self.session.scalars(
+            select(Installation).join(App, App.id == Installation.app_id).where(
+                Installation.account_id == account_id, Installation.uninstalled_at.is_(None),
+                App.partner_id == partner_id, App.status != AppStatus.VERIFIED.value,
+            )
+        ))
+
     def mark_uninstalled(self, installation: Installation, now: dt.datetime) -> None:
         installation.uninstalled_at = now
+        self.session.flush()
 
 
 class AuthorizationCodeRepository:
@@ -80,6 +147,17 @@ class AuthorizationCodeRepository:
     def insert(self, **fields: object) -> None:
         statement = prepared("insert_code", lambda: insert(AuthorizationCode.__table__))
         self.session.connection().execute(statement, {"used_at": None, **fields})
+
+    def expire_outstanding_for_installation(self, installation_id: int, now: dt.datetime) -> None:
+        """End the unused codes of an installation, so that none can be exchanged even if it
+        is installed again within their lifetime."""
+        self.session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.installation_id == installation_id, AuthorizationCode.used_at.is_(None),
+                   AuthorizationCode.expires_at > now)
+            .values(expires_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
     def find_used(self, code_hash: str) -> tuple[int, int] | None:
         """``(code id, app id)`` of a code that was already used, to handle a replay."""

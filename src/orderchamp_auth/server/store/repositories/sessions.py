@@ -85,8 +85,21 @@ class LoginFailureRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def lock_for(self, email: str, client_address: str) -> None:
+        """Make the caller's count-then-record atomic for this email and address.
+
+        SQLite: nothing to do, a write transaction holds the database's write lock. PostgreSQL:
+        transaction-level advisory locks, the email's first and then the address's (two key
+        spaces), so concurrent attempts for one email or from one address are counted one after
+        another, and no two transactions can wait on each other in a cycle."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        for space, key in ((1, email), (2, client_address)):
+            self.session.execute(select(func.pg_advisory_xact_lock(space, func.hashtext(key))))
+
     def record(self, *, email: str, client_address: str, now: dt.datetime) -> None:
         self.session.add(LoginAttempt(email=email, client_address=client_address, created_at=now))
+        self.session.flush()
 
     def count_for_email(self, email: str, since: dt.datetime) -> int:
         return self.session.scalar(

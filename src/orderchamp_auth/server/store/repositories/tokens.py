@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..database import UTCDateTime
+from ..driver_statements import compiled, execute
 from ..models import AccessToken, RevocationCounter, TokenKindName
 from ..statements import prepared
 
@@ -35,6 +38,45 @@ def read_revocation_version(connection: Connection) -> int:
     statement = prepared("revocation_version", lambda: select(RevocationCounter.version).where(
         RevocationCounter.id == 1))
     return int(connection.execute(statement).scalar() or 0)
+
+
+# The token endpoint's writes, on the driver (see ``driver_statements``): it runs them in a
+# driver-level write transaction, where SQLAlchemy's per-statement machinery would cost more
+# than the statements.
+
+APP_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id", "installation_id",
+                     "authorization_code_id", "created_by_user_id", "scopes", "created_at", "last_used_at",
+                     "revoked_at")
+
+
+def _insert_token_statement() -> Any:
+    return insert(AccessToken.__table__).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
+
+
+def _revoke_installation_statement() -> Any:
+    table = AccessToken.__table__
+    return (update(table)
+            .where(table.c.installation_id == bindparam("b_installation_id"), table.c.revoked_at.is_(None))
+            .values(revoked_at=bindparam("b_now", type_=UTCDateTime())))
+
+
+def _bump_counter_statement() -> Any:
+    table = RevocationCounter.__table__
+    return update(table).where(table.c.id == 1).values(version=table.c.version + 1)
+
+
+def insert_app_token(conn: Connection, values: dict[str, Any]) -> None:
+    """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``."""
+    execute(conn, compiled("insert_app_token", conn.dialect, _insert_token_statement), values)
+
+
+def revoke_live_tokens_of_installation(conn: Connection, installation_id: int, now: dt.datetime) -> int:
+    """Revoke the installation's live tokens, bumping the counter if any was; how many were."""
+    revoked = execute(conn, compiled("revoke_installation_tokens", conn.dialect, _revoke_installation_statement),
+                      {"b_installation_id": installation_id, "b_now": now})
+    if revoked:
+        execute(conn, compiled("bump_revocation_counter", conn.dialect, _bump_counter_statement), {})
+    return revoked
 
 
 class TokenRepository:
@@ -79,6 +121,14 @@ class TokenRepository:
             )
         )
 
+    def live_scopes_of_installation(self, installation_id: int) -> list[tuple[int, str]]:
+        """``(token id, scopes)`` of the installation's live tokens (one, normally)."""
+        # Prepared: every consent runs it (the install flow is a hot path).
+        statement = prepared("live_scopes_of_installation", lambda: select(AccessToken.id, AccessToken.scopes).where(
+            AccessToken.installation_id == bindparam("installation_id"), AccessToken.revoked_at.is_(None)))
+        rows = self.session.connection().execute(statement, {"installation_id": installation_id})
+        return [(row[0], row[1]) for row in rows]
+
     def touch_last_used(self, token_ids: list[int], now: dt.datetime) -> None:
         if token_ids:
             self.session.execute(
@@ -101,6 +151,9 @@ class TokenRepository:
 
     def revoke(self, token_id: int, now: dt.datetime) -> int:
         return self._revoke_where(AccessToken.id == token_id, now=now)
+
+    def revoke_ids(self, token_ids: list[int], now: dt.datetime) -> int:
+        return self._revoke_where(AccessToken.id.in_(token_ids), now=now) if token_ids else 0
 
     def revoke_for_installation(self, installation_id: int, now: dt.datetime) -> int:
         return self._revoke_where(AccessToken.installation_id == installation_id, now=now)
