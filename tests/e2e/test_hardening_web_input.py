@@ -464,3 +464,19 @@ def test_a_client_id_in_a_path_with_odd_characters_is_not_found(live, people, ra
     assert_error_page(staff.http.get(f"/support/apps/{raw}"), 404)
     assert_error_page(supplier.http.get(f"/backoffice/apps/{raw}"), 404)
     assert_error_page(httpx.get(f"{live.base_url}/apps/{raw}/logo"), 404)
+
+
+@pytest.mark.parametrize("token", ["\u0080", "é" * 43, "\U0001f600"], ids=["c1_control", "accented", "emoji"])
+def test_a_csrf_token_with_non_ascii_text_is_refused_as_an_expired_form(live, platform, browser, signed_in_supplier,
+                                                                         token):
+    # The fuzz suite's find: compare_digest raised on a str with non-ASCII text (a 500).
+    login = {**dict(form_fields(browser.http.get("/login").text, "/login")),
+             "csrf_token": token, "email": "nobody@example.com", "password": "guess"}
+    response = browser.http.post("/login", data=login)
+    assert response.status_code == 403, response.text[:300]
+    assert "This form has expired" in response.text
+    before = count(platform, AccessToken)
+    response = signed_in_supplier.http.post("/backoffice/api/tokens",
+                                            data={"csrf_token": token, "name": "n", "scopes": "account_read"})
+    assert response.status_code == 403, response.text[:300]
+    assert count(platform, AccessToken) == before

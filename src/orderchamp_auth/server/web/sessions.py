@@ -218,9 +218,11 @@ def check_csrf(request: Request, user: CurrentUser | None, submitted: str | None
     binding = _binding(request, user)
     if binding is None or not submitted:
         raise CsrfError("The form could not be verified. Reload the page and try again.")
+    # As bytes: compare_digest refuses a str holding anything but ASCII, and a form may carry any text.
+    presented = submitted.encode("utf-8", "surrogateescape")
     ok = False
     for key in platform.settings.secret_keys:
-        ok |= hmac.compare_digest(_csrf_for(platform, binding, key), submitted)
+        ok |= hmac.compare_digest(_csrf_for(platform, binding, key).encode(), presented)
     if not ok:
         raise CsrfError("The form could not be verified. Reload the page and try again.")
 
