@@ -110,6 +110,12 @@ class ScopeSet:
             return cls()
         return cls(part for part in _SEPARATORS.split(text.strip()) if part)
 
+    @staticmethod
+    def delimiter_of(text: str | None) -> str:
+        """The delimiter a wire list was written with: a space for RFC 6749's space-separated
+        lists, else a comma (Orderchamp's own form, and the default)."""
+        return " " if text and "," not in text and " " in text.strip() else ","
+
     @classmethod
     def all(cls) -> ScopeSet:
         return cls(Scope)
@@ -164,9 +170,10 @@ class ScopeSet:
         """Drop reads that a write in the same set already implies."""
         return ScopeSet(s for s in self._scopes if s.is_write or Scope(f"{s.resource.value}_write") not in self._scopes)
 
-    def to_string(self) -> str:
-        """Canonical wire form: table order, comma-separated, no spaces."""
-        return self._text
+    def to_string(self, delimiter: str = ",") -> str:
+        """Canonical wire form: table order, comma-separated, no spaces (or space-separated,
+        for an app that wrote its list as RFC 6749 does)."""
+        return self._text if delimiter == "," else self._text.replace(",", delimiter)
 
     def by_resource(self) -> list[tuple[Resource, list[Scope]]]:
         """Groups for display, in table order."""

@@ -51,10 +51,13 @@ class AuthorizationRequest:
     scopes: ScopeSet
     state: str | None
     code_challenge: str | None
+    # Answer in the delimiter the app asked with: standard OAuth clients compare the token
+    # response's scope with what they sent (requests-oauthlib: "Scope has changed").
+    scope_delimiter: str = ","
 
     def hidden_fields(self) -> list[tuple[str, str]]:
         """The request, as the consent form posts it back."""
-        fields = [("response_type", "code"), ("client_id", self.app.client_id), ("scope", self.scopes.to_string())]
+        fields = [("response_type", "code"), ("client_id", self.app.client_id), ("scope", self.scopes.to_string(self.scope_delimiter))]
         if self.redirect_uri_given:
             fields.append(("redirect_uri", self.redirect_uri))
         if self.state is not None:
@@ -149,7 +152,8 @@ def validate_request(
             return fail(InvalidRequestError("code_challenge must be 43 base64url characters."))
     if account_id is not None and not is_installable(session, app, account_id):
         return fail(UnauthorizedClientError("This app is not available for this account."))
-    return AuthorizationRequest(app, redirect_uri, given, scopes, state, challenge or None)
+    return AuthorizationRequest(app, redirect_uri, given, scopes, state, challenge or None,
+                                ScopeSet.delimiter_of(scope_text))
 
 
 def is_installable(session: Session, app: App | ClientApp, account_id: int) -> bool:
@@ -226,6 +230,7 @@ def approve(
         user_id=user_id,
         redirect_uri=request.redirect_uri if request.redirect_uri_given else None,
         scopes=request.scopes.to_string(),
+        scope_delimiter=request.scope_delimiter,
         code_challenge=request.code_challenge,
         created_at=now,
         expires_at=now + dt.timedelta(seconds=code_ttl),

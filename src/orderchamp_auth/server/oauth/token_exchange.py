@@ -61,12 +61,13 @@ class IssuedToken:
     scope: str
     account_id: int
     replaced: int = 0  # earlier tokens of the installation this one revoked
+    scope_delimiter: str = ","  # the one the app asked with (authorize.AuthorizationRequest)
 
     def to_dict(self) -> dict[str, str]:
         return {
             "access_token": self.access_token,
             "token_type": "bearer",
-            "scope": self.scope,
+            "scope": self.scope if self.scope_delimiter == "," else self.scope.replace(",", self.scope_delimiter),
             "account_id": str(self.account_id),
         }
 
@@ -113,7 +114,7 @@ def exchange_code(
         claimed = claim_code(conn, code_hash, credentials.app_id, now)
         if claimed is not None:
             # Returning from this block commits: a code is burnt even when a check below fails.
-            code_id, account_id, installation_id, redirect_uri, scopes, challenge = claimed
+            code_id, account_id, installation_id, redirect_uri, scopes, challenge, delimiter = claimed
             if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
                 request.redirect_uri.encode(), redirect_uri.encode()
             ):
@@ -133,7 +134,7 @@ def exchange_code(
                 "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
                 "revoked_at": None,
             })
-            return IssuedToken(value, scopes, account_id, replaced)
+            return IssuedToken(value, scopes, account_id, replaced, delimiter)
     # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
     # uninstalled app's — or a replay, whose tokens are revoked in a transaction of its own.
     with database.write() as session:

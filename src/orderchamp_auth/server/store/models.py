@@ -238,6 +238,7 @@ class AuthorizationCode(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     redirect_uri: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     scopes: Mapped[str] = mapped_column(String(500))
+    scope_delimiter: Mapped[str] = mapped_column(String(1), default=",", server_default=",")
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[dt.datetime] = _created()
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

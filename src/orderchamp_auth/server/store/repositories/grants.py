@@ -58,13 +58,13 @@ def _claim_statement() -> Any:
         )
         .values(used_at=bindparam("b_now", type_=UTCDateTime()))
         .returning(codes.c.id, codes.c.account_id, codes.c.installation_id, codes.c.redirect_uri,
-                   codes.c.scopes, codes.c.code_challenge)
+                   codes.c.scopes, codes.c.code_challenge, codes.c.scope_delimiter)
     )
 
 
 def claim_code(conn: Connection, code_hash: str, app_id: int, now: dt.datetime) -> Any | None:
     """The token endpoint's claim, on the driver: ``(id, account_id, installation_id,
-    redirect_uri, scopes, code_challenge)`` of the code it marked used, or ``None``."""
+    redirect_uri, scopes, code_challenge, scope_delimiter)`` of the code it marked used, or ``None``."""
     claimed = run(conn, compiled("claim_code", conn.dialect, _claim_statement),
                   {"b_code_hash": code_hash, "b_app_id": app_id, "b_now": now})
     return claimed[0] if claimed else None
