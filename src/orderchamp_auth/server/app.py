@@ -25,6 +25,7 @@ from .store.write_lock import WriteLockUnavailable
 from .web import (
     auth_routes,
     backoffice_routes,
+    discovery_routes,
     oauth_routes,
     partner_changes_routes,
     partner_routes,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         *oauth_routes.routes,
+        *discovery_routes.routes,
         *auth_routes.routes,
         *backoffice_routes.routes,
         *partner_routes.routes,

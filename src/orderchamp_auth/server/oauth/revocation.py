@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...protocol.tokens import hash_secret
-from ..store.models import AccessToken, Installation
+from ..store.models import Installation
 from ..store.repositories.apps import PartnerRepository
 from ..store.repositories.grants import AuthorizationCodeRepository, InstallationRepository
 from ..store.repositories.tokens import TokenRepository
@@ -18,14 +17,11 @@ from .clients import ClientCredentials
 def revoke_app_token(session: Session, credentials: ClientCredentials, token: str, now: dt.datetime) -> bool:
     """Revoke a token the app holds. Unknown tokens and other apps' tokens change nothing,
     and the caller answers 200 either way (RFC 7009 section 2.2)."""
-    row = session.execute(
-        select(AccessToken.id)
-        .join(Installation, Installation.id == AccessToken.installation_id)
-        .where(AccessToken.token_hash == hash_secret(token), Installation.app_id == credentials.app_id)
-    ).first()
-    if row is None:
+    tokens = TokenRepository(session)
+    found = tokens.get_app_token(hash_secret(token), credentials.app_id)
+    if found is None:
         return False
-    return TokenRepository(session).revoke(row[0], now) > 0
+    return tokens.revoke(found.id, now) > 0
 
 
 def uninstall(session: Session, installation: Installation, now: dt.datetime) -> int:

@@ -16,6 +16,7 @@ from ...protocol.errors import InvalidClientError, InvalidRequestError, OAuthErr
 from ...protocol.tokens import hash_secret
 from ..errors import FatalAuthorizeError, NotFoundError
 from ..oauth import authorize as flow
+from ..oauth.introspection import introspect_app_token
 from ..oauth.revocation import revoke_app_token
 from ..oauth.token_exchange import (
     MAX_PARAM_LENGTH,
@@ -213,22 +214,28 @@ async def access_token(request: Request) -> Response:
     return JSONResponse(outcome.to_dict(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
+async def _token_about_request(request: Request) -> tuple[str, TokenRequest, bool]:
+    """``token`` and the client's credentials, as revocation (RFC 7009) and introspection
+    (RFC 7662) take them: client authentication as at the token endpoint."""
+    data, basic = await _token_params(request)
+    token = data.get("token")
+    if not data.get("client_id") or data.get("client_secret") is None:
+        raise InvalidClientError("Client authentication failed: client_id and client_secret are required.")
+    if not token:
+        raise InvalidRequestError("The token parameter is missing.")
+    return token, TokenRequest(None, "x", data["client_id"], data["client_secret"], None, None), basic
+
+
 async def revoke(request: Request) -> Response:
     platform = platform_of(request)
     basic = False
     try:
-        data, basic = await _token_params(request)
-        token = data.get("token")
-        if not data.get("client_id") or data.get("client_secret") is None:
-            raise InvalidClientError("Client authentication failed: client_id and client_secret are required.")
-        if not token:
-            raise InvalidRequestError("The token parameter is missing.")
-        request_ = TokenRequest(None, "x", data["client_id"], data["client_secret"], None, None)
+        token, client, basic = await _token_about_request(request)
 
         def _revoke() -> bool:
             now = utcnow()
             with platform.database.write() as db:
-                credentials = authenticate_client(db, platform.client_secrets, request_, now)
+                credentials = authenticate_client(db, platform.client_secrets, client, now)
                 return revoke_app_token(db, credentials, token, now)
 
         if await run_in_threadpool(_revoke):
@@ -236,6 +243,23 @@ async def revoke(request: Request) -> Response:
     except OAuthError as error:
         return oauth_error_response(error, basic_auth=basic)
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+
+async def introspect(request: Request) -> Response:
+    platform = platform_of(request)
+    basic = False
+    try:
+        token, client, basic = await _token_about_request(request)
+
+        def _introspect() -> dict[str, Any]:
+            with platform.database.read() as db:
+                credentials = authenticate_client(db, platform.client_secrets, client, utcnow())
+                return introspect_app_token(db, credentials, token)
+
+        answer = await run_in_threadpool(_introspect)
+    except OAuthError as error:
+        return oauth_error_response(error, basic_auth=basic)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 async def finish(request: Request) -> Response:
@@ -257,5 +281,6 @@ routes = [
     Route("/oauth/authorize", authorize_decision, methods=["POST"]),
     Route("/oauth/access_token", access_token, methods=["POST"]),
     Route("/oauth/revoke", revoke, methods=["POST"]),
+    Route("/oauth/introspect", introspect, methods=["POST"]),
     Route("/oauth/finish", finish, methods=["GET"]),
 ]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..database import UTCDateTime
 from ..driver_statements import compiled, execute
-from ..models import AccessToken, RevocationCounter, TokenKindName
+from ..models import AccessToken, Installation, RevocationCounter, TokenKindName
 from ..statements import prepared
 
 
@@ -92,6 +92,15 @@ class TokenRepository:
     def get_active_by_hash(self, token_hash: str) -> AccessToken | None:
         return self.session.scalar(
             select(AccessToken).where(AccessToken.token_hash == token_hash, AccessToken.revoked_at.is_(None))
+        )
+
+    def get_app_token(self, token_hash: str, app_id: int) -> AccessToken | None:
+        """A token that this app's installations issued (revoked ones too); other apps' and
+        private tokens are not found."""
+        return self.session.scalar(
+            select(AccessToken)
+            .join(Installation, Installation.id == AccessToken.installation_id)
+            .where(AccessToken.token_hash == token_hash, Installation.app_id == app_id)
         )
 
     def by_hashes(self, token_hashes: list[str]) -> dict[str, AccessToken]:
