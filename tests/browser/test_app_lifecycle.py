@@ -7,9 +7,7 @@ callback and /oauth/finish, sees what it may do, then uninstalls it and its toke
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import httpx
@@ -21,8 +19,6 @@ from orderchamp_auth.server.store.repositories.apps import AppRepository, Partne
 from orderchamp_auth.server.web.logos import LOGO_CONTENT_TYPE, normalize_logo
 
 from .people import developer, logo_file, sign_in, staff, supplier
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def graphql(base_url: str, token: str) -> httpx.Response:
@@ -42,13 +38,6 @@ def another_verified_app(world, tmp_path: Path) -> None:
         )
         logo = normalize_logo(logo_file(tmp_path, "ledger.png", (204, 92, 40)).read_bytes())
         AppRepository(db).set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
-
-
-def keep_for_docs(path: Path, name: str) -> None:
-    # The README's screenshots are refreshed on request only, so a test run never edits docs/.
-    if os.environ.get("ORDERCHAMP_UPDATE_DOCS_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS / name)
 
 
 def support_makes_a_partner(page: Page, email: str, dev_email: str, screenshot) -> None:
@@ -153,7 +142,7 @@ def test_an_app_goes_from_partner_to_supplier_and_its_token_dies_on_uninstall(
     expect(permissions).to_contain_text("Create, change and delete your products")
     expect(permissions).to_contain_text("(includes seeing them)")
     expect(permissions).to_contain_text("See your orders")
-    keep_for_docs(screenshot(page, "consent"), "consent.png")
+    screenshot(page, "consent")
     page.get_by_role("button", name="Approve").click()
 
     # The app exchanged the code and sent the supplier to /oauth/finish: the app's page.
@@ -172,7 +161,7 @@ def test_an_app_goes_from_partner_to_supplier_and_its_token_dies_on_uninstall(
     expect(row).to_contain_text("installed")
     expect(row.locator(".access-list")).to_contain_text("Account")
     expect(row.locator(".access-list")).to_contain_text("orders_read")
-    keep_for_docs(screenshot(page, "integrations"), "integrations.png")
+    screenshot(page, "integrations")
 
     row.get_by_role("button", name="Uninstall Stock Sync").click()  # the confirmation is accepted
     expect(page.get_by_role("status")).to_contain_text("Stock Sync was uninstalled")
