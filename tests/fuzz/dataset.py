@@ -47,7 +47,7 @@ class FuzzWorld:
     tokens: dict[str, str]  # a private token on the home account per scope, and "all"
     app: PartnerApp  # verified, installed on the home account through consent
     codes: list[str]  # authorization codes for the app, not yet exchanged
-    app_tokens: list[str]
+    app_tokens: list[str]  # the app's tokens: one replaced (revoked), then the live one
     office_user: Person  # back office: a user of two accounts of their own
     office_accounts: list[int]
     office_token_ids: list[int]
@@ -141,16 +141,20 @@ def build_fuzz_world(world: World, base_url: str) -> FuzzWorld:
     browser = Browser(base_url)
     try:
         assert browser.login(home_user.email).status_code == 303
-        codes = [_approve(browser, app, scope, f"s{i}") for i, scope in
-                 enumerate(["account_read", ALL_SCOPES, "products_read,orders_write", "customers_read",
-                            ALL_SCOPES, "fulfillment_write", "products_read", ALL_SCOPES])]
-        exchanged = []
-        for code in codes[:2]:
+        def exchange(code: str) -> str:
             answer = browser.http.post("/oauth/access_token", json={
                 "grant_type": "authorization_code", "code": code, "client_id": app.client_id,
                 "client_secret": app.client_secret})
             assert answer.status_code == 200, answer.text
-            exchanged.append(answer.json()["access_token"])
+            return answer.json()["access_token"]
+
+        # An installation has one live token, and only a code of its latest consent exchanges:
+        # the first token is replaced (revoked) by the last, which stays live.
+        exchanged = [exchange(_approve(browser, app, "account_read", "s0"))]
+        codes = [_approve(browser, app, scope, f"s{i}") for i, scope in
+                 enumerate([ALL_SCOPES, "products_read,orders_write", "customers_read",
+                            ALL_SCOPES, "fulfillment_write", "products_read", ALL_SCOPES], start=1)]
+        exchanged.append(exchange(codes.pop()))
     finally:
         browser.close()
 
@@ -181,7 +185,7 @@ def build_fuzz_world(world: World, base_url: str) -> FuzzWorld:
 
     return FuzzWorld(
         base_url=base_url, home_account=home, home_user=home_user, other_account=other, marker=marker,
-        home_ids=global_ids_of(world, home), foreign_ids=foreign, tokens=tokens, app=app, codes=codes[2:],
+        home_ids=global_ids_of(world, home), foreign_ids=foreign, tokens=tokens, app=app, codes=codes,
         app_tokens=exchanged, office_user=office_user, office_accounts=office_accounts,
         office_token_ids=office_token_ids, partner_user=partner_user, partner_id=partner.id,
         partner_apps=partner_apps, rival_app=rival, support_user=support_user,
