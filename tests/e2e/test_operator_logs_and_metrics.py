@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import socket
+import time
 
 import httpx
 import orjson
@@ -43,6 +44,18 @@ def metric_values(text: str) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             values[name] = float(value)
     return values
+
+
+def scrape_until(port: int, requests: int, bound: float = 30.0) -> httpx.Response:
+    """The metrics page once it has counted ``requests`` requests: each worker hands its
+    counts over once a second."""
+    deadline = time.monotonic() + bound
+    while True:
+        page = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        counted = sum(v for k, v in metric_values(page.text).items() if k.startswith("orderchamp_http_requests_total"))
+        if counted >= requests or time.monotonic() > deadline:
+            return page
+        time.sleep(0.2)
 
 
 def test_json_log_lines_carry_the_request_id_the_client_gets_and_never_a_query_or_token(settings, world, tmp_path):
@@ -110,12 +123,13 @@ def test_metrics_are_summed_over_the_workers_on_loopback_and_absent_from_the_pub
                            data={"grant_type": "authorization_code", "code": "occ_never-issued",
                                  "client_id": app.client_id, "client_secret": app.client_secret})
         public = httpx.get(f"{base}/metrics", timeout=10)
-        exposed = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        exposed = scrape_until(metrics_port, 6 + 4 + 3 + 2 + 1)
     assert line.endswith(f"metrics on http://127.0.0.1:{metrics_port}/metrics")
     assert public.status_code == 404 and "orderchamp_" not in public.text
     assert exposed.status_code == 200
     assert (stranger.json()["error"], stale.json()["error"]) == ("invalid_client", "invalid_grant")
     values = metric_values(exposed.text)
+    assert values['orderchamp_http_requests_total{method="GET",route="unmatched",status="4xx"}'] == 1  # /metrics
     assert values['orderchamp_http_requests_total{method="GET",route="/healthz",status="2xx"}'] == 6
     assert values['orderchamp_http_requests_total{method="POST",route="/v1/graphql",status="2xx"}'] == 4
     assert values['orderchamp_http_request_duration_seconds_count{method="POST",route="/v1/graphql"}'] == 4

@@ -303,10 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "duration")
     serve.add_argument("--log-format", choices=["text", "json"],
                        help="text lines, or one JSON object per line with the request id "
-                            "(default: ORDERCHAMP_LOG_FORMAT, else text)")
+                            "(when not given: ORDERCHAMP_LOG_FORMAT, else text)")
     serve.add_argument("--metrics-port", type=port, metavar="PORT",
                        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics "
-                            "(default: ORDERCHAMP_METRICS_PORT, else no metrics)")
+                            "(when not given: ORDERCHAMP_METRICS_PORT, else no metrics)")
     foreign_tables_option(serve)
 
     demo = command(sub, "demo", "seed the demo data and print its credentials (the same on every run)", cmd_demo)

@@ -3,6 +3,7 @@ log middleware, sent back in ``X-Request-Id``, logged with the request and with 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from contextvars import ContextVar
@@ -17,11 +18,19 @@ def new_request_id() -> str:
     return os.urandom(8).hex()
 
 
-def request_id_from(header: bytes | None) -> str:
-    """The client's ``X-Request-Id`` when it is a short safe token, else a new id."""
-    if header is not None and _SAFE_ID(header):
-        return header.decode("ascii")
-    return new_request_id()
+class RequestIds:
+    """Ids unique across workers and restarts (a random prefix per instance, one per worker)
+    and cheap to make: a counter, not a system call per request. They need not be secret."""
+
+    def __init__(self) -> None:
+        self._prefix = os.urandom(4).hex()
+        self._next = itertools.count(1).__next__
+
+    def from_header(self, header: bytes | None) -> str:
+        """The client's ``X-Request-Id`` when it is a short safe token, else a new id."""
+        if header is not None and _SAFE_ID(header):
+            return header.decode("ascii")
+        return f"{self._prefix}{self._next() & 0xFFFFFFFF:08x}"
 
 
 def request_id() -> str:

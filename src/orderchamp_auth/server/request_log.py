@@ -25,7 +25,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import UNMATCHED_ROUTE
-from .request_id import current_request_id, request_id_from
+from .request_id import RequestIds, current_request_id
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -84,6 +84,7 @@ class RequestLogMiddleware:
         self.json = log_format == "json"
         self.routes = routes or {}
         self.metrics = metrics
+        self.ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,7 +97,7 @@ class RequestLogMiddleware:
             if name == b"x-request-id":
                 given = value
                 break
-        request_id = request_id_from(given)
+        request_id = self.ids.from_header(given)
         id_header = (b"x-request-id", request_id.encode("ascii"))
         token = current_request_id.set(request_id)
 
