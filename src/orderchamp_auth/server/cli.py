@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -125,6 +126,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = replace(settings.with_urls(args.host, args.port),
                        log_format=args.log_format or settings.log_format,
                        metrics_port=args.metrics_port or settings.metrics_port)
+    if settings.log_format == "json":
+        import logging.config
+
+        from .request_log import json_logging_config
+
+        logging.config.dictConfig(json_logging_config())  # this process's records too, from here on
     if settings.metrics_port == args.port:
         raise CommandError(f"--metrics-port {args.port} is the port the platform listens on; choose another")
     try:
@@ -144,12 +151,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             sock.close()
             raise CommandError(f"cannot serve metrics on 127.0.0.1:{settings.metrics_port}: "
                                f"{exc.strerror or exc}") from None
+        # uvicorn re-raises the SIGTERM it stopped on once it is done, under the handler it found:
+        # make that an exit that runs the clean-up below rather than an abrupt end.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             return _serve(args, settings, sock)
         finally:
             server.shutdown()
     finally:
         metrics.remove_multiprocess_dir(directory)
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _serve(args: argparse.Namespace, settings: Settings, sock: Any) -> int:
