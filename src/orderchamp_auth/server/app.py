@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .api.endpoint import GraphQLEndpoint
@@ -19,6 +20,7 @@ from .errors import PlatformError
 from .keys import SecretBox
 from .oauth.bearer import BearerAuthenticator
 from .oauth.clients import ClientSecrets
+from .request_log import RequestLogMiddleware
 from .settings import Settings, load_settings
 from .store.database import Database
 from .store.write_lock import WriteLockUnavailable
@@ -63,9 +65,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     platform = build_platform(settings)
     api_path = settings.api_path
+    metrics = None
+    if settings.metrics_port is not None:
+        from .metrics import Metrics
+
+        metrics = Metrics()
     graphql = GraphQLEndpoint(build_api_schema(), platform.database, platform.authenticator,
                               graphiql_page(f"{api_path}/graphql"),
-                              response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024)
+                              response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics)
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -90,9 +97,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.platform = platform
     app.state.graphql = graphql
+    app.state.metrics = metrics
     app.add_middleware(SecurityHeadersMiddleware, api_prefix=api_path)
-    if settings.request_log:
-        from .request_log import RequestLogMiddleware
-
-        app.add_middleware(RequestLogMiddleware)  # added last: outermost, so it times everything
+    # Always there, for the request id; added last: outermost, so it times everything.
+    app.add_middleware(RequestLogMiddleware, log=settings.request_log, log_format=settings.log_format,
+                       routes=route_patterns(routes), metrics=metrics)
     return app
+
+
+def route_patterns(routes: list[BaseRoute]) -> dict[Any, str]:
+    """Each endpoint's route pattern (``/partners/{partner_id:id}``), which the router leaves
+    in the scope as ``endpoint``; the first route wins for an endpoint served at two paths."""
+    patterns: dict[Any, str] = {}
+    for route in routes:
+        endpoint = route.app if isinstance(route, Mount) else getattr(route, "endpoint", None)
+        if endpoint is not None:
+            patterns.setdefault(endpoint, route.path)  # type: ignore[attr-defined]
+    return patterns

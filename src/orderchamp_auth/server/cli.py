@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -118,13 +119,56 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
     from . import serving
 
-    settings = settings.with_urls(args.host, args.port)
+    settings = replace(settings.with_urls(args.host, args.port),
+                       log_format=args.log_format or settings.log_format,
+                       metrics_port=args.metrics_port or settings.metrics_port)
+    if settings.log_format == "json":
+        import logging.config
+
+        from .request_log import json_logging_config
+
+        logging.config.dictConfig(json_logging_config())  # this process's records too, from here on
+    if settings.metrics_port == args.port:
+        raise CommandError(f"--metrics-port {args.port} is the port the platform listens on; choose another")
     try:
         sock = serving.bind(args.host, args.port)
     except serving.ServeError as exc:
         raise CommandError(str(exc)) from None
+    if settings.metrics_port is None:
+        return _serve(args, settings, sock)
+    from . import metrics
+
+    # Before anything imports prometheus-client: the workers and this process count in files there.
+    directory = metrics.make_multiprocess_dir()
+    try:
+        try:
+            server = metrics.start_metrics_server(settings.metrics_port)
+        except OSError as exc:
+            sock.close()
+            raise CommandError(f"cannot serve metrics on 127.0.0.1:{settings.metrics_port}: "
+                               f"{exc.strerror or exc}") from None
+        # uvicorn re-raises the SIGTERM it stopped on once it is done, under the handler it found:
+        # make that an exit that runs the clean-up below rather than an abrupt end.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            return _serve(args, settings, sock)
+        finally:
+            server.shutdown()
+    finally:
+        metrics.remove_multiprocess_dir(directory)
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _serve(args: argparse.Namespace, settings: Settings, sock: Any) -> int:
+    from . import serving
+
     try:
         platform = _platform(settings, args)
         if args.demo:
@@ -139,12 +183,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.update(
         ORDERCHAMP_WEB_URL=settings.web_url, ORDERCHAMP_API_URL=settings.api_url,
         ORDERCHAMP_SECRET_KEY=",".join(settings.secret_keys), DATABASE_URL=settings.database_url,
-        ORDERCHAMP_REQUEST_LOG="1" if args.access_log else "0",
+        ORDERCHAMP_REQUEST_LOG="1" if args.access_log else "0", ORDERCHAMP_LOG_FORMAT=settings.log_format,
+        ORDERCHAMP_METRICS_PORT=str(settings.metrics_port or ""),
     )
     workers = f"{args.workers} worker" + ("s" if args.workers > 1 else "")
     ready = (f"serving on {settings.web_url} (API {settings.api_url}/graphql), listening on "
              f"{args.host}:{args.port} with {workers}; database {settings.database_display}")
-    started = serving.run(sock, workers=args.workers, on_ready=lambda: print(ready, flush=True))
+    if settings.metrics_port is not None:
+        ready += f"; metrics on http://127.0.0.1:{settings.metrics_port}/metrics"
+    started = serving.run(sock, workers=args.workers, on_ready=lambda: print(ready, flush=True),
+                          log_format=settings.log_format)
     return 0 if started else 1
 
 
@@ -267,6 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
                        help="log one line per request: method, path (never the query string), status, "
                             "duration")
+    serve.add_argument("--log-format", choices=["text", "json"],
+                       help="text lines, or one JSON object per line with the request id "
+                            "(when not given: ORDERCHAMP_LOG_FORMAT, else text)")
+    serve.add_argument("--metrics-port", type=port, metavar="PORT",
+                       help="serve Prometheus metrics on 127.0.0.1:PORT/metrics "
+                            "(when not given: ORDERCHAMP_METRICS_PORT, else no metrics)")
     foreign_tables_option(serve)
 
     demo = command(sub, "demo", "seed the demo data and print its credentials (the same on every run)", cmd_demo)

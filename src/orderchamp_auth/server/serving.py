@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -79,11 +80,16 @@ class _Workers(Multiprocess):
             self._on_ready()
 
 
-def run(sock: socket.socket, *, workers: int, on_ready: Callable[[], None]) -> bool:
+def run(sock: socket.socket, *, workers: int, on_ready: Callable[[], None], log_format: str = "text") -> bool:
     """Serve until stopped; whether the server ever started."""
+    extra: dict[str, Any] = {}
+    if log_format == "json":
+        from .request_log import json_logging_config
+
+        extra["log_config"] = json_logging_config()
     config = uvicorn.Config(
         APP, factory=True, workers=workers, access_log=False, log_level="warning",
-        proxy_headers=False, backlog=BACKLOG,
+        proxy_headers=False, backlog=BACKLOG, **extra,
     )
     try:
         if workers > 1:

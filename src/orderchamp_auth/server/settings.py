@@ -16,6 +16,7 @@ log = logging.getLogger("orderchamp_auth")
 SECRET_FILE = "orderchamp-auth.secret"
 DATABASE_FILE = "orderchamp-auth.sqlite3"
 MAX_CODE_TTL = 300
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -45,6 +46,10 @@ class Settings:
     api_url_given: bool = False
     # one log line per request (server/request_log.py); ``serve`` turns it on
     request_log: bool = False
+    # "json": every log line (requests and ``logging`` records) a JSON object (request_log.py)
+    log_format: str = "text"
+    # the Prometheus metrics on 127.0.0.1:<port> (metrics.py); None: no metrics at all
+    metrics_port: int | None = None
 
     @property
     def secret_key(self) -> str:
@@ -155,6 +160,13 @@ def _flag(env: dict[str, str], name: str) -> bool:
     return raw == "1"
 
 
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name) or choices[0]
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def _database_url(env: dict[str, str], data_dir: Path) -> str:
     url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
     try:
@@ -215,4 +227,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         web_url_given=bool(env.get("ORDERCHAMP_WEB_URL")),
         api_url_given=bool(env.get("ORDERCHAMP_API_URL")),
         request_log=_flag(env, "ORDERCHAMP_REQUEST_LOG"),
+        log_format=_choice(env, "ORDERCHAMP_LOG_FORMAT", LOG_FORMATS),
+        metrics_port=_int(env, "ORDERCHAMP_METRICS_PORT", 0, low=1, high=65535) if env.get("ORDERCHAMP_METRICS_PORT")
+        else None,
     )

@@ -4,7 +4,7 @@ read transaction. ``GET`` serves the GraphiQL page."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
@@ -36,6 +36,9 @@ from .execution import FastExecutionContext, never_awaitable
 from .limits import MAX_NODES, node_limit_error
 from .response_cache import ResponseCache
 from .schema import CachedDocument, DocumentCache, Operation, add_plan
+
+if TYPE_CHECKING:
+    from ..metrics import Metrics
 
 log = logging.getLogger(__name__)
 _MISSING = object()
@@ -92,7 +95,7 @@ def is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
 
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
-                 graphiql_html: str, *, response_cache_bytes: int = 0) -> None:
+                 graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None) -> None:
         self.schema = schema
         self.database = database
         self.authenticator = authenticator
@@ -104,6 +107,7 @@ class GraphQLEndpoint:
         self.fallbacks = 0  # requests a plan handed back to graphql-core (tests read it)
         self.responses = ResponseCache(response_cache_bytes) if response_cache_bytes > 0 else None
         self._compile_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
+        self.metrics = metrics
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -112,6 +116,9 @@ class GraphQLEndpoint:
         if token is None:
             return unauthenticated("An access token is required: send Authorization: Bearer <token>.")
         grant = self.authenticator.cached(token)
+        metrics = self.metrics
+        if metrics is not None:
+            (metrics.bearer_cache_miss if grant is None else metrics.bearer_cache_hit).inc()
         if grant is None:
             grant = self.authenticator.lookup(token)
             if grant is None:
@@ -139,6 +146,8 @@ class GraphQLEndpoint:
         body = self._answer_by_plan(query, cached, grant, variables, operation)
         if body is not None:
             return Response(body, headers=_JSON_HEADERS)
+        if metrics is not None:
+            metrics.api_by_graphql_core.inc()
         if is_mutation(document, operation_name):
             # Writes may wait for a lock (SQLite's busy timeout): keep them off the event loop.
             result = await run_in_threadpool(self._execute, grant, document, variables, operation_name)
@@ -206,6 +215,9 @@ class GraphQLEndpoint:
                     cache_key = (query, operation_name, grant.scopes, grant.account_id, variables_key)
                     body = self.responses.get(cache_key, version)
                     if body is not None:
+                        if self.metrics is not None:
+                            self.metrics.response_cache_hit.inc()
+                            self.metrics.api_from_cache.inc()
                         return body
                 data = plan.run(catalogue, coerced)
         except (Fallback, GraphQLError, CursorError) as exc:  # graphql-core's path reports these
@@ -217,6 +229,10 @@ class GraphQLEndpoint:
             log.warning("A compiled plan failed; graphql-core's path answers instead", exc_info=True)
             return None
         body = orjson.dumps({"data": data})
+        if self.metrics is not None:
+            self.metrics.api_by_plan.inc()
+            if cache_key is not None:
+                self.metrics.response_cache_miss.inc()
         if cache_key is not None and self.responses is not None:
             self.responses.put(cache_key, version, body, len(query) + len(cache_key[4]))
         return body

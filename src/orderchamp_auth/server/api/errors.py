@@ -3,18 +3,19 @@
 An error raised on purpose is a ``GraphQLError`` (ACCESS_DENIED, BAD_USER_INPUT, ...) and
 keeps its message. Anything else that escaped a resolver reaches graphql-core's result as a
 ``GraphQLError`` whose ``original_error`` is that exception: its text is a driver's or
-Python's, so the client gets a generic message and a request id instead, and the log gets
-the exception with the same id.
+Python's, so the client gets a generic message and the request's id instead (the one in
+the ``X-Request-Id`` header and the request log), and the log gets the exception with it.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLError
+
+from ..request_id import request_id as current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def format_errors(errors: Iterable[GraphQLError]) -> list[dict[str, Any]]:
                 shown = {**shown, "extensions": {**(shown.get("extensions") or {}), "code": "BAD_USER_INPUT"}}
             formatted.append(shown)
             continue
-        request_id = request_id or secrets.token_hex(8)
+        request_id = request_id or current_request_id()
         log.error("Internal error; request id %s; at %s", request_id, error.path,
                   exc_info=(type(cause), cause, cause.__traceback__))
         internal: dict[str, Any] = {"message": f"Internal error; request id {request_id}"}

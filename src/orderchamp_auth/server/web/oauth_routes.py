@@ -210,8 +210,16 @@ async def access_token(request: Request) -> Response:
         if outcome.replaced:
             platform.authenticator.invalidate()
     except OAuthError as error:
+        _count_exchange(request, error.error)
         return oauth_error_response(error, basic_auth=basic)
+    _count_exchange(request, "issued")
     return JSONResponse(outcome.to_dict(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def _count_exchange(request: Request, outcome: str) -> None:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.count_token_exchange(outcome)
 
 
 async def _token_about_request(request: Request) -> tuple[str, TokenRequest, bool]:
