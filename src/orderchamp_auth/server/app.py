@@ -25,6 +25,7 @@ from .store.write_lock import WriteLockUnavailable
 from .web import (
     auth_routes,
     backoffice_routes,
+    favicon,
     oauth_routes,
     partner_changes_routes,
     partner_routes,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *favicon.routes,
         *oauth_routes.routes,
         *auth_routes.routes,
         *backoffice_routes.routes,
