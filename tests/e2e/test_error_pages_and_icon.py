@@ -7,6 +7,8 @@ import re
 import httpx
 import pytest
 
+from orderchamp_auth.server.demo import format_demo, seed_demo
+
 
 def _heading_and_message(page: str) -> tuple[str, str]:
     card = re.search(r'<section class="card error-card"[^>]*>\s*<h1>(.*?)</h1>\s*<p>(.*?)</p>', page, re.S)
@@ -48,3 +50,10 @@ def test_every_page_links_an_icon_that_loads(live):
         icon = httpx.get(live.base_url + href)
         assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/"), href
     assert httpx.get(live.base_url + "/static/favicon.svg").text.lstrip().startswith("<svg")
+
+
+def test_every_line_of_the_demo_banner_names_its_value_with_a_colon(platform, settings):
+    data = seed_demo(settings, platform.database, platform.client_secrets)
+    lines = format_demo(data).splitlines()[1:]
+    assert lines and all(re.match(r"  [a-zA-Z_ ()]+: +\S", line) for line in lines), lines
+    assert f"  application_url: {data.application_url}" in lines
