@@ -15,6 +15,29 @@ from orderchamp_auth.server.web.platform import Platform
 from .support import Browser, LiveServer, World, free_port, make_settings, start_live_server
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+# The fast run for development is ``pytest -m "not browser and not slow"``; plain ``pytest`` (CI)
+# runs everything. Markers come from where a test lives, so a new test cannot forget one.
+BROWSER_DIRS = {TESTS / "browser"}
+SLOW_DIRS = {TESTS / "fuzz"}
+# Modules whose tests start processes: the CLI, servers with other settings, several workers.
+SLOW_MODULES = {
+    "test_cli_and_storage", "test_cli_demo", "test_cli_options", "test_cli_serve", "test_cli_startup_errors",
+    "test_multi_worker", "test_sdk_readme", "test_sdk_example_app", "test_example_app",
+}
+# Fixtures that start a second live server for the tests of a module that otherwise need none.
+SLOW_FIXTURES = {"two_workers", "short_bound"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path))
+        if BROWSER_DIRS & set(path.parents):
+            item.add_marker(pytest.mark.browser)
+        if (SLOW_DIRS & set(path.parents) or path.stem in SLOW_MODULES
+                or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.slow)
 
 
 def _find_vectors() -> Path:

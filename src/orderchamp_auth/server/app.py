@@ -28,6 +28,7 @@ from .web import (
     auth_routes,
     backoffice_routes,
     discovery_routes,
+    favicon,
     oauth_routes,
     partner_changes_routes,
     partner_routes,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *favicon.routes,
         *oauth_routes.routes,
         *discovery_routes.routes,
         *auth_routes.routes,

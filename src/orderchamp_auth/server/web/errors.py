@@ -52,15 +52,24 @@ async def platform_error_handler(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", context, user=user, status_code=exc.status)
 
 
+# Starlette's detail for these is the bare status phrase ("Not Found"), which only repeats the
+# title: say instead what the person can do about it.
+_HTTP_PAGES = {
+    404: ("Page not found", "There is no page at this address. Check the link, or start again from your back office."),
+    405: ("Method not allowed", "This page does not accept that kind of request. Follow a link or a button to it "
+          "rather than sending it directly."),
+}
+
+
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/oauth/access_token") or request.url.path.startswith("/oauth/revoke"):
         return JSONResponse({"error": "invalid_request", "error_description": exc.detail}, status_code=exc.status_code)
-    titles = {404: "Page not found", 405: "Method not allowed"}
+    title, message = _HTTP_PAGES.get(exc.status_code, ("Request refused", str(exc.detail)))
     return render(
         request,
         "error.html",
-        {"title": titles.get(exc.status_code, "Request refused"), "message": str(exc.detail)},
+        {"title": title, "message": message},
         user=request.scope.get("current_user"),
         status_code=exc.status_code,
     )
