@@ -43,18 +43,35 @@ _PAGE = """<!doctype html>
       var input = document.getElementById("token");
       input.value = sessionStorage.getItem("orderchamp-token") || "";
       input.addEventListener("input", function () { sessionStorage.setItem("orderchamp-token", input.value.trim()); });
+      var NO_TOKEN = {errors: [{message: "Paste an access token above first: the API answers only with one.",
+                                extensions: {code: "UNAUTHENTICATED"}}]};
       function fetcher(params) {
-        var headers = {"Content-Type": "application/json", "Accept": "application/json"};
         var token = input.value.trim();
-        if (token) { headers["Authorization"] = "Bearer " + token; }
+        // Without a token nothing is sent: GraphiQL's own schema request would only be refused.
+        if (!token) { return Promise.resolve(NO_TOKEN); }
+        var headers = {"Content-Type": "application/json", "Accept": "application/json",
+                       "Authorization": "Bearer " + token};
         return fetch(endpoint, {method: "POST", headers: headers, body: JSON.stringify(params)})
           .then(function (response) { return response.json(); });
       }
       var root = ReactDOM.createRoot(document.getElementById("graphiql"));
-      root.render(React.createElement(GraphiQL, {
-        fetcher: fetcher,
-        defaultQuery: "# Paste a token above, then run this query (Ctrl-Enter).\\n{\\n  account {\\n    name\\n    type\\n    slug\\n  }\\n  products(first: 5) {\\n    nodes { id title variants(first: 3) { nodes { sku price } } }\\n  }\\n}\\n",
-      }));
+      var mounted = 0;
+      function render() {
+        mounted += 1;
+        root.render(React.createElement(GraphiQL, {
+          key: "graphiql-" + mounted,
+          fetcher: fetcher,
+          defaultQuery: "# Paste a token above, then run this query (Ctrl-Enter).\\n{\\n  account {\\n    name\\n    type\\n    slug\\n  }\\n  products(first: 5) {\\n    nodes { id title variants(first: 3) { nodes { sku price } } }\\n  }\\n}\\n",
+        }));
+      }
+      // GraphiQL loads the schema when it mounts; mounted before a token was there, it is mounted
+      // again once, when the first token is pasted, so Docs and completion work without a click.
+      var hadToken = Boolean(input.value.trim());
+      input.addEventListener("input", function () {
+        if (!hadToken && input.value.trim()) { hadToken = true; render(); }
+      });
+      render();
+      if (!input.value) { input.focus(); }
     })();
   </script>
 </body>
