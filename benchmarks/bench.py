@@ -140,6 +140,8 @@ TARGETS = {
         redirect_uri="http://127.0.0.1:9/callback",
     ),
 }
+# Accounts (one user each) that the loops' workers sign in as, one per worker up to this many.
+BENCH_ACCOUNTS = 16
 DEMO_EMAIL = "supplier@demo.orderchamp.test"
 DEMO_PASSWORD = "orderchamp-demo"  # the demo seed's documented password, loopback only
 
@@ -496,7 +498,7 @@ def new_session(concurrency: int) -> aiohttp.ClientSession:
 
 async def run_loop(
     cfg: dict,
-    base_cookies: dict,
+    base_cookies: dict | list[dict],
     mode: str,
     concurrency: int,
     duration: float,
@@ -505,11 +507,14 @@ async def run_loop(
     token: str | None = None,
     path: str | None = None,
 ) -> dict:
-    """One bounded closed-loop run: `concurrency` workers, each repeating `mode` until the deadline."""
+    """One bounded closed-loop run: `concurrency` workers, each repeating `mode` until the deadline.
+
+    With a list of cookie jars, worker i signs in as user i (modulo the list): on our platform an
+    installation has one live token, so workers sharing one account's installation would revoke
+    each other's tokens; one account per worker measures independent installs."""
     duration = min(duration, MAX_MINT_SECONDS if mode == "mint" else MAX_DURATION)
     async with new_session(concurrency) as session:
-        cl = Client(cfg, session)
-        cl.base_cookies = base_cookies
+        jars = base_cookies if isinstance(base_cookies, list) else [base_cookies]
         ok, errors, samples, lat = 0, {}, {}, []
         steps: dict[str, list[float]] = {}
         minted: list[dict] = []
@@ -526,8 +531,10 @@ async def run_loop(
             started += 1
             return True
 
-        async def worker() -> None:
+        async def worker(index: int) -> None:
             nonlocal ok
+            cl = Client(cfg, session)
+            cl.base_cookies = jars[index % len(jars)]
             while take():
                 t0 = time.perf_counter()
                 try:
@@ -559,7 +566,7 @@ async def run_loop(
                     samples.setdefault(k, str(e)[:200])
 
         t_start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - t_start
     res = {
         "ok": ok,
@@ -692,7 +699,20 @@ class OurServer:
         if out.returncode != 0:
             self.stop()
             raise SystemExit(f"demo seeding failed: {out.stderr[-800:]}")
-        return json.loads(out.stdout)
+        demo = json.loads(out.stdout)
+        demo["bench_users"] = []
+        for i in range(BENCH_ACCOUNTS):
+            email = f"bench{i}@bench.orderchamp.test"
+            made = subprocess.run(
+                [self.bin, "account", "create", "--name", f"Bench shop {i}", "--user-email", email,
+                 "--user-password", DEMO_PASSWORD, "--json"],
+                cwd=self.tmp, env=self.env, capture_output=True, text=True, timeout=120,
+            )
+            if made.returncode != 0:
+                self.stop()
+                raise SystemExit(f"bench account failed: {made.stderr[-800:]}")
+            demo["bench_users"].append(email)
+        return demo
 
     @property
     def sid(self) -> int | None:
@@ -1024,8 +1044,21 @@ def main(argv: list[str] | None = None) -> int:
                 await cl.api(tok)
                 return cl.base_cookies, tok
 
-        cookies, token = asyncio.run(prepare())
+        supplier_cookies, token = asyncio.run(prepare())
         log(f"one flow OK against {cfg['base']} (client {cfg['client_id']})")
+
+        async def sign_in_bench_users() -> list[dict]:
+            jars = []
+            async with new_session(4) as session:
+                for email in (demo or {}).get("bench_users", []):
+                    cl = Client(cfg, session)
+                    await cl.login(email, DEMO_PASSWORD)
+                    jars.append(cl.base_cookies)
+            return jars
+
+        # The API's token belongs to the demo supplier's installation, which the loops never touch
+        # when there are bench users (--start); a server of someone else's runs them as its supplier.
+        cookies: dict | list[dict] = (asyncio.run(sign_in_bench_users()) if cfg["login"] else []) or supplier_cookies
         # warm-up (not reported): a few flows and API calls
         asyncio.run(run_loop(cfg, cookies, "flow", 4, 2.0))
         asyncio.run(run_loop(cfg, cookies, "api", 4, 1.0, token=token))
