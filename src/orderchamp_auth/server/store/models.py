@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -267,6 +268,13 @@ class AccessToken(Base):
     created_at: Mapped[dt.datetime] = _created()
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    # Every exchange and consent looks up the installation's live token (one, normally) among
+    # all it was ever issued: only the live ones are indexed.
+    __table_args__ = (
+        Index("ix_access_tokens_live_installation", "installation_id",
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+    )
 
 
 class WebSession(Base):

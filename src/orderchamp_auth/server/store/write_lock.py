@@ -146,6 +146,7 @@ class WriteRunner:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._limiter: Any = None
+        self._turn = threading.Lock()
 
     async def run_write(self, work: Callable[[], T]) -> T:
         """Run ``work`` (sync, with write transactions) from the event loop: inline, and once
@@ -159,10 +160,15 @@ class WriteRunner:
         deadline = time.monotonic() + self.timeout
 
         def again() -> T:
+            # One waiter per process polls for the database's lock; the others wait here, off
+            # the loop and without spending the CPU the polling costs, until it is their turn.
+            if not self._turn.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise WriteLockTimeout("The write lock stayed held past the bound.")
             _retry.deadline = deadline
             try:
                 return work()
             finally:
                 _retry.deadline = None
+                self._turn.release()
 
         return await anyio.to_thread.run_sync(again, limiter=self._limiter)
