@@ -9,11 +9,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import orjson
 from graphql import (
-    DocumentNode,
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    OperationDefinitionNode,
     OperationType,
     execute,
 )
@@ -84,15 +82,6 @@ def bearer_token(request: Request) -> str | None:
     return token
 
 
-def is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            operation_name is None or (definition.name and definition.name.value == operation_name)
-        ):
-            return definition.operation == OperationType.MUTATION
-    return False
-
-
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
                  graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None) -> None:
@@ -148,13 +137,13 @@ class GraphQLEndpoint:
             return Response(body, headers=_JSON_HEADERS)
         if metrics is not None:
             metrics.api_by_graphql_core.inc()
-        if is_mutation(document, operation_name):
+        if operation.node.operation == OperationType.MUTATION:
             # Writes may wait for a lock (SQLite's busy timeout): keep them off the event loop.
-            result = await run_in_threadpool(self._execute, grant, document, variables, operation_name)
+            result = await run_in_threadpool(self._execute, grant, document, variables, operation_name, True)
         else:
             # Reads never wait for locks (WAL, MVCC) and take well under a millisecond for the
             # usual query; a thread handoff would cost more than the work itself.
-            result = self._execute(grant, document, variables, operation_name)
+            result = self._execute(grant, document, variables, operation_name, False)
         payload: dict[str, Any] = {}
         status = 200
         if result.errors:
@@ -238,8 +227,8 @@ class GraphQLEndpoint:
         return body
 
     def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
-                 operation_name: str | None) -> ExecutionResult:
-        transaction = self.database.write if is_mutation(document, operation_name) else self.database.driver_snapshot
+                 operation_name: str | None, write: bool) -> ExecutionResult:
+        transaction = self.database.write if write else self.database.driver_snapshot
         with transaction() as source:
             context = RequestContext(grant.account_id, self._scopes_of(grant), source)
             result = execute(self.schema, document, context_value=context, variable_values=variables,
