@@ -43,6 +43,12 @@ def upgrade_to_head(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
+def is_database_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` came from the database (its driver or SQLAlchemy), for callers above the
+    store that must tell it apart without importing SQLAlchemy."""
+    return isinstance(exc, SQLAlchemyError)
+
+
 def describe_failure(database_url: str, exc: BaseException) -> str:
     """One line: the URL without its password and the driver's cause, first line only."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
