@@ -7,11 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from .store import models as m
+from .store.repositories.catalogue_seed import (
+    CatalogueSeed,
+    CatalogueSeedRepository,
+    CustomerSeed,
+    InvoiceSeed,
+    OrderLineSeed,
+    OrderSeed,
+    ProductSeed,
+    ShipmentSeed,
+    VariantSeed,
+)
 
 ADJECTIVES = ["Cozy", "Bright", "Little", "Happy", "Wooden", "Soft", "Rainbow", "Classic", "Tiny", "Organic"]
 THINGS = ["Teddy Bear", "Rattle", "Stacking Rings", "Baby Blanket", "Puzzle", "Play Mat", "Bib", "Night Light",
@@ -26,106 +34,89 @@ CARRIERS = [("PostNL", "https://postnl.nl/tracktrace/?B="), ("DHL", "https://www
             ("DPD", "https://tracking.dpd.de/parcelstatus?query=")]
 
 
-def seed_catalogue(session: Session, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
-    """Fill the account once; returns False when it already has products."""
-    if session.scalar(select(func.count()).select_from(m.Product).where(m.Product.account_id == account_id)):
+def seed_catalogue(db: Any, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
+    """Fill the account once, in the caller's write transaction ``db``; returns False when it
+    already has products."""
+    catalogue = CatalogueSeedRepository(db)
+    if catalogue.has_products(account_id):
         return False
+    catalogue.insert(account_id, build_catalogue(account_id, products=products, orders=orders))
+    return True
+
+
+def build_catalogue(account_id: int, *, products: int, orders: int) -> CatalogueSeed:
+    """The account's catalogue, the same on every call (seeded by the account's id)."""
     rng = random.Random(account_id * 7919)
     start = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
-    variants: list[m.ProductVariant] = []
-    for i in range(products):
-        created = start + dt.timedelta(hours=7 * i)
-        product = m.Product(
-            account_id=account_id,
-            title=f"{ADJECTIVES[i % len(ADJECTIVES)]} {THINGS[(i * 7) % len(THINGS)]} {i + 1}",
-            description="A favourite in toy shops: safe materials, gift-ready packaging.",
-            brand=BRANDS[i % len(BRANDS)],
-            created_at=created,
-            updated_at=created,
-        )
-        session.add(product)
-        session.flush()
-        for position in range(1, rng.randint(2, 4) + 1):
-            variant = m.ProductVariant(
-                account_id=account_id, product_id=product.id,
-                title=f"{SIZES[(position - 1) % 3]} / {COLOURS[(i + position) % 4]}",
-                sku=f"LC-{i + 1:03d}-{position}",
-                price=Decimal(rng.randrange(250, 6000)) / 100,
-                inventory_quantity=rng.randint(0, 120),
-                inventory_policy="CONTINUE" if i % 5 == 0 else "DENY",
-                position=position,
-                created_at=created, updated_at=created,
-            )
-            session.add(variant)
-            variants.append(variant)
-        for position in range(1, rng.randint(1, 3) + 1):
-            session.add(m.ProductImage(
-                account_id=account_id, product_id=product.id, position=position,
-                original_url=f"https://cdn.example.com/demo/products/{i + 1}/{position}.jpg", created_at=created,
-            ))
-    session.flush()
-
-    customers = []
-    for i, company in enumerate(COMPANIES * 2):
-        customer = m.Customer(
-            account_id=account_id,
+    made_products = tuple(_product(rng, start, i) for i in range(products))
+    variants = [v for p in made_products for v in p.variants]
+    customers = tuple(
+        CustomerSeed(
             company_name=company if i < len(COMPANIES) else f"{company} {CITIES[i % len(CITIES)]}",
             email=f"orders{i + 1}@{company.lower().replace(' ', '').replace('&', '')}.example",
             address=f"Hoofdstraat {i + 1}, {CITIES[i % len(CITIES)]}",
             created_at=start + dt.timedelta(days=i),
         )
-        session.add(customer)
-        customers.append(customer)
-    session.flush()
+        for i, company in enumerate(COMPANIES * 2)
+    )
+    made_orders = tuple(_order(rng, start, n, variants, len(customers)) for n in range(1, orders + 1))
+    return CatalogueSeed(made_products, customers, made_orders)
 
-    for n in range(1, orders + 1):
-        created = start + dt.timedelta(hours=9 * n)
-        state = rng.random()
-        cancelled = state < 0.1
-        confirmed = not cancelled and state > 0.25
-        fulfilled = confirmed and state > 0.6
-        order = m.Order(
-            account_id=account_id, customer_id=customers[n % len(customers)].id, number=1000 + n,
-            reference=f"PO-{rng.randint(10000, 99999)}", currency="EUR",
-            status="CANCELLED" if cancelled else "FULFILLED" if fulfilled else "CONFIRMED" if confirmed else "NEW",
-            is_confirmed=confirmed or fulfilled, is_cancelled=cancelled, is_fulfilled=fulfilled,
-            confirmed_at=created + dt.timedelta(hours=2) if confirmed else None,
-            cancelled_at=created + dt.timedelta(hours=5) if cancelled else None,
-            created_at=created, updated_at=created,
+
+def _product(rng: random.Random, start: dt.datetime, i: int) -> ProductSeed:
+    created = start + dt.timedelta(hours=7 * i)
+    variants = tuple(
+        VariantSeed(
+            title=f"{SIZES[(position - 1) % 3]} / {COLOURS[(i + position) % 4]}",
+            sku=f"LC-{i + 1:03d}-{position}",
+            price=Decimal(rng.randrange(250, 6000)) / 100,
+            inventory_quantity=rng.randint(0, 120),
+            inventory_policy="CONTINUE" if i % 5 == 0 else "DENY",
+            position=position,
         )
-        session.add(order)
-        session.flush()
-        lines = []
-        for variant in rng.sample(variants, rng.randint(1, 4)):
-            line = m.OrderProduct(
-                account_id=account_id, order_id=order.id, variant_id=variant.id, sku=variant.sku,
-                title=f"Product {variant.sku}", quantity=rng.randint(1, 12), unit_price=variant.price,
-            )
-            session.add(line)
-            lines.append(line)
-        session.flush()
-        order.total_price = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
-        if confirmed:
-            invoice = m.Invoice(account_id=account_id, order_id=order.id, number=f"INV-{2026}{n:05d}",
-                                total_price=order.total_price, currency="EUR",
-                                created_at=created + dt.timedelta(hours=3))
-            session.add(invoice)
-            session.flush()
-            for line in lines:
-                session.add(m.InvoiceItem(account_id=account_id, invoice_id=invoice.id, title=line.title,
-                                          quantity=line.quantity, unit_price=line.unit_price))
-        if fulfilled or (confirmed and n % 3 == 0):
-            carrier, url = CARRIERS[n % len(CARRIERS)]
-            code = f"3S{rng.randint(10**9, 10**10 - 1)}"
-            shipment = m.Shipment(
-                account_id=account_id, order_id=order.id, carrier=carrier, tracking_code=code,
-                tracking_url=url + code, status="DELIVERED" if fulfilled else "PENDING",
-                created_at=created + dt.timedelta(days=1), updated_at=created + dt.timedelta(days=2),
-            )
-            session.add(shipment)
-            session.flush()
-            for line in lines:
-                session.add(m.ShipmentItem(account_id=account_id, shipment_id=shipment.id,
-                                           order_product_id=line.id, quantity=line.quantity))
-    session.flush()
-    return True
+        for position in range(1, rng.randint(2, 4) + 1)
+    )
+    images = tuple(f"https://cdn.example.com/demo/products/{i + 1}/{position}.jpg"
+                   for position in range(1, rng.randint(1, 3) + 1))
+    return ProductSeed(
+        title=f"{ADJECTIVES[i % len(ADJECTIVES)]} {THINGS[(i * 7) % len(THINGS)]} {i + 1}",
+        description="A favourite in toy shops: safe materials, gift-ready packaging.",
+        brand=BRANDS[i % len(BRANDS)],
+        created_at=created,
+        variants=variants,
+        image_urls=images,
+    )
+
+
+def _order(rng: random.Random, start: dt.datetime, n: int, variants: list[VariantSeed], customers: int) -> OrderSeed:
+    created = start + dt.timedelta(hours=9 * n)
+    state = rng.random()
+    cancelled = state < 0.1
+    confirmed = not cancelled and state > 0.25
+    fulfilled = confirmed and state > 0.6
+    reference = f"PO-{rng.randint(10000, 99999)}"
+    lines = tuple(
+        OrderLineSeed(sku=variant.sku, title=f"Product {variant.sku}", quantity=rng.randint(1, 12),
+                      unit_price=variant.price)
+        for variant in rng.sample(variants, rng.randint(1, 4))
+    )
+    shipment = None
+    if fulfilled or (confirmed and n % 3 == 0):
+        carrier, url = CARRIERS[n % len(CARRIERS)]
+        code = f"3S{rng.randint(10**9, 10**10 - 1)}"
+        shipment = ShipmentSeed(
+            carrier=carrier, tracking_code=code, tracking_url=url + code,
+            status="DELIVERED" if fulfilled else "PENDING",
+            created_at=created + dt.timedelta(days=1), updated_at=created + dt.timedelta(days=2),
+        )
+    return OrderSeed(
+        customer=n % customers, number=1000 + n, reference=reference,
+        status="CANCELLED" if cancelled else "FULFILLED" if fulfilled else "CONFIRMED" if confirmed else "NEW",
+        is_confirmed=confirmed or fulfilled, is_cancelled=cancelled, is_fulfilled=fulfilled,
+        confirmed_at=created + dt.timedelta(hours=2) if confirmed else None,
+        cancelled_at=created + dt.timedelta(hours=5) if cancelled else None,
+        created_at=created,
+        lines=lines,
+        invoice=InvoiceSeed(number=f"INV-{2026}{n:05d}", created_at=created + dt.timedelta(hours=3)) if confirmed else None,
+        shipment=shipment,
+    )

@@ -206,11 +206,7 @@ def approve_changes(session: Session, app: App, *, reviewed: str, now: dt.dateti
 def reject_changes(session: Session, app: App, *, reviewed: str, reason: str, now: dt.datetime) -> None:
     """The live app stays; the partner sees the reason beside the rejected edits."""
     reason = check_review_reason(reason, "change")
-    change = _reviewed_request(session, app, reviewed)
-    change.status = AppStatus.REJECTED.value
-    change.review_note = reason
-    change.reviewed_at = now
-    session.flush()
+    AppChangeRepository(session).mark_rejected(_reviewed_request(session, app, reviewed), reason, now)
 
 
 def withdraw_changes(session: Session, app: App) -> None:

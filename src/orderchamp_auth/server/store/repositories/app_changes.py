@@ -67,6 +67,12 @@ class AppChangeRepository:
         self.session.flush()
         return change
 
+    def mark_rejected(self, change: AppChangeRequest, reason: str, now: dt.datetime) -> None:
+        change.status = AppStatus.REJECTED.value
+        change.review_note = reason
+        change.reviewed_at = now
+        self.session.flush()
+
     def delete_for_app(self, app_id: int) -> bool:
         result = self.session.execute(
             delete(AppChangeRequest).where(AppChangeRequest.app_id == app_id).execution_options(synchronize_session="fetch")
