@@ -9,9 +9,9 @@ import random
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from .store import models as m
+from .store.transaction import Transaction
 
 ADJECTIVES = ["Cozy", "Bright", "Little", "Happy", "Wooden", "Soft", "Rainbow", "Classic", "Tiny", "Organic"]
 THINGS = ["Teddy Bear", "Rattle", "Stacking Rings", "Baby Blanket", "Puzzle", "Play Mat", "Bib", "Night Light",
@@ -26,8 +26,9 @@ CARRIERS = [("PostNL", "https://postnl.nl/tracktrace/?B="), ("DHL", "https://www
             ("DPD", "https://tracking.dpd.de/parcelstatus?query=")]
 
 
-def seed_catalogue(session: Session, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
+def seed_catalogue(tx: Transaction, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
     """Fill the account once; returns False when it already has products."""
+    session = tx.session
     if session.scalar(select(func.count()).select_from(m.Product).where(m.Product.account_id == account_id)):
         return False
     rng = random.Random(account_id * 7919)
