@@ -30,6 +30,7 @@ Examples:
   # start our server (2 workers, fresh SQLite in a temp dir, demo data) and measure all three
   benchmarks/bench.py --start
   benchmarks/bench.py --start -c 16,64 -d 10 --json
+  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres benchmarks/bench.py --start   # on PostgreSQL
   # a server that is already running (seeded with `orderchamp-auth demo --json > demo.json`)
   benchmarks/bench.py --base http://127.0.0.1:8000 --demo-json demo.json
   # a peer (started with /work/shared/bench/peers/run_authlib.sh)
@@ -639,17 +640,47 @@ def find_server_bin(given: str | None) -> str:
     sys.exit("orderchamp-auth not found: pass --server-bin")
 
 
+class BenchDatabase:
+    """The database a started server uses: a fresh SQLite file in its temp dir, or, when
+    ``DATABASE_URL`` names a PostgreSQL server, a fresh database made there (and dropped after),
+    so that both backends are measured the same way."""
+
+    def __init__(self, tmp: str, server_url: str | None) -> None:
+        self.admin_url: str | None = None
+        self.name = ""
+        if server_url and server_url.startswith(("postgresql://", "postgres://")):
+            parts = urllib.parse.urlsplit(server_url)
+            self.name = f"oc_bench_{secrets.token_hex(4)}"
+            self.admin_url = server_url
+            self.url = urllib.parse.urlunsplit(parts._replace(path="/" + self.name))
+            self._admin(f'CREATE DATABASE "{self.name}"')
+        else:
+            self.url = f"sqlite:///{tmp}/bench.sqlite3"
+
+    def _admin(self, statement: str) -> None:
+        import psycopg  # the server's own driver, installed with it
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(statement)
+
+    def drop(self) -> None:
+        if self.admin_url and self.name:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self.name = ""
+
+
 class OurServer:
-    """`orderchamp-auth serve` on a free loopback port, fresh SQLite DB in a temp dir, demo data."""
+    """`orderchamp-auth serve` on a free loopback port, a fresh database (see BenchDatabase), demo data."""
 
     def __init__(self, server_bin: str, workers: int, port: int | None = None, extra_env: dict | None = None):
         self.bin, self.workers = server_bin, workers
         self.port = port or free_port()
         self.tmp = tempfile.mkdtemp(prefix="oc-bench-")
+        self.database = BenchDatabase(self.tmp, os.environ.get("DATABASE_URL"))
         self.env = {
             **os.environ,
             "ORDERCHAMP_SECRET_KEY": secrets.token_urlsafe(32),
-            "DATABASE_URL": f"sqlite:///{self.tmp}/bench.sqlite3",
+            "DATABASE_URL": self.database.url,
             "ORDERCHAMP_WEB_URL": f"http://127.0.0.1:{self.port}",
             **(extra_env or {}),
         }
@@ -729,6 +760,7 @@ class OurServer:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         self.proc = None
+        self.database.drop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

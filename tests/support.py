@@ -21,8 +21,6 @@ from orderchamp_auth.server.oauth.apps import create_app
 from orderchamp_auth.server.oauth.private_tokens import create_private_token
 from orderchamp_auth.server.settings import Settings
 from orderchamp_auth.server.store.database import utcnow
-from orderchamp_auth.server.store.repositories.accounts import UserRepository
-from orderchamp_auth.server.store.repositories.apps import PartnerRepository
 from orderchamp_auth.server.web.platform import Platform
 
 PASSWORD = "correct horse battery"
@@ -122,7 +120,7 @@ class World:
         with self.platform.database.write() as db:
             account = create_account(db, name=unique("Shop"))
             user = create_user(db, email=f"{unique('user')}@example.com", password=PASSWORD)
-            users = UserRepository(db)
+            users = db.users
             users.add_to_account(user.id, account.id)
             for _ in range(extra_accounts):
                 users.add_to_account(user.id, create_account(db, name=unique("Other")).id)
@@ -138,7 +136,7 @@ class World:
     ) -> PartnerApp:
         uris = redirect_uris or ["https://app.example.com/callback"]
         with self.platform.database.write() as db:
-            partners = PartnerRepository(db)
+            partners = db.partners
             partner = partners.create(unique("Partner"))
             if demo_account_id is not None:
                 partners.link_demo_account(partner.id, demo_account_id)

@@ -10,7 +10,6 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
 from orderchamp_auth.server.admin import create_account, create_user
-from orderchamp_auth.server.store.repositories.accounts import UserRepository
 
 from ..support import PASSWORD, World, unique
 
@@ -27,7 +26,7 @@ def supplier(world: World, account_name: str = "Little Champs") -> Shopper:
     with world.platform.database.write() as db:
         account = create_account(db, name=account_name)
         user = create_user(db, email=f"{unique('sue')}@littlechamps.example", password=PASSWORD)
-        UserRepository(db).add_to_account(user.id, account.id)
+        db.users.add_to_account(user.id, account.id)
         return Shopper(user.email, account.id, account.name)
 
 

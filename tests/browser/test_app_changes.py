@@ -7,8 +7,6 @@ import re
 
 from playwright.sync_api import expect
 
-from orderchamp_auth.server.store.repositories.apps import AppRepository
-
 from ..e2e.partner_support import app_of, partner_member
 from .people import logo_file, sign_in, staff, supplier
 
@@ -17,7 +15,7 @@ def test_a_partner_edits_a_verified_app_and_support_approves_the_changes(live, w
     member = partner_member(world)
     app = app_of(world, member.partner_id, verified=True, redirect_uris=["https://app.example.com/callback"])
     with world.platform.database.read() as db:
-        old_name = AppRepository(db).get(app.app_id).name
+        old_name = db.apps.get(app.app_id).name
     new_callback = "https://app.example.com/callback-eu"
 
     dev = person()

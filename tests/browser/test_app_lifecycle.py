@@ -15,7 +15,6 @@ from playwright.sync_api import Page, expect
 
 from orderchamp_auth.server.oauth.apps import create_app
 from orderchamp_auth.server.store.database import utcnow
-from orderchamp_auth.server.store.repositories.apps import AppRepository, PartnerRepository
 from orderchamp_auth.server.web.logos import LOGO_CONTENT_TYPE, normalize_logo
 
 from .people import developer, logo_file, sign_in, staff, supplier
@@ -29,7 +28,7 @@ def graphql(base_url: str, token: str) -> httpx.Response:
 def another_verified_app(world, tmp_path: Path) -> None:
     """A second app in the catalogue, so the overview looks like a real one."""
     with world.platform.database.write() as db:
-        partner = PartnerRepository(db).create("Ledger Labs")
+        partner = db.partners.create("Ledger Labs")
         app, _ = create_app(
             db, world.platform.client_secrets, partner_id=partner.id, name="Invoice Bridge",
             application_url="https://invoice-bridge.example/install",
@@ -37,7 +36,7 @@ def another_verified_app(world, tmp_path: Path) -> None:
             description="Sends your Orderchamp invoices to your accounting software every night.",
         )
         logo = normalize_logo(logo_file(tmp_path, "ledger.png", (204, 92, 40)).read_bytes())
-        AppRepository(db).set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
+        db.apps.set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
 
 
 def support_makes_a_partner(page: Page, email: str, dev_email: str, screenshot) -> None:

@@ -8,7 +8,6 @@ import httpx
 from playwright.sync_api import expect
 
 from orderchamp_auth.server.oauth.apps import create_app
-from orderchamp_auth.server.store.repositories.apps import PartnerRepository
 
 from ..support import unique
 from .people import sign_in, supplier
@@ -18,7 +17,7 @@ from .viewports import PHONE
 def registered_app(world, server, *, verified: bool = True) -> tuple[str, str]:
     """An app whose URLs are those of the running partner app server."""
     with world.platform.database.write() as db:
-        partner = PartnerRepository(db).create(unique("Acme Apps"))
+        partner = db.partners.create(unique("Acme Apps"))
         app, secret = create_app(
             db, world.platform.client_secrets, partner_id=partner.id, name=unique("Stock Sync"),
             application_url=server.application_url, redirect_uris=server.redirect_urls, verified=verified,

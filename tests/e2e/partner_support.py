@@ -11,8 +11,6 @@ from PIL import Image
 
 from orderchamp_auth.server.admin import create_account, create_user
 from orderchamp_auth.server.oauth.apps import create_app
-from orderchamp_auth.server.store.repositories.accounts import UserRepository
-from orderchamp_auth.server.store.repositories.apps import PartnerRepository
 
 from ..support import PASSWORD, Browser, PartnerApp, World, form_fields, unique
 
@@ -29,13 +27,13 @@ class Member:
 def partner_member(world: World, *, demo_account: bool = True) -> Member:
     with world.platform.database.write() as db:
         user = create_user(db, email=f"{unique('dev')}@example.com", password=PASSWORD)
-        partners = PartnerRepository(db)
+        partners = db.partners
         partner = partners.create(unique("Partner"))
         partners.add_member(partner.id, user.id)
         demo_id = None
         if demo_account:
             account = create_account(db, name=unique("Demo shop"))
-            UserRepository(db).add_to_account(user.id, account.id)
+            db.users.add_to_account(user.id, account.id)
             partners.link_demo_account(partner.id, account.id)
             demo_id = account.id
         return Member(user.email, partner.id, demo_id)

@@ -109,9 +109,9 @@ def with_real_ids(harness, query: str, variables: dict | None) -> tuple[str, dic
 
     app_db = harness[1].database
     with app_db.read() as db:
-        product = db.scalar(select(m.Product.id).where(m.Product.account_id == account_id).limit(1))
-        order = db.scalar(select(m.Order.id).where(m.Order.account_id == account_id).limit(1))
-        customer = db.scalar(select(m.Customer.id).where(m.Customer.account_id == account_id).limit(1))
+        product = db.session.scalar(select(m.Product.id).where(m.Product.account_id == account_id).limit(1))
+        order = db.session.scalar(select(m.Order.id).where(m.Order.account_id == account_id).limit(1))
+        customer = db.session.scalar(select(m.Customer.id).where(m.Customer.account_id == account_id).limit(1))
     query = query.replace(encode_global_id("Product", "PRODUCT"), encode_global_id("Product", product))
     if variables and variables.get("id") == "ORDER":
         variables = {"id": encode_global_id("Order", order)}

@@ -9,8 +9,8 @@ from orderchamp_auth.protocol.scopes import ScopeSet
 from orderchamp_auth.server.api.context import RequestContext
 from orderchamp_auth.server.api.execution import FastExecutionContext, never_awaitable
 from orderchamp_auth.server.api.schema import DocumentCache, build_api_schema
+from orderchamp_auth.server.store import transaction
 from orderchamp_auth.server.store.driver_statements import run
-from orderchamp_auth.server.store.repositories import catalogue
 
 from ..support import World
 from .api_support import seeded_account
@@ -31,13 +31,13 @@ def count_statements(platform, monkeypatch, account_id: int, query: str) -> tupl
     def record(conn, cursor, statement, *args):
         statements.append(statement)
 
-    def run_and_record(conn, read, *args, **kwargs):
+    def run_and_record(driver, dialect, read, *args, **kwargs):
         statements.append(read.sql)
-        return run(conn, read, *args, **kwargs)
+        return run(driver, dialect, read, *args, **kwargs)
 
     # Reads go through SQLAlchemy (events) or straight to the driver (driver_statements.run).
     event.listen(platform.database.engine, "before_cursor_execute", record)
-    monkeypatch.setattr(catalogue, "run", run_and_record)
+    monkeypatch.setattr(transaction, "run", run_and_record)
     try:
         with platform.database.read() as session:
             context = RequestContext(account_id, ScopeSet.all(), session)

@@ -46,7 +46,7 @@ def cached_api(settings, platform):
 
 def version_of(database: Database, account_id: int) -> int:
     with database.read() as db:
-        return db.scalar(select(m.DataVersion.version).where(m.DataVersion.account_id == account_id)) or 0
+        return db.session.scalar(select(m.DataVersion.version).where(m.DataVersion.account_id == account_id)) or 0
 
 
 def test_the_same_request_is_answered_from_the_cache(cached_api):
@@ -72,11 +72,11 @@ def test_a_write_by_another_process_is_seen_by_the_next_read(cached_api, migrate
     other_worker = Database(migrated_database_url)  # its own engine and connections
     try:
         with other_worker.write() as db:
-            first = db.scalar(select(m.Product.id).where(m.Product.account_id == account_id).order_by(m.Product.id))
-            db.execute(update(m.Product).where(m.Product.id == first).values(title="Renamed elsewhere"))
-            variant = db.scalar(select(m.ProductVariant.id).where(m.ProductVariant.product_id == first)
+            first = db.session.scalar(select(m.Product.id).where(m.Product.account_id == account_id).order_by(m.Product.id))
+            db.session.execute(update(m.Product).where(m.Product.id == first).values(title="Renamed elsewhere"))
+            variant = db.session.scalar(select(m.ProductVariant.id).where(m.ProductVariant.product_id == first)
                                 .order_by(m.ProductVariant.position, m.ProductVariant.id))
-            db.execute(update(m.ProductVariant).where(m.ProductVariant.id == variant).values(price="123.45"))
+            db.session.execute(update(m.ProductVariant).where(m.ProductVariant.id == variant).values(price="123.45"))
     finally:
         other_worker.dispose()
     misses = responses.misses
@@ -102,7 +102,7 @@ def test_an_account_update_is_seen_by_the_next_read(cached_api, platform):
     ask, _, account_id, _ = cached_api
     ask("{ account { name } }")
     with platform.database.write() as db:
-        db.execute(update(m.Account).where(m.Account.id == account_id).values(name="Renamed account"))
+        db.session.execute(update(m.Account).where(m.Account.id == account_id).values(name="Renamed account"))
     assert ask("{ account { name } }")["data"]["account"]["name"] == "Renamed account"
 
 
@@ -127,7 +127,7 @@ def test_every_table_the_api_reads_raises_the_data_version(platform, table):
     account = seeded_account(World(platform))
     before = version_of(platform.database, account.account_id)
     with platform.database.write() as db:
-        changed = db.execute(text(CHANGES[table]), {"a": account.account_id}).rowcount
+        changed = db.session.execute(text(CHANGES[table]), {"a": account.account_id}).rowcount
     assert changed >= 1
     assert version_of(platform.database, account.account_id) > before
 
@@ -136,7 +136,7 @@ def test_a_failed_transaction_leaves_the_version_alone(platform):
     account = seeded_account(World(platform))
     before = version_of(platform.database, account.account_id)
     with pytest.raises(RuntimeError), platform.database.write() as db:
-        db.execute(text(CHANGES["products"]), {"a": account.account_id})
+        db.session.execute(text(CHANGES["products"]), {"a": account.account_id})
         raise RuntimeError("rolled back")
     assert version_of(platform.database, account.account_id) == before
 

@@ -16,7 +16,7 @@ BIG = "x" * (300 * 1024)
 def counts(platform) -> tuple[int, ...]:
     with platform.database.read() as db:
         return tuple(
-            db.scalar(select(func.count()).select_from(model)) for model in (AccessToken, AuthorizationCode, Installation)
+            db.session.scalar(select(func.count()).select_from(model)) for model in (AccessToken, AuthorizationCode, Installation)
         )
 
 
@@ -192,7 +192,7 @@ def test_failed_logins_never_store_the_password(live, platform, world, browser: 
     supplier = world.supplier()
     browser.login(supplier.email, password="my-secret-guess-123")
     with platform.database.read() as db:
-        rows = db.scalars(select(LoginAttempt).where(LoginAttempt.email == supplier.email)).all()
+        rows = db.session.scalars(select(LoginAttempt).where(LoginAttempt.email == supplier.email)).all()
     assert rows and all("my-secret-guess" not in (r.email + r.client_address) for r in rows)
 
 

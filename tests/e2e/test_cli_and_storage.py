@@ -93,7 +93,7 @@ def test_database_holds_no_token_code_or_client_secret_in_clear(live, world: Wor
                         found += [(table, s[:8]) for s in secrets_to_find if s in blob]
     assert found == []
     with platform.database.read() as db:
-        stored = db.scalar(select(App.client_secret_encrypted).where(App.client_id == app.client_id))
+        stored = db.session.scalar(select(App.client_secret_encrypted).where(App.client_id == app.client_id))
     assert stored and app.client_secret not in stored
     assert platform.client_secrets.box.decrypt(stored) == app.client_secret
 

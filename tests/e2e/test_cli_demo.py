@@ -12,7 +12,6 @@ from orderchamp_auth.protocol.tokens import hash_secret
 from orderchamp_auth.server.app import build_platform
 from orderchamp_auth.server.oauth.private_tokens import revoke_private_token
 from orderchamp_auth.server.store.database import utcnow
-from orderchamp_auth.server.store.repositories.tokens import TokenRepository
 
 from ..support import TEST_SECRET_KEY, make_settings
 from .cli_support import assert_one_line_error, cli_env, fresh_database, run
@@ -67,12 +66,12 @@ def test_a_revoked_demo_token_is_replaced_on_the_next_run_and_stays_revoked(fres
     platform = build_platform(make_settings(fresh_database_url, 8000))
     try:
         with platform.database.write() as db:
-            token = TokenRepository(db).get_active_by_hash(hash_secret(first["private_token"]))
+            token = db.tokens.get_active_by_hash(hash_secret(first["private_token"]))
             assert token is not None
             revoke_private_token(db, account_id=int(first["account_id"]), token_id=token.id, now=utcnow())
         second, third = demo_json(env, tmp_path), demo_json(env, tmp_path)
         with platform.database.read() as db:
-            tokens = TokenRepository(db)
+            tokens = db.tokens
             assert tokens.get_active_by_hash(hash_secret(first["private_token"])) is None
             assert tokens.get_active_by_hash(hash_secret(second["private_token"])) is not None
     finally:

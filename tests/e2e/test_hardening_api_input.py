@@ -24,7 +24,7 @@ from orderchamp_auth.server.api.context import RequestContext
 from orderchamp_auth.server.api.errors import format_errors
 from orderchamp_auth.server.app import create_app
 from orderchamp_auth.server.store import models as m
-from orderchamp_auth.server.store.repositories.catalogue import CatalogueRepository
+from orderchamp_auth.server.store.transaction import Transaction
 
 from ..support import World
 from .api_support import seeded_account
@@ -78,12 +78,12 @@ def raw_global_id(text: str) -> str:
 
 def a_row(harness, model) -> int:
     with harness[1].database.read() as db:
-        return db.scalar(select(model.id).where(model.account_id == harness[3]).order_by(model.id).limit(1))
+        return db.session.scalar(select(model.id).where(model.account_id == harness[3]).order_by(model.id).limit(1))
 
 
 def data_version(harness) -> int:
-    with harness[1].database.driver_snapshot() as source:
-        return CatalogueRepository(source, harness[3]).data_version()
+    with harness[1].database.read() as tx:
+        return tx.catalogue(harness[3]).data_version()
 
 
 # Cursors -------------------------------------------------------------------------------------
@@ -235,8 +235,8 @@ def test_malformed_ids_answer_exactly_like_another_accounts_ids(harness, platfor
     other = World(platform).supplier()
     with platform.database.write() as db:
         foreign = m.Product(account_id=other.account_id, title="Theirs", description="", brand="")
-        db.add(foreign)
-        db.flush()
+        db.session.add(foreign)
+        db.session.flush()
         foreign_id = foreign.id
     mine = a_row(harness, m.Product)
     ids = [encode_global_id("Product", foreign_id), *_spoofed_ids(mine), *_non_base64_ids(mine)]
@@ -379,9 +379,10 @@ def test_an_unexpected_resolver_failure_is_a_generic_error_logged_with_a_request
     """A resolver that fails for a reason nobody planned (here: its connection is gone) shows
     the client a request id, and the log the exception with the same id."""
     endpoint = harness[1]
-    with endpoint.database.engine.connect() as connection:
-        pass  # closed on leaving: every read on it fails inside the driver layer
-    context = RequestContext(harness[3], ScopeSet.parse(ALL), connection)
+    connection = endpoint.database.engine.connect()
+    tx = Transaction(endpoint.database.statements, connection, writing=False)
+    connection.invalidate()  # its driver connection is closed: every read in tx fails inside the driver
+    context = RequestContext(harness[3], ScopeSet.parse(ALL), tx)
     result = execute(endpoint.schema, parse("{ account { name } products(first: 1) { nodes { id } } }"),
                      context_value=context)
     assert result.errors and all(error.original_error is not None for error in result.errors)
@@ -410,7 +411,7 @@ def test_expected_errors_keep_their_messages(harness):
 def test_one_order_product_twice_in_a_shipment_changes_nothing(harness):
     """Each item is within the quantity ordered; twice, they would ship more than that."""
     with harness[1].database.read() as db:
-        line = db.execute(select(m.OrderProduct.id, m.OrderProduct.quantity, m.Order.id).join(
+        line = db.session.execute(select(m.OrderProduct.id, m.OrderProduct.quantity, m.Order.id).join(
             m.Order, m.Order.id == m.OrderProduct.order_id).where(
             m.Order.account_id == harness[3], m.Order.is_confirmed.is_(True), m.Order.is_cancelled.is_(False),
             m.Order.is_fulfilled.is_(False)).limit(1)).one()

@@ -16,7 +16,6 @@ from starlette.testclient import TestClient
 from orderchamp_auth.server.api import limits
 from orderchamp_auth.server.api.schema import MAX_PLANS
 from orderchamp_auth.server.app import create_app
-from orderchamp_auth.server.store import driver_statements
 
 from ..support import World
 from .api_support import seeded_account
@@ -254,15 +253,16 @@ def test_a_stream_of_unique_documents_keeps_the_document_cache_within_its_bounds
 
 
 def test_a_stream_of_unique_projections_keeps_the_statement_cache_within_its_bound(harness, monkeypatch):
-    monkeypatch.setattr(driver_statements, "MAX_COMPILED", len(driver_statements._COMPILED) + 20)
+    statements = harness[1].database.statements  # the database's own cache
+    monkeypatch.setattr(statements, "max_size", len(statements) + 20)
     fields = ["id", "title", "description", "brand", "createdAt", "updatedAt"]
     for i in range(60):
         order = fields[i % 6:] + fields[:i % 6]
         order[1:3] = order[2:0:-1] if i % 12 >= 6 else order[1:3]
         status, _ = ask(harness, "{ products(first: 1) { nodes { %s } } }" % " ".join(order[: 2 + i % 5]))
         assert status == 200
-        assert len(driver_statements._COMPILED) <= driver_statements.MAX_COMPILED
-    assert len(driver_statements._COMPILED) == driver_statements.MAX_COMPILED  # it was reached
+        assert len(statements) <= statements.max_size
+    assert len(statements) == statements.max_size  # it was reached
 
 
 def test_sixty_doubling_fragments_are_measured_without_expanding_them():

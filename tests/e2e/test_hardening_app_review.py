@@ -11,8 +11,6 @@ import httpx
 import pytest
 
 from orderchamp_auth.protocol.signing import verify_query_string
-from orderchamp_auth.server.store.repositories.app_changes import AppChangeRepository
-from orderchamp_auth.server.store.repositories.apps import AppRepository
 
 from ..support import Browser, PartnerApp, World, form_fields, unique
 from .partner_support import (
@@ -77,7 +75,7 @@ def _authorize(browser: Browser, app: PartnerApp, redirect_uri: str) -> httpx.Re
 
 def _name_of(platform, app: PartnerApp) -> str:
     with platform.database.read() as db:
-        return AppRepository(db).get(app.app_id).name
+        return db.apps.get(app.app_id).name
 
 
 def _install_start(browser: Browser, client_id: str) -> httpx.Response:
@@ -112,7 +110,7 @@ def test_editing_a_verified_app_does_not_change_what_users_consent_to(
     assert started.status_code == 303
     assert started.headers["location"].startswith("https://app.example.com/install?")
     with platform.database.read() as db:
-        live_app = AppRepository(db).get(verified.app_id)
+        live_app = db.apps.get(verified.app_id)
         assert [r.url for r in live_app.redirect_uris] == [OLD_CALLBACK]
         assert live_app.status == "verified" and live_app.application_url == "https://app.example.com/install"
 
@@ -151,8 +149,8 @@ def test_approved_changes_go_live_and_a_removed_redirect_url_is_refused(live, de
     started = _install_start(shop, verified.client_id)
     assert started.headers["location"].startswith("https://elsewhere.example.net/install?")
     with platform.database.read() as db:
-        assert AppRepository(db).get(verified.app_id).status == "verified"
-        assert AppChangeRepository(db).get_for_app(verified.app_id) is None
+        assert db.apps.get(verified.app_id).status == "verified"
+        assert db.app_changes.get_for_app(verified.app_id) is None
     assert "Changes awaiting review" not in dev.http.get(_app_path(verified)).text
 
 
@@ -183,7 +181,7 @@ def test_rejected_changes_keep_the_verified_version_and_the_partner_sees_why(
     assert 'value="Renamed Sync"' in edit_page and f'value="{NEW_CALLBACK}"' in edit_page
     assert _edit(dev, verified, redirect_uris=[OLD_CALLBACK, "https://app.example.com/callback-eu"]).status_code == 303
     with platform.database.read() as db:
-        change = AppChangeRepository(db).get_for_app(verified.app_id)
+        change = db.app_changes.get_for_app(verified.app_id)
         assert change.status == "submitted" and change.review_note == ""
 
 
@@ -198,7 +196,7 @@ def test_a_partner_cannot_approve_their_own_changes(live, dev, verified, platfor
         assert answer.status_code == 403
     assert _name_of(platform, verified) == app_name
     with platform.database.read() as db:
-        assert AppChangeRepository(db).get_for_app(verified.app_id).status == "submitted"
+        assert db.app_changes.get_for_app(verified.app_id).status == "submitted"
 
 
 def test_another_partner_cannot_see_or_withdraw_the_changes(live, dev, verified, world, new_browser, platform):
@@ -212,7 +210,7 @@ def test_another_partner_cannot_see_or_withdraw_the_changes(live, dev, verified,
         assert intruder.http.get(f"{base}/changes/logo").status_code == 404
         assert intruder.http.post(f"{base}/changes/withdraw", data={"csrf_token": csrf}).status_code == 404
     with platform.database.read() as db:
-        assert AppChangeRepository(db).get_for_app(verified.app_id) is not None
+        assert db.app_changes.get_for_app(verified.app_id) is not None
 
 
 def test_the_partner_withdraws_changes_and_the_verified_version_stays(live, dev, verified, platform):
@@ -224,7 +222,7 @@ def test_the_partner_withdraws_changes_and_the_verified_version_stays(live, dev,
     page = dev.http.get(path).text
     assert "were withdrawn" in page and "Changes awaiting review" not in page
     with platform.database.read() as db:
-        assert AppChangeRepository(db).get_for_app(verified.app_id) is None
+        assert db.app_changes.get_for_app(verified.app_id) is None
     assert _name_of(platform, verified) == app_name
     csrf = dev.csrf(path)
     assert dev.http.post(f"{path}/changes/withdraw", data={"csrf_token": csrf}).status_code == 404
@@ -242,7 +240,7 @@ def test_changes_replaced_while_support_reviews_them_are_not_approved_unseen(
     assert _authorize(shop, verified, NEW_CALLBACK).status_code == 400
     assert _authorize(shop, verified, "https://elsewhere.example.net/harmless").status_code == 400
     with platform.database.read() as db:
-        assert [r.url for r in AppRepository(db).get(verified.app_id).redirect_uris] == [OLD_CALLBACK]
+        assert [r.url for r in db.apps.get(verified.app_id).redirect_uris] == [OLD_CALLBACK]
 
 
 def test_an_app_edited_during_its_first_review_is_not_verified_unseen(live, dev, member, staff, platform):
@@ -256,7 +254,7 @@ def test_an_app_edited_during_its_first_review_is_not_verified_unseen(live, dev,
     stale = staff.http.post(f"{review}/verify", data=seen)
     assert stale.status_code == 409 and "review it again" in stale.text
     with platform.database.read() as db:
-        assert AppRepository(db).get_by_client_id(client_id).status == "submitted"
+        assert db.apps.get_by_client_id(client_id).status == "submitted"
     assert post_button(staff, review, f"{review}/verify").status_code == 303
 
 
@@ -283,7 +281,7 @@ def test_saving_a_verified_app_unchanged_leaves_nothing_to_review(live, dev, ver
     assert unchanged.status_code == 303
     assert "nothing is waiting for review" in dev.http.get(_app_path(verified)).text
     with platform.database.read() as db:
-        assert AppChangeRepository(db).get_for_app(verified.app_id) is None
+        assert db.app_changes.get_for_app(verified.app_id) is None
 
 
 def test_a_draft_app_is_still_changed_at_once(live, dev, member, platform):
@@ -291,9 +289,9 @@ def test_a_draft_app_is_still_changed_at_once(live, dev, member, platform):
     path = f"/partners/{member.partner_id}/apps/{client_id}"
     assert submit_app_form(dev, f"{path}/edit", page=f"{path}/edit", name="Draft renamed").status_code == 303
     with platform.database.read() as db:
-        app = AppRepository(db).get_by_client_id(client_id)
+        app = db.apps.get_by_client_id(client_id)
         assert app.name == "Draft renamed"
-        assert AppChangeRepository(db).get_for_app(app.id) is None
+        assert db.app_changes.get_for_app(app.id) is None
 
 
 def test_approved_changes_keep_the_secret_and_show_in_the_integration_overview(live, dev, shop, staff, verified):
@@ -322,10 +320,10 @@ def test_concurrent_edits_of_a_verified_app_leave_one_change_request(live, dev, 
         statuses = list(pool.map(save, range(8)))
     assert statuses == [303] * 8
     with platform.database.read() as db:
-        change = AppChangeRepository(db).get_for_app(verified.app_id)
+        change = db.app_changes.get_for_app(verified.app_id)
         i = int(change.name.split()[1])
         assert change.redirect_urls == [OLD_CALLBACK, f"https://app.example.com/cb-{i}"]
-        assert [r.url for r in AppRepository(db).get(verified.app_id).redirect_uris] == [OLD_CALLBACK]
+        assert [r.url for r in db.apps.get(verified.app_id).redirect_uris] == [OLD_CALLBACK]
 
 
 # The role rules of tests/e2e/test_roles.py, for the change request's own addresses.
@@ -350,5 +348,5 @@ def test_change_request_addresses_need_the_right_role(live, browser, world, new_
                                                                                       "reason": "x"})
     assert answer.status_code == 403
     with platform.database.read() as db:
-        assert AppChangeRepository(db).get_for_app(verified.app_id).status == "submitted"
+        assert db.app_changes.get_for_app(verified.app_id).status == "submitted"
     assert _name_of(platform, verified) != "Renamed Sync"

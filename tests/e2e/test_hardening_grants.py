@@ -30,10 +30,6 @@ from orderchamp_auth.server.oauth.token_exchange import (
 )
 from orderchamp_auth.server.store.database import utcnow
 from orderchamp_auth.server.store.models import Installation
-from orderchamp_auth.server.store.repositories.apps import PartnerRepository
-from orderchamp_auth.server.store.repositories.grants import InstallationRepository
-from orderchamp_auth.server.store.repositories.sessions import LoginFailureRepository
-from orderchamp_auth.server.store.repositories.tokens import TokenRepository
 
 from ..support import (
     Browser,
@@ -55,9 +51,9 @@ WIDE, NARROW = "account_read,products_read", "account_read"
 def _grant(platform, app: PartnerApp, account_id: int) -> tuple[str, list[str]]:
     """What the back office shows (the installation's scopes) and the scopes of its live tokens."""
     with platform.database.read() as db:
-        installation = InstallationRepository(db).get_for(account_id, app.app_id)
+        installation = db.installations.get_for(account_id, app.app_id)
         assert installation is not None
-        return installation.scopes, [s for _, s in TokenRepository(db).live_scopes_of_installation(installation.id)]
+        return installation.scopes, [s for _, s in db.tokens.live_scopes_of_installation(installation.id)]
 
 
 def _token(base_url: str, app: PartnerApp, code: str) -> str:
@@ -138,16 +134,21 @@ def test_concurrent_exchanges_for_one_installation_leave_exactly_one_live_token(
     assert len(working) == 1
 
 
+def _exchange_in_a_write(database, request: TokenRequest, credentials) -> object:
+    with database.write() as tx:
+        return exchange_code(tx, request, utcnow(), credentials)
+
+
 def _exchange_during(platform, app: PartnerApp, code: str, change) -> object:
     """Exchange ``code`` in another thread while a transaction that ran ``change(db)`` is still
     open; the exchange must wait for it (it is ordered after it), then see what it wrote."""
     request = TokenRequest("authorization_code", code, app.client_id, app.client_secret, None, None)
-    with platform.database.driver_snapshot() as conn:
-        credentials = authenticate_client(conn, platform.client_secrets, request, utcnow())
+    with platform.database.read() as tx:
+        credentials = authenticate_client(tx, platform.client_secrets, request, utcnow())
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         with platform.database.write() as db:
             change(db)
-            pending = pool.submit(exchange_code, platform.database, request, utcnow(), credentials)
+            pending = pool.submit(_exchange_in_a_write, platform.database, request, credentials)
             concurrent.futures.wait([pending], timeout=0.5)
             assert not pending.done(), "the exchange did not wait for the open transaction"
         return pending.result(timeout=30)
@@ -159,10 +160,10 @@ def test_an_exchange_waits_for_a_rival_issuance_and_revokes_its_token(live, worl
     code = approve(browser, app, scope=WIDE)["code"]
 
     def issue_rival(db) -> None:
-        installation = InstallationRepository(db).get_for(supplier.account_id, app.app_id)
+        installation = db.installations.get_for(supplier.account_id, app.app_id)
         # Lock the installation's row, as an exchange does (on SQLite the write lock is held anyway).
-        db.execute(update(Installation).where(Installation.id == installation.id).values(scopes=WIDE))
-        TokenRepository(db).create(token_hash=hash_secret(unique("rival")), kind="app", display_prefix="ocat_rival",
+        db.session.execute(update(Installation).where(Installation.id == installation.id).values(scopes=WIDE))
+        db.tokens.create(token_hash=hash_secret(unique("rival")), kind="app", display_prefix="ocat_rival",
                                    name="", account_id=supplier.account_id, installation_id=installation.id,
                                    scopes=WIDE)
 
@@ -177,13 +178,13 @@ def test_an_exchange_racing_an_uninstall_issues_nothing(live, world, platform, s
     code = approve(browser, app, scope=WIDE)["code"]
 
     def uninstall_now(db) -> None:
-        uninstall(db, InstallationRepository(db).get_for(supplier.account_id, app.app_id), utcnow())
+        uninstall(db, db.installations.get_for(supplier.account_id, app.app_id), utcnow())
 
     outcome = _exchange_during(platform, app, code, uninstall_now)
     assert isinstance(outcome, InvalidGrantError)
     with platform.database.read() as db:
-        installation = InstallationRepository(db).get_for(supplier.account_id, app.app_id)
-        assert TokenRepository(db).live_scopes_of_installation(installation.id) == []
+        installation = db.installations.get_for(supplier.account_id, app.app_id)
+        assert db.tokens.live_scopes_of_installation(installation.id) == []
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +241,7 @@ def test_unlinking_a_demo_account_uninstalls_the_partners_draft_apps_there(live,
     refused = exchange(live.base_url, draft, outstanding)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     with platform.database.read() as db:
-        assert InstallationRepository(db).get_for(member.demo_account_id, draft.app_id).uninstalled_at is not None
+        assert db.installations.get_for(member.demo_account_id, draft.app_id).uninstalled_at is not None
     # The verified app does not depend on the link: it stays installed.
     assert graphql(live.base_url, verified_token).status_code == 200
 
@@ -252,11 +253,11 @@ def test_token_endpoint_refuses_a_code_of_an_app_no_longer_installable_on_the_ac
     code = approve(signed_in(new_browser, member.email), draft, scope=NARROW)["code"]
     # The link disappears by some other path than the support page: the exchange checks again.
     with platform.database.write() as db:
-        assert PartnerRepository(db).unlink_demo_account(member.partner_id, member.demo_account_id)
+        assert db.partners.unlink_demo_account(member.partner_id, member.demo_account_id)
     refused = exchange(live.base_url, draft, code)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     with platform.database.write() as db:
-        PartnerRepository(db).link_demo_account(member.partner_id, member.demo_account_id)
+        db.partners.link_demo_account(member.partner_id, member.demo_account_id)
     # The refused exchange did not burn the code: with the link back, it works.
     assert exchange(live.base_url, draft, code).status_code == 200
 
@@ -282,7 +283,7 @@ def test_forty_concurrent_wrong_passwords_reach_the_password_check_at_most_five_
     assert all("Too many failed sign-in attempts" in a.text for a in throttled)
     with platform.database.read() as db:
         since = utcnow() - dt.timedelta(hours=1)
-        assert LoginFailureRepository(db).count_for_email(supplier.email, since) == 5
+        assert db.login_failures.count_for_email(supplier.email, since) == 5
     assert Browser(live.base_url).login(supplier.email).status_code == 429  # even the right password
 
 
@@ -360,7 +361,7 @@ def test_cross_site_consent_post_is_refused_and_changes_nothing(live, world, pla
     assert refused.status_code == 403 and "location" not in refused.headers
     assert "another website" in refused.text
     with platform.database.read() as db:
-        assert InstallationRepository(db).get_for(supplier.account_id, app.app_id) is None
+        assert db.installations.get_for(supplier.account_id, app.app_id) is None
     # The same form from our own origin (or with no such headers at all) goes through.
     ours = {"origin": live.base_url, "sec-fetch-site": "same-origin"}
     assert browser.http.post("/oauth/authorize", data=form, headers=ours).status_code == 303
@@ -387,7 +388,7 @@ def test_cross_site_posts_are_refused_on_every_form(live, world, platform, shop)
                              data={"csrf_token": csrf, "name": "sneaky", "scopes": ["account_read"]})
     assert made.status_code == 403
     with platform.database.read() as db:
-        assert TokenRepository(db).list_private_for_account(supplier.account_id) == []
+        assert db.tokens.list_private_for_account(supplier.account_id) == []
     assert browser.http.post("/logout", data={"csrf_token": csrf}, headers=evil).status_code == 403
     assert browser.http.get("/backoffice/api").status_code == 200  # still signed in
 
@@ -397,7 +398,7 @@ def test_cross_site_posts_are_refused_on_every_form(live, world, platform, shop)
     login.update(email=stranger.email, password="wrong-password")
     assert anonymous.http.post("/login", data=login, headers={"sec-fetch-site": "cross-site"}).status_code == 403
     with platform.database.read() as db:
-        assert LoginFailureRepository(db).count_for_email(stranger.email, utcnow() - dt.timedelta(hours=1)) == 0
+        assert db.login_failures.count_for_email(stranger.email, utcnow() - dt.timedelta(hours=1)) == 0
     anonymous.close()
 
 

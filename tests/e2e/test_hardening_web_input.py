@@ -59,7 +59,7 @@ REVOKE_FIELDS = ("token", "client_id", "client_secret")
 
 def count(platform, model) -> int:
     with platform.database.read() as db:
-        return db.scalar(select(func.count()).select_from(model))
+        return db.session.scalar(select(func.count()).select_from(model))
 
 
 def json_body(params: dict[str, str], field: str, raw: str) -> bytes:
@@ -391,7 +391,7 @@ def test_newlines_stay_allowed_in_an_app_description(live, platform, people):
     assert response.status_code == 303, response.text[:300]
     client_id = response.headers["location"].rsplit("/", 1)[1]
     with platform.database.read() as db:
-        app = db.scalars(select(App).where(App.client_id == client_id)).one()
+        app = db.session.scalars(select(App).where(App.client_id == client_id)).one()
         assert app.description == "Keeps stock\nin step,\tcaf\u00e9."
 
 
@@ -416,7 +416,7 @@ def test_hostile_text_in_support_forms_is_a_400_page_and_changes_nothing(live, p
         assert_error_page(response)
     assert count(platform, Partner) == partners_before
     with platform.database.read() as db:
-        assert db.get(App, app.app_id).status == AppStatus.DRAFT
+        assert db.session.get(App, app.app_id).status == AppStatus.DRAFT
 
 
 # Path ids --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from orderchamp_auth.protocol.tokens import hash_secret
 from orderchamp_auth.server.oauth.bearer import BearerAuthenticator
 from orderchamp_auth.server.store.database import Database
 from orderchamp_auth.server.store.models import AccessToken
+from orderchamp_auth.server.store.transaction import Transaction
 from orderchamp_auth.server.store.write_lock import WriteLockBusy, WriteLockTimeout
 
 from ..support import (
@@ -215,14 +216,18 @@ def _write_lock_is_held(database_url: str) -> bool:
         probe.close()
 
 
-def _touch_account(database: Database, account_id: int) -> str:
-    """A unit of work that writes the account row; the name of the thread it committed on."""
-    with database.write() as session:
-        session.execute(text("UPDATE accounts SET name = name WHERE id = :id"), {"id": account_id})
+def _touch(tx: Transaction, account_id: int) -> str:
+    """A unit of work that writes the account row; the name of the thread it ran on."""
+    tx.session.execute(text("UPDATE accounts SET name = name WHERE id = :id"), {"id": account_id})
     return threading.current_thread().name
 
 
-def test_a_write_on_the_event_loop_does_not_wait_and_run_write_finishes_it_in_a_thread(
+def _touch_account(database: Database, account_id: int) -> str:
+    with database.write() as tx:
+        return _touch(tx, account_id)
+
+
+def test_a_write_on_the_event_loop_does_not_wait_and_writing_finishes_it_in_a_thread(
     migrated_database_url, world
 ):
     """In process: the rule itself, without HTTP."""
@@ -234,7 +239,7 @@ def test_a_write_on_the_event_loop_does_not_wait_and_run_write_finishes_it_in_a_
         with pytest.raises(WriteLockBusy):
             _touch_account(database, supplier.account_id)
         refused_after = time.monotonic() - started
-        committed_on = await database.run_write(lambda: _touch_account(database, supplier.account_id))
+        committed_on = await database.writing(lambda tx: _touch(tx, supplier.account_id))
         return refused_after, committed_on, threading.current_thread().name
 
     try:
@@ -276,8 +281,8 @@ def test_the_bearer_cache_records_last_use_later_rather_than_wait_on_the_event_l
         return time.monotonic() - started
 
     def last_used() -> Any:
-        with database.read() as session:
-            return session.get(AccessToken, grant.token_id).last_used_at  # type: ignore[union-attr]
+        with database.read() as tx:
+            return tx.session.get(AccessToken, grant.token_id).last_used_at  # type: ignore[union-attr]
 
     try:
         grant = authenticator.lookup(value)

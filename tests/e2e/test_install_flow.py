@@ -206,7 +206,7 @@ def test_expired_code_is_refused(live, signed_in, app, platform):
 
     code = approve(signed_in, app)["code"]
     with platform.database.write() as db:
-        db.execute(update(AuthorizationCode).where(AuthorizationCode.code_hash == hash_secret(code))
+        db.session.execute(update(AuthorizationCode).where(AuthorizationCode.code_hash == hash_secret(code))
                    .values(expires_at=utcnow()))
     response = exchange(live.base_url, app, code)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
@@ -220,7 +220,7 @@ def test_code_lifetime_is_at_most_five_minutes(live, signed_in, app, platform):
 
     code = approve(signed_in, app)["code"]
     with platform.database.read() as db:
-        row = db.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == hash_secret(code)))
+        row = db.session.scalar(select(AuthorizationCode).where(AuthorizationCode.code_hash == hash_secret(code)))
         assert 0 < (row.expires_at - row.created_at).total_seconds() <= 300
 
 

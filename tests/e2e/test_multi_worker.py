@@ -34,10 +34,9 @@ def test_revoked_token_is_refused_by_every_worker_within_a_second(two_workers, p
         from orderchamp_auth.protocol.tokens import hash_secret
         from orderchamp_auth.server.oauth.private_tokens import revoke_private_token
         from orderchamp_auth.server.store.database import utcnow
-        from orderchamp_auth.server.store.repositories.tokens import TokenRepository
 
         with platform.database.write() as db:
-            token_id = TokenRepository(db).get_active_by_hash(hash_secret(token)).id
+            token_id = db.tokens.get_active_by_hash(hash_secret(token)).id
             revoke_private_token(db, account_id=supplier.account_id, token_id=token_id, now=utcnow())
         revoked_at = time.monotonic()
         time.sleep(1.2)

@@ -25,6 +25,7 @@ from orderchamp_auth.server.api.context import RequestContext
 from orderchamp_auth.server.api.errors import format_errors
 from orderchamp_auth.server.api.schema import build_api_schema
 from orderchamp_auth.server.request_log import JsonLogFormatter, RequestLogMiddleware
+from orderchamp_auth.server.store.transaction import Transaction
 
 from ..support import free_port
 from .cli_support import assert_one_line_error, cli_env, run, serve
@@ -177,11 +178,12 @@ def test_an_internal_api_error_carries_the_id_of_its_request_and_its_log_line(pl
     """The id in the error the client reports is the one in ``X-Request-Id`` and in the log."""
     supplier = world.supplier()
     schema = build_api_schema()
-    with platform.database.engine.connect() as connection:
-        pass  # closed on leaving: every read on it fails inside the driver layer
+    connection = platform.database.engine.connect()
+    tx = Transaction(platform.database.statements, connection, writing=False)
+    connection.invalidate()  # its driver connection is closed: every read in tx fails inside the driver
 
     async def failing(_request: Request) -> JSONResponse:
-        context = RequestContext(supplier.account_id, ScopeSet.parse("account_read"), connection)
+        context = RequestContext(supplier.account_id, ScopeSet.parse("account_read"), tx)
         result = execute(schema, parse("{ account { name } }"), context_value=context)
         return JSONResponse({"errors": format_errors(result.errors or [])}, 500)
 

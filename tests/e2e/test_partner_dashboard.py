@@ -17,7 +17,6 @@ from PIL import Image
 
 from orderchamp_auth.protocol.signing import verify_query_string
 from orderchamp_auth.server.store.database import utcnow
-from orderchamp_auth.server.store.repositories.apps import AppRepository
 
 from ..support import Browser, PartnerApp, World, query_of
 from .partner_support import (
@@ -56,7 +55,7 @@ def test_partner_creates_an_app_with_two_redirect_urls_and_it_starts_as_a_draft(
     assert 'class="status status-draft"' in page.text
     assert client_id in page.text
     with platform.database.read() as db:
-        app = AppRepository(db).get_by_client_id(client_id)
+        app = db.apps.get_by_client_id(client_id)
         assert [r.url for r in app.redirect_uris] == [
             "https://sync.example.com/callback", "https://sync.example.com/callback-eu"]
         assert app.partner_id == member.partner_id and app.status == "draft"
@@ -91,7 +90,7 @@ def test_app_form_refuses_bad_input_and_says_why(live, dev, member, platform, ov
     assert 'aria-invalid="true"' in response.text
     assert "Nothing was saved" in response.text
     with platform.database.read() as db:
-        assert AppRepository(db).list_for_partner(member.partner_id) == []
+        assert db.apps.list_for_partner(member.partner_id) == []
 
 
 def test_plain_http_on_localhost_is_allowed_for_development(live, dev, member):
@@ -111,7 +110,7 @@ def test_app_form_without_csrf_token_is_refused(live, dev, member, platform):
                              files={"logo": ("", b"", "application/octet-stream")})
     assert response.status_code == 403
     with platform.database.read() as db:
-        assert AppRepository(db).list_for_partner(member.partner_id) == []
+        assert db.apps.list_for_partner(member.partner_id) == []
 
 
 def test_app_form_must_be_multipart(live, dev, member):
@@ -150,7 +149,7 @@ def test_a_failed_edit_changes_nothing_and_keeps_what_was_typed(live, dev, membe
     assert failed.status_code == 400
     assert 'value="Renamed"' in failed.text and "javascript:alert(1)" in failed.text
     with platform.database.read() as db:
-        app = AppRepository(db).get_by_client_id(client_id)
+        app = db.apps.get_by_client_id(client_id)
         assert app.name == "Keeper"
         assert [r.url for r in app.redirect_uris] == ["https://sync.example.com/callback"]
 
@@ -212,7 +211,7 @@ def test_other_logo_files_are_refused_with_a_clear_message(live, dev, member, pl
     assert message in response.text
     assert "PNG, JPEG or WebP" in response.text
     with platform.database.read() as db:
-        assert AppRepository(db).list_for_partner(member.partner_id) == []  # the app was not created either
+        assert db.apps.list_for_partner(member.partner_id) == []  # the app was not created either
 
 
 def test_an_upload_beyond_the_body_limit_is_refused_before_it_is_read(live, dev, member):
@@ -286,7 +285,7 @@ def test_rotated_secret_keeps_the_old_one_valid_for_the_grace_period(live, dev, 
     verify_query_string(urlsplit(location).query, new_secret)
     # ... and once the grace period is over, only the new secret works.
     with platform.database.write() as db:
-        AppRepository(db).get(app.app_id).previous_secret_expires_at = utcnow() - dt.timedelta(seconds=1)
+        db.apps.get(app.app_id).previous_secret_expires_at = utcnow() - dt.timedelta(seconds=1)
     code = query_of(location)["code"]
     refused = _token_request(live, app.client_id, app.client_secret, code)
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
@@ -305,7 +304,7 @@ def test_submitting_a_draft_puts_it_in_review_once(live, dev, member, world, pla
     page = dev.http.get(path).text
     assert "was submitted for review" in page and "status-submitted" in page
     with platform.database.read() as db:
-        assert AppRepository(db).get(app.app_id).status == "submitted"
+        assert db.apps.get(app.app_id).status == "submitted"
     again = dev.http.post(f"{path}/submit", data={"csrf_token": dev.csrf(path)})
     assert again.status_code == 400 and "only a draft or rejected app can be submitted" in again.text
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from orderchamp_auth.server.store.repositories.apps import AppRepository
-
 from ..support import Browser, World
 from .partner_support import app_of, partner_member, signed_in, support_user
 
@@ -107,7 +105,7 @@ def test_a_partner_cannot_edit_another_partners_app(live, world, new_browser, ta
     )
     assert response.status_code == 404
     with platform.database.read() as db:
-        assert AppRepository(db).get_by_client_id(target["app"]).name != "Hijacked"
+        assert db.apps.get_by_client_id(target["app"]).name != "Hijacked"
 
 
 def test_a_partner_cannot_review_apps(live, world, new_browser, target, platform):
@@ -120,7 +118,7 @@ def test_a_partner_cannot_review_apps(live, world, new_browser, target, platform
     assert response.status_code == 403
     assert dev.http.get("/support/review").status_code == 403
     with platform.database.read() as db:
-        assert AppRepository(db).get(own.app_id).status == "submitted"
+        assert db.apps.get(own.app_id).status == "submitted"
 
 
 def test_support_staff_without_a_partner_cannot_use_the_partner_dashboard(live, world, new_browser, target):

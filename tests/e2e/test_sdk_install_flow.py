@@ -38,7 +38,6 @@ from orderchamp_auth.client import (
 )
 from orderchamp_auth.client.integrations.starlette import OrderchampInstallFlow, render_error
 from orderchamp_auth.protocol.signing import build_signed_url
-from orderchamp_auth.server.store.repositories.accounts import AccountRepository
 
 from ..client.loopback import loopback_socket, serve_on_loopback
 from ..support import Browser, LiveServer, PartnerApp, Supplier, World
@@ -125,7 +124,7 @@ def signed_in(browser: Browser, supplier: Supplier) -> Browser:
 
 def account_name(platform, account_id: int) -> str:
     with platform.database.read() as db:
-        account = AccountRepository(db).get(account_id)
+        account = db.accounts.get(account_id)
         assert account is not None
         return account.name
 
@@ -357,7 +356,6 @@ def test_the_platform_rotates_the_secret_while_an_install_is_in_flight(live, pla
     import datetime as dt
 
     from orderchamp_auth.server.store.database import utcnow
-    from orderchamp_auth.server.store.repositories.apps import AppRepository
 
     registration = world.app()
     redirect = registration.redirect_uris[0]
@@ -368,7 +366,7 @@ def test_the_platform_rotates_the_secret_while_an_install_is_in_flight(live, pla
     in_flight = signed_in.decide(consent.text, "approve").headers["location"]  # signed with the old secret
 
     with platform.database.write() as db:
-        row = AppRepository(db).get_by_client_id(registration.client_id)
+        row = db.apps.get_by_client_id(registration.client_id)
         new_secret = platform.client_secrets.rotate(row, now=utcnow(), grace=dt.timedelta(hours=1))
     assert new_secret != registration.client_secret
 

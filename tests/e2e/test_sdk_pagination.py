@@ -30,9 +30,9 @@ def demo(settings, platform):
 
 def demo_titles(platform, account_id: str) -> list[str]:
     with platform.database.read() as db:
-        assert db.scalar(select(func.count()).select_from(models.Product)
+        assert db.session.scalar(select(func.count()).select_from(models.Product)
                          .where(models.Product.account_id == int(account_id)))
-        return sorted(db.scalars(select(models.Product.title).where(models.Product.account_id == int(account_id))))
+        return sorted(db.session.scalars(select(models.Product.title).where(models.Product.account_id == int(account_id))))
 
 
 def test_paginate_walks_every_product_of_the_demo_account(live, platform, demo):

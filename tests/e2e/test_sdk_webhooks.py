@@ -23,7 +23,6 @@ from orderchamp_auth.client import (
 )
 from orderchamp_auth.protocol.signing import compute_signature
 from orderchamp_auth.server.store.database import utcnow
-from orderchamp_auth.server.store.repositories.apps import AppRepository
 
 from ..client.loopback import serve_on_loopback
 from ..support import PartnerApp, World
@@ -35,7 +34,7 @@ BODY = json.dumps({"id": "gid://orderchamp/Order/42", "status": "CONFIRMED", "no
 def platform_signature(platform, registration: PartnerApp, body: bytes) -> str:
     """What the platform puts in X-Orderchamp-Signature: its signing code, its stored secret."""
     with platform.database.read() as db:
-        row = AppRepository(db).get_by_client_id(registration.client_id)
+        row = db.apps.get_by_client_id(registration.client_id)
         return compute_signature(body, platform.client_secrets.signing_secret(row))
 
 
@@ -109,7 +108,7 @@ def test_signature_comparison_ignores_hex_case_and_surrounding_space(platform, r
 def test_webhooks_signed_before_a_rotation_verify_with_the_previous_secret(platform, registration):
     old_signature = platform_signature(platform, registration, BODY)
     with platform.database.write() as db:
-        row = AppRepository(db).get_by_client_id(registration.client_id)
+        row = db.apps.get_by_client_id(registration.client_id)
         new_secret = platform.client_secrets.rotate(row, now=utcnow(), grace=dt.timedelta(hours=1))
     new_signature = platform_signature(platform, registration, BODY)
     assert new_signature != old_signature

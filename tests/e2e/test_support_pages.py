@@ -9,7 +9,6 @@ import pytest
 
 from orderchamp_auth.protocol.signing import verify_query_string
 from orderchamp_auth.server.admin import create_user
-from orderchamp_auth.server.store.repositories.apps import AppRepository, PartnerRepository
 
 from ..support import PASSWORD, Browser, World, unique
 from .partner_support import (
@@ -48,7 +47,7 @@ def test_support_creates_a_partner_adds_a_member_and_links_their_accounts(live, 
     page = staff.http.get(partner_path).text
     assert "Linked as demo account:" in page and developer.email in page
     with platform.database.read() as db:
-        assert len(PartnerRepository(db).demo_accounts_of(partner_id)) == 2  # every account of that user
+        assert len(db.partners.demo_accounts_of(partner_id)) == 2  # every account of that user
 
     dev = signed_in(new_browser, developer.email)
     dashboard = dev.http.get("/partners")
@@ -136,7 +135,7 @@ def test_submitted_then_verified_app_is_installable_by_every_account(live, staff
     started = _install_start(shop, client_id)
     assert started.status_code == 303
     with platform.database.read() as db:
-        secret = platform.client_secrets.current_secret(AppRepository(db).get_by_client_id(client_id))
+        secret = platform.client_secrets.current_secret(db.apps.get_by_client_id(client_id))
     assert verify_query_string(urlsplit(started.headers["location"]).query, secret)["account_id"]
 
 
@@ -151,7 +150,7 @@ def test_rejecting_needs_a_reason_which_the_partner_then_sees(live, staff, world
     blank = _post(staff, review, f"{review}/reject", reason="   ")
     assert blank.status_code == 400 and "Tell the partner what to change" in blank.text
     with platform.database.read() as db:
-        assert AppRepository(db).get(app.app_id).status == "submitted"
+        assert db.apps.get(app.app_id).status == "submitted"
 
     reason = "The logo is missing & the description says <nothing>."
     assert _post(staff, review, f"{review}/reject", reason=reason).status_code == 303
@@ -161,7 +160,7 @@ def test_rejecting_needs_a_reason_which_the_partner_then_sees(live, staff, world
     resubmitted = post_button(dev, app_path, f"{app_path}/submit")
     assert resubmitted.status_code == 303
     with platform.database.read() as db:
-        stored = AppRepository(db).get(app.app_id)
+        stored = db.apps.get(app.app_id)
         assert stored.status == "submitted" and stored.review_note == ""
 
 
@@ -173,7 +172,7 @@ def test_only_a_submitted_app_can_be_verified_or_rejected(live, staff, world, pl
     reject = staff.http.post(f"/support/apps/{app.client_id}/reject", data={"csrf_token": csrf, "reason": "no"})
     assert reject.status_code == 400
     with platform.database.read() as db:
-        assert AppRepository(db).get(app.app_id).status == "draft"
+        assert db.apps.get(app.app_id).status == "draft"
     assert staff.http.post("/support/apps/unknown-client/verify", data={"csrf_token": csrf}).status_code == 404
 
 

@@ -60,7 +60,7 @@ def office(fuzz: FuzzWorld) -> Iterator[Browser]:
 
 def live_tokens_of(platform, account_id: int) -> int:
     with platform.database.read() as db:
-        return int(db.scalar(select(func.count()).select_from(m.AccessToken).where(
+        return int(db.session.scalar(select(func.count()).select_from(m.AccessToken).where(
             m.AccessToken.account_id == account_id, m.AccessToken.revoked_at.is_(None))))
 
 
@@ -68,8 +68,8 @@ def rows_of(platform, account_id: int) -> tuple[int, ...]:
     """How many rows the account has of each kind, and its data version: a fingerprint of it."""
     with platform.database.read() as db:
         counts = tuple(
-            int(db.scalar(select(func.count()).select_from(model).where(model.account_id == account_id)))
+            int(db.session.scalar(select(func.count()).select_from(model).where(model.account_id == account_id)))
             for model in (m.Product, m.ProductVariant, m.ProductImage, m.Customer, m.Order, m.Shipment)
         )
-        version = db.scalar(select(m.DataVersion.version).where(m.DataVersion.account_id == account_id))
+        version = db.session.scalar(select(m.DataVersion.version).where(m.DataVersion.account_id == account_id))
     return (*counts, version)

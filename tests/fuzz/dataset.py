@@ -14,8 +14,6 @@ from orderchamp_auth.protocol.scopes import Scope
 from orderchamp_auth.server.admin import create_account, create_user
 from orderchamp_auth.server.demo_catalogue import seed_catalogue
 from orderchamp_auth.server.store import models as m
-from orderchamp_auth.server.store.repositories.accounts import UserRepository
-from orderchamp_auth.server.store.repositories.apps import PartnerRepository
 
 from ..e2e.partner_support import app_of
 from ..support import PASSWORD, Browser, PartnerApp, World, form_fields, query_of, unique
@@ -75,28 +73,28 @@ def _person(world: World, *, support: bool = False) -> Person:
 def _account_of(world: World, person: Person, name: str) -> int:
     with world.platform.database.write() as db:
         account = create_account(db, name=name)
-        UserRepository(db).add_to_account(person.user_id, account.id)
+        db.users.add_to_account(person.user_id, account.id)
         return account.id
 
 
 def _mark_other_account(world: World, account_id: int, marker: str) -> None:
     """Put the marker into every text the API can show of the other account."""
     with world.platform.database.write() as db:
-        db.execute(update(m.Product).where(m.Product.account_id == account_id)
+        db.session.execute(update(m.Product).where(m.Product.account_id == account_id)
                    .values(title=marker + " " + m.Product.title, brand=marker))
-        db.execute(update(m.ProductVariant).where(m.ProductVariant.account_id == account_id)
+        db.session.execute(update(m.ProductVariant).where(m.ProductVariant.account_id == account_id)
                    .values(title=marker + " " + m.ProductVariant.title, sku=marker + "-" + m.ProductVariant.sku))
-        db.execute(update(m.ProductImage).where(m.ProductImage.account_id == account_id)
+        db.session.execute(update(m.ProductImage).where(m.ProductImage.account_id == account_id)
                    .values(original_url="https://cdn.example.com/" + marker + ".jpg"))
-        db.execute(update(m.Customer).where(m.Customer.account_id == account_id)
+        db.session.execute(update(m.Customer).where(m.Customer.account_id == account_id)
                    .values(company_name=marker + " " + m.Customer.company_name, address=marker))
-        db.execute(update(m.Order).where(m.Order.account_id == account_id).values(reference=marker))
-        db.execute(update(m.OrderProduct).where(m.OrderProduct.account_id == account_id)
+        db.session.execute(update(m.Order).where(m.Order.account_id == account_id).values(reference=marker))
+        db.session.execute(update(m.OrderProduct).where(m.OrderProduct.account_id == account_id)
                    .values(title=marker, sku=marker))
-        db.execute(update(m.Invoice).where(m.Invoice.account_id == account_id)
+        db.session.execute(update(m.Invoice).where(m.Invoice.account_id == account_id)
                    .values(number=marker + "-" + m.Invoice.number))
-        db.execute(update(m.InvoiceItem).where(m.InvoiceItem.account_id == account_id).values(title=marker))
-        db.execute(update(m.Shipment).where(m.Shipment.account_id == account_id)
+        db.session.execute(update(m.InvoiceItem).where(m.InvoiceItem.account_id == account_id).values(title=marker))
+        db.session.execute(update(m.Shipment).where(m.Shipment.account_id == account_id)
                    .values(carrier=marker, tracking_code=marker, tracking_url="https://t.example/" + marker))
 
 
@@ -104,7 +102,7 @@ def global_ids_of(world: World, account_id: int) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {"Account": [encode_global_id("Account", account_id)]}
     with world.platform.database.read() as db:
         for type_name, model in NODE_MODELS.items():
-            rows = db.scalars(select(model.id).where(model.account_id == account_id).order_by(model.id))
+            rows = db.session.scalars(select(model.id).where(model.account_id == account_id).order_by(model.id))
             found[type_name] = [encode_global_id(type_name, row) for row in rows]
     return found
 
@@ -163,24 +161,24 @@ def build_fuzz_world(world: World, base_url: str) -> FuzzWorld:
     office_tokens = [world.private_token(office_accounts[0], "products_read") for _ in range(3)]
     del office_tokens  # their ids are what the forms name
     with world.platform.database.read() as db:
-        office_token_ids = list(db.scalars(select(m.AccessToken.id).where(
+        office_token_ids = list(db.session.scalars(select(m.AccessToken.id).where(
             m.AccessToken.account_id == office_accounts[0])))
-        home_token_ids = list(db.scalars(select(m.AccessToken.id).where(m.AccessToken.account_id == home)))
+        home_token_ids = list(db.session.scalars(select(m.AccessToken.id).where(m.AccessToken.account_id == home)))
 
     partner_user = _person(world)
     with world.platform.database.write() as db:
-        partners = PartnerRepository(db)
+        partners = db.partners
         partner = partners.create(unique("Fuzz partner"))
         partners.add_member(partner.id, partner_user.user_id)
     demo = _account_of(world, partner_user, unique("Fuzz demo"))
     with world.platform.database.write() as db:
-        PartnerRepository(db).link_demo_account(partner.id, demo)
+        db.partners.link_demo_account(partner.id, demo)
     partner_apps = [app_of(world, partner.id), app_of(world, partner.id, verified=True)]
     rival = world.app(verified=False)
 
     support_user = _person(world, support=True)
     with world.platform.database.write() as db:
-        support_partner = PartnerRepository(db).create(unique("Reviewed partner"))
+        support_partner = db.partners.create(unique("Reviewed partner"))
     support_apps = [app_of(world, support_partner.id) for _ in range(2)]
 
     return FuzzWorld(

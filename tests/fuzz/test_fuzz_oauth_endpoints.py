@@ -30,13 +30,13 @@ AUTHORIZE_KEYS = ["response_type", "client_id", "redirect_uri", "scope", "state"
 
 def oauth_rows(platform) -> tuple[int, ...]:
     with platform.database.read() as db:
-        return tuple(int(db.scalar(select(func.count()).select_from(model)))
+        return tuple(int(db.session.scalar(select(func.count()).select_from(model)))
                      for model in (m.AccessToken, m.AuthorizationCode, m.Installation))
 
 
 def live_private_tokens(platform, account_id: int) -> int:
     with platform.database.read() as db:
-        return int(db.scalar(select(func.count()).select_from(m.AccessToken).where(
+        return int(db.session.scalar(select(func.count()).select_from(m.AccessToken).where(
             m.AccessToken.account_id == account_id, m.AccessToken.kind == m.TokenKindName.PRIVATE.value,
             m.AccessToken.revoked_at.is_(None))))
 
@@ -256,7 +256,7 @@ def test_consent_post_with_fuzzed_fields_connects_only_the_users_own_account(fuz
 
     def installations_elsewhere() -> int:
         with platform.database.read() as db:
-            return int(db.scalar(select(func.count()).select_from(m.Installation).where(
+            return int(db.session.scalar(select(func.count()).select_from(m.Installation).where(
                 m.Installation.account_id.in_([fuzz.other_account, *fuzz.office_accounts]))))
 
     before = installations_elsewhere()

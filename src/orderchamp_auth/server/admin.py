@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from .errors import ValidationError
 from .oauth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from .store.models import Account, AccountType, User
-from .store.repositories.accounts import AccountRepository, UserRepository
+from .store.transaction import Transaction
 
 
 def check_email(email: str) -> str:
@@ -18,23 +16,23 @@ def check_email(email: str) -> str:
     return email
 
 
-def create_user(session: Session, *, email: str, password: str, name: str = "", is_support: bool = False) -> User:
+def create_user(tx: Transaction, *, email: str, password: str, name: str = "", is_support: bool = False) -> User:
     email = check_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             "The password is too short.",
             fields={"password": f"Use at least {MIN_PASSWORD_LENGTH} characters."},
         )
-    users = UserRepository(session)
+    users = tx.users
     if users.get_by_email(email) is not None:
         raise ValidationError("A user with that email exists.", fields={"email": "This email is already in use."})
     return users.create(email=email, password_hash=hash_password(password), name=name, is_support=is_support)
 
 
-def create_account(session: Session, *, name: str, type: str = AccountType.SUPPLIER.value) -> Account:
+def create_account(tx: Transaction, *, name: str, type: str = AccountType.SUPPLIER.value) -> Account:
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationError("The account needs a name of at most 200 characters.", fields={"name": "Required."})
     if type not in {t.value for t in AccountType}:
         raise ValidationError("The account type must be SUPPLIER or RETAILER.", fields={"type": "Unknown type."})
-    return AccountRepository(session).create(name=name, type=type)
+    return tx.accounts.create(name=name, type=type)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy.orm import Session
-
 from ..protocol.scopes import ScopeSet
 from ..protocol.tokens import TokenKind, hash_secret
 from .admin import create_account, create_user
@@ -26,9 +24,7 @@ from .oauth.clients import ClientSecrets
 from .oauth.private_tokens import create_private_token
 from .settings import SECRET_FILE, Settings
 from .store.database import Database, utcnow
-from .store.repositories.accounts import AccountRepository, UserRepository
-from .store.repositories.apps import AppRepository, PartnerRepository
-from .store.repositories.tokens import TokenRepository
+from .store.transaction import Transaction
 
 DEMO_PASSWORD = "orderchamp-demo"
 SUPPORT_EMAIL = "support@demo.orderchamp.test"
@@ -65,9 +61,9 @@ class DemoData:
 
 def seed_demo(settings: Settings, database: Database, client_secrets: ClientSecrets) -> DemoData:
     with database.write() as db:
-        users = UserRepository(db)
-        accounts = AccountRepository(db)
-        partners = PartnerRepository(db)
+        users = db.users
+        accounts = db.accounts
+        partners = db.partners
 
         def user(email: str, *, support: bool = False, name: str = "") -> int:
             found = users.get_by_email(email)
@@ -90,7 +86,7 @@ def seed_demo(settings: Settings, database: Database, client_secrets: ClientSecr
         partners.add_member(partner.id, partner_user)
         partners.link_demo_account(partner.id, account.id)
 
-        app = AppRepository(db).get_by_name(partner.id, APP_NAME)
+        app = db.apps.get_by_name(partner.id, APP_NAME)
         if app is None:
             app, secret = create_app(
                 db, client_secrets, partner_id=partner.id, name=APP_NAME,
@@ -139,18 +135,18 @@ def demo_token_value(secret_key: str, account_id: int, generation: int) -> str:
     return TokenKind.PRIVATE_TOKEN.value + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _demo_private_token(session: Session, secret_keys: tuple[str, ...], account_id: int, user_id: int) -> str:
+def _demo_private_token(tx: Transaction, secret_keys: tuple[str, ...], account_id: int, user_id: int) -> str:
     """The demo token still in use (derived from any configured key, so a key rotation keeps
     it), or else the first generation under the newest key that was never revoked."""
     candidates = [demo_token_value(key, account_id, n) for key in secret_keys for n in range(TOKEN_GENERATIONS)]
-    stored = TokenRepository(session).by_hashes([hash_secret(value) for value in candidates])
+    stored = tx.tokens.by_hashes([hash_secret(value) for value in candidates])
     for value in candidates:
         token = stored.get(hash_secret(value))
         if token is not None and token.revoked_at is None and token.account_id == account_id:
             return value
     for value in candidates[:TOKEN_GENERATIONS]:
         if hash_secret(value) not in stored:
-            create_private_token(session, account_id=account_id, name=TOKEN_NAME, scopes=ScopeSet.all(),
+            create_private_token(tx, account_id=account_id, name=TOKEN_NAME, scopes=ScopeSet.all(),
                                  user_id=user_id, now=utcnow(), value=value)
             return value
     raise ValidationError(f"The demo token was revoked {TOKEN_GENERATIONS} times; create one with `token create`.")

@@ -7,11 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
-from typing import Any
 
 from .store.repositories.catalogue_seed import (
     CatalogueSeed,
-    CatalogueSeedRepository,
     CustomerSeed,
     InvoiceSeed,
     OrderLineSeed,
@@ -20,6 +18,7 @@ from .store.repositories.catalogue_seed import (
     ShipmentSeed,
     VariantSeed,
 )
+from .store.transaction import Transaction
 
 ADJECTIVES = ["Cozy", "Bright", "Little", "Happy", "Wooden", "Soft", "Rainbow", "Classic", "Tiny", "Organic"]
 THINGS = ["Teddy Bear", "Rattle", "Stacking Rings", "Baby Blanket", "Puzzle", "Play Mat", "Bib", "Night Light",
@@ -34,10 +33,10 @@ CARRIERS = [("PostNL", "https://postnl.nl/tracktrace/?B="), ("DHL", "https://www
             ("DPD", "https://tracking.dpd.de/parcelstatus?query=")]
 
 
-def seed_catalogue(db: Any, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
-    """Fill the account once, in the caller's write transaction ``db``; returns False when it
+def seed_catalogue(tx: Transaction, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
+    """Fill the account once, in the caller's write transaction ``tx``; returns False when it
     already has products."""
-    catalogue = CatalogueSeedRepository(db)
+    catalogue = tx.catalogue_seed
     if catalogue.has_products(account_id):
         return False
     catalogue.insert(account_id, build_catalogue(account_id, products=products, orders=orders))

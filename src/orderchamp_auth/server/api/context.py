@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ...protocol.scopes import ScopeSet
 from ..store.repositories.catalogue import CatalogueRepository
+from ..store.transaction import Transaction
 from .loaders import Loaders
 
 
@@ -16,13 +16,12 @@ from .loaders import Loaders
 class RequestContext:
     account_id: int
     scopes: ScopeSet
-    # An ORM session for mutations; a plain connection in a read-only snapshot for queries.
-    source: Session | Connection
+    source: Transaction  # a write for mutations, a read for queries
     catalogue: CatalogueRepository = field(init=False)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.catalogue = CatalogueRepository(self.source, self.account_id)
+        self.catalogue = self.source.catalogue(self.account_id)
         self.loaders = Loaders(self.catalogue)
 
     @property

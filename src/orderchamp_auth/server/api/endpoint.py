@@ -24,7 +24,6 @@ from ...protocol.errors import ScopeError
 from ...protocol.scopes import ScopeSet
 from ..oauth.bearer import BearerAuthenticator
 from ..store.database import Database
-from ..store.repositories.catalogue import CatalogueRepository
 from ..store.repositories.cursors import CursorError
 from ..store.repositories.tokens import TokenGrant
 from .compiled import Fallback, Unsupported, compile_plan
@@ -194,8 +193,8 @@ class GraphQLEndpoint:
                 return None  # graphql-core reports the variables' errors
         cache_key: tuple[Any, ...] | None = None
         try:
-            with self.database.driver_snapshot() as source:
-                catalogue = CatalogueRepository(source, grant.account_id)
+            with self.database.read() as tx:
+                catalogue = tx.catalogue(grant.account_id)
                 if self.responses is not None:
                     # The version is read before the data, in the same transaction: an entry
                     # is never older than the version it is filed under.
@@ -228,7 +227,7 @@ class GraphQLEndpoint:
 
     def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                  operation_name: str | None, write: bool) -> ExecutionResult:
-        transaction = self.database.write if write else self.database.driver_snapshot
+        transaction = self.database.write if write else self.database.read
         with transaction() as source:
             context = RequestContext(grant.account_id, self._scopes_of(grant), source)
             result = execute(self.schema, document, context_value=context, variable_values=variables,

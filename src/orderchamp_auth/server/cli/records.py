@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ScopeError
 from ...protocol.scopes import Scope, ScopeSet
 from ..errors import ValidationError
 from ..settings import Settings
 from .commands import Commands, emit, json_option, open_platform
+
+if TYPE_CHECKING:  # the store loads SQLAlchemy: only the commands that use it import it
+    from ..store.transaction import Transaction
 
 
 def register(commands: Commands) -> None:
@@ -54,11 +57,9 @@ def register(commands: Commands) -> None:
     json_option(token_create)
 
 
-def _account(db: Any, reference: str) -> Any:
+def _account(db: Transaction, reference: str) -> Any:
     """An account by id or slug."""
-    from ..store.repositories.accounts import AccountRepository
-
-    accounts = AccountRepository(db)
+    accounts = db.accounts
     reference = reference.strip()
     account = accounts.get(int(reference)) if reference.isdigit() else accounts.get_by_slug(reference)
     if account is None:
@@ -66,17 +67,14 @@ def _account(db: Any, reference: str) -> Any:
     return account
 
 
-def _partner(db: Any, reference: str) -> Any:
+def _partner(db: Transaction, reference: str) -> Any:
     """A partner by id, name, or the email of one of its users (what the demo prints)."""
-    from ..store.repositories.accounts import UserRepository
-    from ..store.repositories.apps import PartnerRepository
-
-    partners = PartnerRepository(db)
+    partners = db.partners
     reference = reference.strip()
     if reference.isdigit():
         partner = partners.get(int(reference))
     elif "@" in reference:
-        user = UserRepository(db).get_by_email(reference.lower())
+        user = db.users.get_by_email(reference.lower())
         found = partners.partners_of_user(user.id) if user else []
         if len(found) > 1:
             names = ", ".join(f"{p.id} ({p.name})" for p in found)
@@ -89,11 +87,10 @@ def _partner(db: Any, reference: str) -> Any:
     return partner
 
 
-def _new_or_existing_user(db: Any, email: str, password: str | None) -> Any:
+def _new_or_existing_user(db: Transaction, email: str, password: str | None) -> Any:
     from ..admin import create_user
-    from ..store.repositories.accounts import UserRepository
 
-    user = UserRepository(db).get_by_email(email.strip().lower())
+    user = db.users.get_by_email(email.strip().lower())
     if user is not None:
         return user
     if not password:
@@ -103,7 +100,6 @@ def _new_or_existing_user(db: Any, email: str, password: str | None) -> Any:
 
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     from ..admin import create_account
-    from ..store.repositories.accounts import UserRepository
 
     platform = open_platform(settings, args)
     with platform.database.write() as db:
@@ -111,18 +107,16 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
         payload: dict[str, Any] = {"account_id": str(account.id), "slug": account.slug}
         if args.user_email:
             user = _new_or_existing_user(db, args.user_email, args.user_password)
-            UserRepository(db).add_to_account(user.id, account.id)
+            db.users.add_to_account(user.id, account.id)
             payload["user_email"] = user.email
     emit(args, payload, f"account_id: {payload['account_id']}\nslug: {payload['slug']}")
     return 0
 
 
 def cmd_partner_create(args: argparse.Namespace, settings: Settings) -> int:
-    from ..store.repositories.apps import PartnerRepository
-
     platform = open_platform(settings, args)
     with platform.database.write() as db:
-        partners = PartnerRepository(db)
+        partners = db.partners
         name = args.name.strip()
         if not name:
             raise ValidationError("The partner needs a name.")

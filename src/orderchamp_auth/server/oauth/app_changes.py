@@ -17,12 +17,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from ..errors import NotFoundError, PlatformError, ValidationError
 from ..store.models import App, AppChangeRequest, AppStatus
-from ..store.repositories.app_changes import AppChangeRepository
-from ..store.repositories.apps import AppRepository
+from ..store.transaction import Transaction
 
 MAX_REVIEW_NOTE = 2000
 
@@ -112,9 +109,9 @@ def summarize_request(app: App, change: AppChangeRequest) -> ChangeSummary:
                              removes_logo=change.removes_logo)
 
 
-def check_name_is_free(session: Session, partner_id: int, name: str, *, app_id: int | None) -> None:
+def check_name_is_free(tx: Transaction, partner_id: int, name: str, *, app_id: int | None) -> None:
     # Suppliers tell apps apart by name in their integration overview.
-    same = AppRepository(session).get_by_name(partner_id, name)
+    same = tx.apps.get_by_name(partner_id, name)
     if same is not None and same.id != app_id:
         raise ValidationError("The app was not saved.", fields={"name": "You already have an app with this name."})
 
@@ -133,8 +130,8 @@ def check_review_reason(reason: str, what: str) -> str:
     return reason
 
 
-def apply_details(session: Session, app: App, details: AppDetails, logo: LogoChange, now: dt.datetime) -> None:
-    apps = AppRepository(session)
+def apply_details(tx: Transaction, app: App, details: AppDetails, logo: LogoChange, now: dt.datetime) -> None:
+    apps = tx.apps
     app.name, app.application_url, app.description = details.name, details.application_url, details.description
     apps.replace_redirect_uris(app, list(details.redirect_urls))
     if logo.data is not None and logo.content_type is not None:
@@ -145,21 +142,21 @@ def apply_details(session: Session, app: App, details: AppDetails, logo: LogoCha
 
 
 def hold_changes(
-    session: Session, app: App, details: AppDetails, logo: LogoChange, *, user_id: int | None, now: dt.datetime
+    tx: Transaction, app: App, details: AppDetails, logo: LogoChange, *, user_id: int | None, now: dt.datetime
 ) -> EditResult:
     """Keep a verified app's edit as its change request, replacing an earlier one.
 
     The edit form starts from the earlier request, so a logo neither replaced nor removed
     keeps what that request proposed.
     """
-    changes = AppChangeRepository(session)
+    changes = tx.app_changes
     previous = changes.get_with_logo(app.id)
     content_type, data, removes = logo.content_type, logo.data, logo.remove
     if data is None and not removes and previous is not None:
         content_type, data, removes = previous.logo_content_type, previous.logo_data, previous.removes_logo
     if data is not None:
         removes = False
-    elif removes and not AppRepository(session).has_logo(app.id):
+    elif removes and not tx.apps.has_logo(app.id):
         removes = False  # removing a proposed logo, with none live: nothing changes
     summary = summarize_changes(details_of(app), details, new_logo=data is not None, removes_logo=removes)
     if summary.is_empty:
@@ -173,8 +170,8 @@ def hold_changes(
     return EditResult.HELD_FOR_REVIEW
 
 
-def _reviewed_request(session: Session, app: App, reviewed: str) -> AppChangeRequest:
-    changes = AppChangeRepository(session)
+def _reviewed_request(tx: Transaction, app: App, reviewed: str) -> AppChangeRequest:
+    changes = tx.app_changes
     changes.lock_app(app)
     change = changes.get_with_logo(app.id)
     if change is None:
@@ -188,29 +185,29 @@ def _reviewed_request(session: Session, app: App, reviewed: str) -> AppChangeReq
     return change
 
 
-def approve_changes(session: Session, app: App, *, reviewed: str, now: dt.datetime) -> None:
+def approve_changes(tx: Transaction, app: App, *, reviewed: str, now: dt.datetime) -> None:
     """Apply the reviewed change request to the live app, in this transaction."""
-    change = _reviewed_request(session, app, reviewed)
+    change = _reviewed_request(tx, app, reviewed)
     details = details_of(change)
     try:
-        check_name_is_free(session, app.partner_id, details.name, app_id=app.id)
+        check_name_is_free(tx, app.partner_id, details.name, app_id=app.id)
     except ValidationError:
         raise ValidationError(
             f"Another app of {app.partner.name} is called {details.name} now: reject the changes with that reason."
         ) from None
     logo = LogoChange(change.logo_content_type, change.logo_data, change.removes_logo)
-    AppChangeRepository(session).delete_for_app(app.id)
-    apply_details(session, app, details, logo, now)
+    tx.app_changes.delete_for_app(app.id)
+    apply_details(tx, app, details, logo, now)
 
 
-def reject_changes(session: Session, app: App, *, reviewed: str, reason: str, now: dt.datetime) -> None:
+def reject_changes(tx: Transaction, app: App, *, reviewed: str, reason: str, now: dt.datetime) -> None:
     """The live app stays; the partner sees the reason beside the rejected edits."""
     reason = check_review_reason(reason, "change")
-    AppChangeRepository(session).mark_rejected(_reviewed_request(session, app, reviewed), reason, now)
+    tx.app_changes.mark_rejected(_reviewed_request(tx, app, reviewed), reason, now)
 
 
-def withdraw_changes(session: Session, app: App) -> None:
-    changes = AppChangeRepository(session)
+def withdraw_changes(tx: Transaction, app: App) -> None:
+    changes = tx.app_changes
     changes.lock_app(app)
     if not changes.delete_for_app(app.id):
         raise NotFoundError(f"{app.name} has no changes waiting for review.")
@@ -228,15 +225,15 @@ def change_fingerprint(change: AppChangeRequest) -> str:
     return _fingerprint(details_of(change), change.logo_data, change.removes_logo)
 
 
-def review_fingerprint(session: Session, app: App) -> str:
+def review_fingerprint(tx: Transaction, app: App) -> str:
     """What support reviews of a submitted app, logo included."""
-    logo = AppRepository(session).get_logo(app.id)
+    logo = tx.apps.get_logo(app.id)
     return _fingerprint(details_of(app), logo.data if logo else None, False)
 
 
-def check_reviewed_version(session: Session, app: App, reviewed: str) -> None:
-    AppChangeRepository(session).lock_app(app)  # an edit committed after this check waits for the decision
-    if reviewed != review_fingerprint(session, app):
+def check_reviewed_version(tx: Transaction, app: App, reviewed: str) -> None:
+    tx.app_changes.lock_app(app)  # an edit committed after this check waits for the decision
+    if reviewed != review_fingerprint(tx, app):
         raise StaleReviewError(
             f"The partner changed {app.name} since you opened it. Nothing was decided: review it again."
         )

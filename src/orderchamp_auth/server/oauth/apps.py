@@ -10,12 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from sqlalchemy.orm import Session
-
 from ..errors import ValidationError
 from ..store.models import App, AppStatus
-from ..store.repositories.app_changes import AppChangeRepository
-from ..store.repositories.apps import AppRepository
+from ..store.transaction import Transaction
 from .app_changes import (
     KEEP_LOGO,
     AppDetails,
@@ -100,7 +97,7 @@ def validate_app_fields(
 
 
 def create_app(
-    session: Session,
+    tx: Transaction,
     client_secrets: ClientSecrets,
     *,
     partner_id: int,
@@ -114,9 +111,9 @@ def create_app(
     name, application_url, redirect_uris, description = validate_app_fields(
         name=name, application_url=application_url, redirect_uris=redirect_uris, description=description
     )
-    check_name_is_free(session, partner_id, name, app_id=None)
+    check_name_is_free(tx, partner_id, name, app_id=None)
     client_id, secret, encrypted = client_secrets.new_credentials()
-    app = AppRepository(session).create(
+    app = tx.apps.create(
         partner_id=partner_id,
         name=name,
         client_id=client_id,
@@ -130,7 +127,7 @@ def create_app(
 
 
 def update_app(
-    session: Session,
+    tx: Transaction,
     app: App,
     *,
     name: str,
@@ -149,12 +146,12 @@ def update_app(
         name=name, application_url=application_url, redirect_uris=redirect_uris, description=description
     )
     # Locked, then its status read: an edit racing support's verification is held, not applied.
-    AppChangeRepository(session).lock_app(app)
-    check_name_is_free(session, app.partner_id, name, app_id=app.id)
+    tx.app_changes.lock_app(app)
+    check_name_is_free(tx, app.partner_id, name, app_id=app.id)
     details = AppDetails(name, description, application_url, tuple(redirect_uris))
     if app.status == AppStatus.VERIFIED.value:
-        return hold_changes(session, app, details, logo, user_id=user_id, now=now)
-    apply_details(session, app, details, logo, now)
+        return hold_changes(tx, app, details, logo, user_id=user_id, now=now)
+    apply_details(tx, app, details, logo, now)
     return EditResult.SAVED
 
 
@@ -166,11 +163,11 @@ def submit_for_review(app: App, now: dt.datetime) -> None:
     app.updated_at = now
 
 
-def verify_app(session: Session, app: App, *, reviewed: str, now: dt.datetime) -> None:
+def verify_app(tx: Transaction, app: App, *, reviewed: str, now: dt.datetime) -> None:
     """``reviewed``: the fingerprint of the version support looked at (``review_fingerprint``)."""
     if app.status != AppStatus.SUBMITTED.value:
         raise ValidationError(f"The app is {app.status}: only a submitted app can be verified.")
-    check_reviewed_version(session, app, reviewed)
+    check_reviewed_version(tx, app, reviewed)
     app.status = AppStatus.VERIFIED.value
     app.review_note = ""
     app.updated_at = now

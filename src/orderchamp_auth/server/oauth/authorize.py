@@ -12,8 +12,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from ...protocol import pkce
 from ...protocol.errors import (
     AccessDeniedError,
@@ -29,10 +27,8 @@ from ...protocol.signing import build_signed_url
 from ...protocol.tokens import TokenKind, generate_secret, hash_secret
 from ..errors import FatalAuthorizeError
 from ..store.models import App, AppStatus
-from ..store.repositories.apps import PartnerRepository
-from ..store.repositories.clients import ClientApp, load_client_app
-from ..store.repositories.grants import AuthorizationCodeRepository, InstallationRepository
-from ..store.repositories.tokens import TokenRepository
+from ..store.repositories.clients import ClientApp
+from ..store.transaction import Transaction
 from .clients import ClientSecrets
 
 MAX_STATE_BYTES = 4096
@@ -83,14 +79,14 @@ def _single(params: Sequence[tuple[str, str]], name: str) -> tuple[str | None, b
     return (values[0] if values else None), len(values) > 1
 
 
-def resolve_client(session: Session, params: Sequence[tuple[str, str]]) -> tuple[ClientApp, str, bool]:
+def resolve_client(tx: Transaction, params: Sequence[tuple[str, str]]) -> tuple[ClientApp, str, bool]:
     """The app and the redirect URI, or ``FatalAuthorizeError``: never redirect before this passes."""
     client_id, dup = _single(params, "client_id")
     if dup:
         raise FatalAuthorizeError("The request names the app (client_id) more than once.")
     if not client_id:
         raise FatalAuthorizeError("The request does not say which app to connect (client_id is missing).")
-    app = load_client_app(session.connection(), client_id)
+    app = tx.clients.load_app(client_id)
     if app is None:
         raise FatalAuthorizeError(
             "No app is registered with this client_id. The link you followed may be outdated or mistyped."
@@ -116,9 +112,9 @@ def resolve_client(session: Session, params: Sequence[tuple[str, str]]) -> tuple
 
 
 def validate_request(
-    session: Session, params: Sequence[tuple[str, str]], *, account_id: int | None
+    tx: Transaction, params: Sequence[tuple[str, str]], *, account_id: int | None
 ) -> AuthorizationRequest | RedirectableError:
-    app, redirect_uri, given = resolve_client(session, params)
+    app, redirect_uri, given = resolve_client(tx, params)
     state, dup_state = _single(params, "state")
 
     def fail(error: OAuthError) -> RedirectableError:
@@ -150,16 +146,16 @@ def validate_request(
             return fail(InvalidRequestError("Only code_challenge_method=S256 is supported."))
         if not pkce.is_valid_code_challenge(challenge):
             return fail(InvalidRequestError("code_challenge must be 43 base64url characters."))
-    if account_id is not None and not is_installable(session, app, account_id):
+    if account_id is not None and not is_installable(tx, app, account_id):
         return fail(UnauthorizedClientError("This app is not available for this account."))
     return AuthorizationRequest(app, redirect_uri, given, scopes, state, challenge or None,
                                 ScopeSet.delimiter_of(scope_text))
 
 
-def is_installable(session: Session, app: App | ClientApp, account_id: int) -> bool:
+def is_installable(tx: Transaction, app: App | ClientApp, account_id: int) -> bool:
     if app.status == AppStatus.VERIFIED.value:
         return True
-    return PartnerRepository(session).is_demo_account_of(app.partner_id, account_id)
+    return tx.partners.is_demo_account_of(app.partner_id, account_id)
 
 
 def _timestamp() -> str:
@@ -195,7 +191,7 @@ class Approval:
 
 
 def approve(
-    session: Session,
+    tx: Transaction,
     request: AuthorizationRequest,
     *,
     account_id: int,
@@ -210,19 +206,19 @@ def approve(
     back office shows (the installation's scopes) is then never less than what a live token
     can do. A token the new grant covers stays live until the app exchanges the new code
     (which replaces it, see ``token_exchange``)."""
-    installation_id = InstallationRepository(session).upsert_for_consent(
+    installation_id = tx.installations.upsert_for_consent(
         account_id=account_id,
         app_id=request.app.id,
         scopes=request.scopes.to_string(),
         user_id=user_id,
         now=now,
     )
-    tokens = TokenRepository(session)
+    tokens = tx.tokens
     beyond = [token_id for token_id, scopes in tokens.live_scopes_of_installation(installation_id)
               if not request.scopes.covers(ScopeSet.parse(scopes))]
     revoked = tokens.revoke_ids(beyond, now)
     code = generate_secret(TokenKind.AUTHORIZATION_CODE)
-    AuthorizationCodeRepository(session).insert(
+    tx.codes.insert(
         code_hash=hash_secret(code),
         app_id=request.app.id,
         account_id=account_id,

@@ -17,12 +17,7 @@ from collections.abc import Callable
 
 from ...protocol.tokens import hash_secret
 from ..store.database import Database, utcnow
-from ..store.repositories.tokens import (
-    TokenGrant,
-    TokenRepository,
-    find_active_grant,
-    read_revocation_version,
-)
+from ..store.repositories.tokens import TokenGrant
 from ..store.write_lock import WriteLockUnavailable
 
 MAX_CACHED = 50_000
@@ -65,8 +60,8 @@ class BearerAuthenticator:
         token_hash = hash_secret(token)
         grant = self._cache.get(token_hash)
         if grant is None:
-            with self.database.snapshot() as connection:
-                grant = find_active_grant(connection, token_hash)
+            with self.database.read() as tx:
+                grant = tx.tokens.find_active_grant(token_hash)
             if grant is not None:
                 self._cache[token_hash] = grant
                 if len(self._cache) > self.max_cached:
@@ -84,8 +79,8 @@ class BearerAuthenticator:
         with self._lock:
             if self.clock() - self._checked_at < self.check_interval:
                 return
-            with self.database.snapshot() as connection:
-                version = read_revocation_version(connection)
+            with self.database.read() as tx:
+                version = tx.tokens.revocation_version()
             if version != self._version:
                 self._cache.clear()
                 self._version = version
@@ -100,8 +95,8 @@ class BearerAuthenticator:
             return
         # One UPDATE for all of them: "last used" is precise to the flush interval anyway.
         try:
-            with self.database.write() as session:
-                TokenRepository(session).touch_last_used(list(used), max(used.values()))
+            with self.database.write() as tx:
+                tx.tokens.touch_last_used(list(used), max(used.values()))
         except WriteLockUnavailable:
             # On the event loop a held lock is not waited for (store.write_lock): the next
             # pass writes them, with any newer use recorded meanwhile.

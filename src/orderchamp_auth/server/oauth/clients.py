@@ -11,14 +11,10 @@ import hmac
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session
-
 from ...protocol.tokens import TokenKind, generate_client_id, generate_secret
 from ..keys import SecretBox
-from ..store.driver_statements import compiled, run
 from ..store.models import App
-from ..store.statements import prepared
+from ..store.transaction import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +39,8 @@ class ClientSecrets:
     def current_secret(self, app: App) -> str:
         return self._decrypt(app.client_secret_encrypted)
 
-    def load(self, source: Session | Connection, client_id: str, now: dt.datetime) -> ClientCredentials | None:
-        statement = prepared("client_credentials", lambda: select(
-            App.id,
-            App.client_id,
-            App.client_secret_encrypted,
-            App.previous_client_secret_encrypted,
-            App.previous_secret_expires_at,
-            App.status,
-            App.partner_id,
-        ).where(App.client_id == bindparam("client_id")))
-        if isinstance(source, Session):
-            row = source.connection().execute(statement, {"client_id": client_id}).first()
-        else:  # the token endpoint's hot path: on the driver
-            found = run(source, compiled("client_credentials", source.dialect, lambda: statement), {"client_id": client_id})
-            row = found[0] if found else None
+    def load(self, tx: Transaction, client_id: str, now: dt.datetime) -> ClientCredentials | None:
+        row = tx.clients.credentials_row(client_id)
         if row is None:
             return None
         secrets = [self._decrypt(row[2])]

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
 from ...protocol.signing import build_signed_url
 from ..errors import NotFoundError
 from ..store.models import App
-from ..store.repositories.apps import AppRepository
+from ..store.transaction import Transaction
 from .authorize import is_installable
 from .clients import ClientSecrets
 
 
 def install_start_url(
-    session: Session, client_secrets: ClientSecrets, *, client_id: str, account_id: int, now: dt.datetime
+    tx: Transaction, client_secrets: ClientSecrets, *, client_id: str, account_id: int, now: dt.datetime
 ) -> str:
     """The signed application URL the Install button sends the user to."""
-    app = AppRepository(session).get_by_client_id(client_id)
-    if app is None or not is_installable(session, app, account_id):
+    app = tx.apps.get_by_client_id(client_id)
+    if app is None or not is_installable(tx, app, account_id):
         raise NotFoundError("That app does not exist or cannot be installed on this account.")
     return signed_application_url(app, client_secrets, account_id=account_id, now=now)
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from ...protocol.global_ids import encode_global_id
 from ...protocol.tokens import hash_secret
-from ..store.repositories.tokens import TokenRepository
+from ..store.transaction import Transaction
 from .clients import ClientCredentials
 
 INACTIVE: dict[str, Any] = {"active": False}
 
 
-def introspect_app_token(session: Session, credentials: ClientCredentials, token: str) -> dict[str, Any]:
-    found = TokenRepository(session).get_app_token(hash_secret(token), credentials.app_id)
+def introspect_app_token(tx: Transaction, credentials: ClientCredentials, token: str) -> dict[str, Any]:
+    found = tx.tokens.get_app_token(hash_secret(token), credentials.app_id)
     if found is None or found.revoked_at is not None:
         return dict(INACTIVE)
     return {

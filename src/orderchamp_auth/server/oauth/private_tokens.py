@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
 from ...protocol.scopes import ScopeSet
 from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
 from ..errors import NotFoundError, ValidationError
 from ..store.models import AccessToken, TokenKindName
-from ..store.repositories.tokens import TokenRepository
+from ..store.transaction import Transaction
 
 MAX_NAME_LENGTH = 100
 
 
 def create_private_token(
-    session: Session, *, account_id: int, name: str, scopes: ScopeSet, user_id: int | None, now: dt.datetime,
+    tx: Transaction, *, account_id: int, name: str, scopes: ScopeSet, user_id: int | None, now: dt.datetime,
     value: str | None = None,
 ) -> tuple[AccessToken, str]:
     """The token and its value; ``value`` is for the demo's token, derived from the secret key."""
@@ -34,7 +32,7 @@ def create_private_token(
         value = generate_secret(TokenKind.PRIVATE_TOKEN)
     elif not value.startswith(TokenKind.PRIVATE_TOKEN.value):
         raise ValueError("a private token starts with " + TokenKind.PRIVATE_TOKEN.value)
-    token = TokenRepository(session).create(
+    token = tx.tokens.create(
         token_hash=hash_secret(value),
         kind=TokenKindName.PRIVATE.value,
         display_prefix=display_prefix(value),
@@ -47,8 +45,8 @@ def create_private_token(
     return token, value
 
 
-def revoke_private_token(session: Session, *, account_id: int, token_id: int, now: dt.datetime) -> AccessToken:
-    tokens = TokenRepository(session)
+def revoke_private_token(tx: Transaction, *, account_id: int, token_id: int, now: dt.datetime) -> AccessToken:
+    tokens = tx.tokens
     token = tokens.get_private(account_id, token_id)
     if token is None or token.revoked_at is not None:
         raise NotFoundError("That token does not exist or was already revoked.")

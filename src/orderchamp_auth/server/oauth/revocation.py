@@ -4,41 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
 from ...protocol.tokens import hash_secret
 from ..store.models import Installation
-from ..store.repositories.apps import PartnerRepository
-from ..store.repositories.grants import AuthorizationCodeRepository, InstallationRepository
-from ..store.repositories.tokens import TokenRepository
+from ..store.transaction import Transaction
 from .clients import ClientCredentials
 
 
-def revoke_app_token(session: Session, credentials: ClientCredentials, token: str, now: dt.datetime) -> bool:
+def revoke_app_token(tx: Transaction, credentials: ClientCredentials, token: str, now: dt.datetime) -> bool:
     """Revoke a token the app holds. Unknown tokens and other apps' tokens change nothing,
     and the caller answers 200 either way (RFC 7009 section 2.2)."""
-    tokens = TokenRepository(session)
+    tokens = tx.tokens
     found = tokens.get_app_token(hash_secret(token), credentials.app_id)
     if found is None:
         return False
     return tokens.revoke(found.id, now) > 0
 
 
-def uninstall(session: Session, installation: Installation, now: dt.datetime) -> int:
+def uninstall(tx: Transaction, installation: Installation, now: dt.datetime) -> int:
     """Mark the installation uninstalled, revoke every token it issued and end its unused codes."""
     # The installation first: on PostgreSQL its row lock orders this after (or before) any
     # exchange of the installation's codes (see ``grants.claim_code``).
-    InstallationRepository(session).mark_uninstalled(installation, now)
-    revoked = TokenRepository(session).revoke_for_installation(installation.id, now)
-    AuthorizationCodeRepository(session).expire_outstanding_for_installation(installation.id, now)
+    tx.installations.mark_uninstalled(installation, now)
+    revoked = tx.tokens.revoke_for_installation(installation.id, now)
+    tx.codes.expire_outstanding_for_installation(installation.id, now)
     return revoked
 
 
-def unlink_and_uninstall(session: Session, partner_id: int, account_id: int, now: dt.datetime) -> int | None:
+def unlink_and_uninstall(tx: Transaction, partner_id: int, account_id: int, now: dt.datetime) -> int | None:
     """Unlink a partner's demo account and uninstall the partner's unverified apps there (the
     link was what made them installable). How many tokens that revoked; ``None`` if the
     account was not linked."""
-    if not PartnerRepository(session).unlink_demo_account(partner_id, account_id):
+    if not tx.partners.unlink_demo_account(partner_id, account_id):
         return None
-    installations = InstallationRepository(session).list_live_unverified_of_partner(partner_id, account_id)
-    return sum(uninstall(session, installation, now) for installation in installations)
+    installations = tx.installations.list_live_unverified_of_partner(partner_id, account_id)
+    return sum(uninstall(tx, installation, now) for installation in installations)

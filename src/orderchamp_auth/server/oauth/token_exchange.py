@@ -20,9 +20,6 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
-
 from ...protocol import pkce
 from ...protocol.errors import (
     InvalidClientError,
@@ -32,10 +29,8 @@ from ...protocol.errors import (
     UnsupportedGrantTypeError,
 )
 from ...protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
-from ..store.database import Database
 from ..store.models import TokenKindName
-from ..store.repositories.grants import AuthorizationCodeRepository, claim_code
-from ..store.repositories.tokens import TokenRepository, insert_app_token, revoke_live_tokens_of_installation
+from ..store.transaction import Transaction
 from .clients import ClientCredentials, ClientSecrets
 
 MAX_PARAM_LENGTH = 4096
@@ -87,17 +82,17 @@ def check_request_shape(request: TokenRequest) -> None:
 
 
 def authenticate_client(
-    source: Session | Connection, client_secrets: ClientSecrets, request: TokenRequest, now: dt.datetime
+    tx: Transaction, client_secrets: ClientSecrets, request: TokenRequest, now: dt.datetime
 ) -> ClientCredentials:
     assert request.client_id is not None and request.client_secret is not None
-    credentials = client_secrets.load(source, request.client_id, now)
+    credentials = client_secrets.load(tx, request.client_id, now)
     if credentials is None or not client_secrets.matches(credentials, request.client_secret):
         raise InvalidClientError("Client authentication failed.")
     return credentials
 
 
 def exchange_code(
-    database: Database,
+    tx: Transaction,
     request: TokenRequest,
     now: dt.datetime,
     credentials: ClientCredentials,
@@ -110,38 +105,36 @@ def exchange_code(
     driver (``driver_statements``), as this is the endpoint's hot path."""
     assert request.code is not None
     code_hash = hash_secret(request.code)
-    with database.driver_write() as conn:
-        claimed = claim_code(conn, code_hash, credentials.app_id, now)
-        if claimed is not None:
-            # Returning from this block commits: a code is burnt even when a check below fails.
-            code_id, account_id, installation_id, redirect_uri, scopes, challenge, delimiter = claimed
-            if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
-                request.redirect_uri.encode(), redirect_uri.encode()
-            ):
-                return InvalidGrantError("redirect_uri does not match the one used in the authorization request.")
-            if challenge:
-                if not request.code_verifier or not pkce.verify_code_verifier(request.code_verifier, challenge):
-                    return InvalidGrantError("code_verifier does not match the code_challenge.")
-            elif request.code_verifier:
-                # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
-                return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
-            replaced = revoke_live_tokens_of_installation(conn, installation_id, now)
-            value = generate_secret(TokenKind.APP_TOKEN)
-            insert_app_token(conn, {
-                "token_hash": hash_secret(value), "kind": TokenKindName.APP.value,
-                "display_prefix": display_prefix(value), "name": "", "account_id": account_id,
-                "installation_id": installation_id, "authorization_code_id": code_id,
-                "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
-                "revoked_at": None,
-            })
-            return IssuedToken(value, scopes, account_id, replaced, delimiter)
+    claimed = tx.codes.claim(code_hash, credentials.app_id, now)
+    if claimed is not None:
+        # The transaction commits what happens here: a code is burnt even when a check below fails.
+        code_id, account_id, installation_id, redirect_uri, scopes, challenge, delimiter = claimed
+        if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
+            request.redirect_uri.encode(), redirect_uri.encode()
+        ):
+            return InvalidGrantError("redirect_uri does not match the one used in the authorization request.")
+        if challenge:
+            if not request.code_verifier or not pkce.verify_code_verifier(request.code_verifier, challenge):
+                return InvalidGrantError("code_verifier does not match the code_challenge.")
+        elif request.code_verifier:
+            # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
+            return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
+        replaced = tx.tokens.revoke_live_of_installation(installation_id, now)
+        value = generate_secret(TokenKind.APP_TOKEN)
+        tx.tokens.insert_app_token({
+            "token_hash": hash_secret(value), "kind": TokenKindName.APP.value,
+            "display_prefix": display_prefix(value), "name": "", "account_id": account_id,
+            "installation_id": installation_id, "authorization_code_id": code_id,
+            "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
+            "revoked_at": None,
+        })
+        return IssuedToken(value, scopes, account_id, replaced, delimiter)
     # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
-    # uninstalled app's — or a replay, whose tokens are revoked in a transaction of its own.
-    with database.write() as session:
-        used = AuthorizationCodeRepository(session).find_used(code_hash)
-        if used is not None and used[1] == credentials.app_id:
-            TokenRepository(session).revoke_issued_from_code(used[0], now)
-            return CodeReplayError("The code was already used; tokens issued from it are revoked.")
+    # uninstalled app's — or a replay, whose tokens are revoked.
+    used = tx.codes.find_used(code_hash)
+    if used is not None and used[1] == credentials.app_id:
+        tx.tokens.revoke_issued_from_code(used[0], now)
+        return CodeReplayError("The code was already used; tokens issued from it are revoked.")
     return InvalidGrantError(
         "The code is unknown or expired, was issued to another app, or no longer matches the grant "
         "(the app was uninstalled, consented to again, or is no longer available for the account)."

@@ -1,7 +1,7 @@
 """Engine and transactions. SQLite (WAL) by default, PostgreSQL when the URL says so.
 
-One transaction per unit of work: ``Database.write()`` commits on success and rolls back on
-any error, so nothing is ever half written. On SQLite a writing transaction starts with
+One transaction per unit of work (``transaction.Transaction``): ``Database.write()`` commits on
+success and rolls back on any error, so nothing is ever half written. On SQLite a writing transaction starts with
 ``BEGIN IMMEDIATE``, as its block starts: a deferred transaction that later upgrades to a
 writer can fail with "database is locked" without waiting. How long a write may wait for its
 lock depends on the thread it runs on: see ``write_lock``, where that rule lives.
@@ -9,27 +9,31 @@ lock depends on the thread it runs on: see ``write_lock``, where that rule lives
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
 
+from .driver_statements import StatementCache
+from .transaction import DRIVER_BEGUN, Transaction
+from .types import UTCDateTime, utcnow
 from .write_lock import (
     DEFAULT_WRITE_LOCK_TIMEOUT,
     LOOP_LOCK_TIMEOUT_MS,
     READER_BUSY_TIMEOUT_MS,
+    WORKER_THREADS,
+    DatabaseWorkers,
     WriteRunner,
     begin_immediate,
     is_lock_timeout,
     lock_unavailable,
     on_event_loop,
 )
+
+__all__ = ["Database", "Transaction", "UTCDateTime", "create_database_engine", "normalize_database_url", "utcnow"]
 
 T = TypeVar("T")
 
@@ -40,32 +44,6 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes on both backends (SQLite keeps naive UTC text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
 
 
 def _configure_sqlite(engine: Engine, write_lock_timeout: float) -> None:
@@ -82,6 +60,8 @@ def _configure_sqlite(engine: Engine, write_lock_timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.info.get(DRIVER_BEGUN):
+            return  # a Transaction began it already, on the driver: SQLAlchemy joins it
         # Straight to the driver: a full SQLAlchemy execution of "BEGIN" would cost more
         # than most of the queries that follow it.
         driver = conn.connection.driver_connection
@@ -117,164 +97,160 @@ def create_database_engine(url: str, *, pool_size: int = 10, write_lock_timeout:
 
 
 class Database:
-    """Hands out sessions; each ``with`` block is one transaction."""
+    """One database: its engine, its compiled statements, and the two ways in.
 
-    _local: threading.local
+    ``read()`` and ``write()`` are ``with`` blocks yielding one ``Transaction``: a write commits
+    when its block ends and rolls back on any error, so nothing is ever half written; a read
+    ends without writing. ``reading(work)`` and ``writing(work)`` run ``work(tx)`` for the event
+    loop, where the rule in ``write_lock`` says (inline, or in the database's threads).
+
+    Connections: the threads that run transactions all the time (the event loop's, and the
+    database's own workers) keep one reading and one writing connection each, so a short
+    transaction costs no pool checkout; any other thread, or a transaction opened inside
+    another on the same thread, checks one out of the pool for the transaction.
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10,
                  write_lock_timeout: float = DEFAULT_WRITE_LOCK_TIMEOUT) -> None:
-        self._local = threading.local()
         self.url = normalize_database_url(url)
         self.write_lock_timeout = write_lock_timeout
         self.engine = create_database_engine(self.url, pool_size=pool_size, write_lock_timeout=write_lock_timeout)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.statements = StatementCache(self.engine.dialect)
+        self._local = threading.local()
         self._runner = WriteRunner(write_lock_timeout)
-        self._write_engine = self.engine.execution_options(write=True)
-        self._sqlite = self.engine.dialect.name == "sqlite"
-        self._reader = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=False)
-        self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False, autoflush=False)
+        self._workers = DatabaseWorkers(self._local, max(1, min(WORKER_THREADS, pool_size // 2)))
 
-    def run_write(self, work: Callable[[], T]) -> Awaitable[T]:
-        """Run ``work``, whose transactions write, from the event loop without waiting for a
-        lock on it: inline, or in a thread if a lock was held (``write_lock``)."""
-        return self._runner.run_write(work)
+    # -- the two ways in ---------------------------------------------------------------------
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        session = self._reader()
+    def read(self) -> Iterator[Transaction]:
+        """A read-only transaction. SQLite: a deferred BEGIN, so every read in it sees one
+        snapshot. PostgreSQL: autocommit; at READ COMMITTED a transaction gives a read
+        nothing (each statement sees its own snapshot either way), and its BEGIN and
+        ROLLBACK would cost two round trips more than the query."""
+        connection, release = self._connection("reader")
+        tx = Transaction(self.statements, connection, writing=False)
         try:
-            yield session
+            if self.is_sqlite:
+                tx.driver.execute("BEGIN")
+            yield tx
         finally:
-            # close() ends the transaction without expiring loaded objects, so what a
-            # read returned stays usable after the block (rollback() would expire it).
-            session.close()
+            try:
+                tx._end(commit=False)
+            except Exception:
+                connection.invalidate()  # its transaction could not be ended: the next one gets another
+                raise
+            finally:
+                release()
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> Iterator[Transaction]:
         """A write transaction, begun (its lock taken, on SQLite) before the block runs: a
-        held lock is then raised here (``write_lock``), before the block did anything, and
-        not inside it (where the API's resolvers would report it as a field error)."""
-        session = self._writer()
+        held lock is then raised here (``write_lock``), before the block did anything."""
+        connection, release = self._connection("writer")
+        tx = Transaction(self.statements, connection, writing=True)
         try:
-            driver: Any = session.connection().connection.driver_connection
-            if not self._sqlite and on_event_loop():
-                driver.execute(f"SET LOCAL lock_timeout = '{LOOP_LOCK_TIMEOUT_MS}ms'")
-            yield session
-            session.commit()
-        except BaseException as exc:
-            session.rollback()
-            if not self._sqlite and is_lock_timeout(exc):
-                raise lock_unavailable() from None
-            raise
+            try:
+                if self.is_sqlite:
+                    begin_immediate(tx.driver, self.write_lock_timeout)  # psycopg begins by itself
+                else:
+                    _set_loop_lock_timeout(connection, tx.driver)
+                yield tx
+                tx._end(commit=True)
+            except BaseException as exc:
+                try:
+                    tx._end(commit=False)
+                except Exception:
+                    connection.invalidate()
+                if not self.is_sqlite and is_lock_timeout(exc):
+                    raise lock_unavailable() from None
+                raise
         finally:
-            session.close()
+            release()
 
-    _THREAD_CONNECTIONS = ("connection", "driver_connection", "write_connection")
+    # -- the event loop's forms --------------------------------------------------------------
 
-    def _thread_connection(self, name: str, *, autocommit: bool = False) -> Connection:
-        """This thread's long-lived connection ``name`` (one per use: their transactions are
-        handled differently), made on first use and again if it broke. Connections are not
-        thread-safe, so each stays with its thread."""
-        conn: Connection | None = getattr(self._local, name, None)
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self.engine.connect()
-            if autocommit:
-                # SQLAlchemy restores the isolation level when the connection goes back to the pool.
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            setattr(self._local, name, conn)
+    async def reading(self, work: Callable[[Transaction], T]) -> T:
+        """``work(tx)`` in a read, from the event loop: inline on SQLite (a local read costs
+        less than a thread handoff), in the database's threads on PostgreSQL."""
+        if self.is_sqlite:
+            with self.read() as tx:
+                return work(tx)
+        return await self._workers.run(self._read_work, work)
+
+    async def writing(self, work: Callable[[Transaction], T]) -> T:
+        """``work(tx)`` in a write, from the event loop, never waiting for a lock there:
+        SQLite inline, or in a thread if the lock was held; PostgreSQL in the database's
+        threads. ``work`` may run twice (``write_lock``): it must not act outside ``tx``."""
+        if self.is_sqlite:
+            return await self._runner.run_write(lambda: self._write_work(work))
+        return await self._workers.run(self._write_work, work)
+
+    def _read_work(self, work: Callable[[Transaction], T]) -> T:
+        with self.read() as tx:
+            return work(tx)
+
+    def _write_work(self, work: Callable[[Transaction], T]) -> T:
+        with self.write() as tx:
+            return work(tx)
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connection(self, role: str) -> tuple[Connection, Callable[[], None]]:
+        """A connection for one transaction, and what ends its use (see the class's doc)."""
+        keeps = on_event_loop() or getattr(self._local, "worker", False)
+        if keeps and not getattr(self._local, role + "_busy", False):
+            conn: Connection | None = getattr(self._local, role, None)
+            if conn is None or conn.closed or conn.invalidated:
+                if conn is not None:
+                    conn.close()
+                conn = self._new_connection(role)
+                setattr(self._local, role, conn)
+            setattr(self._local, role + "_busy", True)
+            conn.info[DRIVER_BEGUN] = True
+            kept = conn
+
+            def release_kept() -> None:
+                kept.info.pop(DRIVER_BEGUN, None)
+                setattr(self._local, role + "_busy", False)
+
+            return conn, release_kept
+        conn = self._new_connection(role)
+        conn.info[DRIVER_BEGUN] = True
+
+        def release() -> None:
+            conn.info.pop(DRIVER_BEGUN, None)
+            conn.close()
+
+        return conn, release
+
+    def _new_connection(self, role: str) -> Connection:
+        conn = self.engine.connect()
+        if role == "reader" and not self.is_sqlite:
+            # SQLAlchemy restores the isolation level when the connection goes back to the pool.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         return conn
 
-    def _drop_thread_connection(self, name: str) -> None:
-        """Discard a connection whose transaction could not be ended; the next use makes another."""
-        conn: Connection | None = getattr(self._local, name, None)
-        if conn is not None:
-            conn.invalidate()
-        setattr(self._local, name, None)
-
-    @contextmanager
-    def snapshot(self) -> Iterator[Connection]:
-        """A read-only transaction on this thread's own long-lived connection, for the small
-        lookups of every request (bearer tokens, sessions): an ORM session and a pool checkout
-        per request cost several times what a primary-key lookup does.
-        """
-        conn = self._thread_connection("connection")
-        transaction = conn.begin()
-        try:
-            yield conn
-        finally:
-            try:
-                transaction.rollback()
-            except Exception:
-                self._drop_thread_connection("connection")
-                raise
-
-    @contextmanager
-    def driver_snapshot(self) -> Iterator[Connection]:
-        """``snapshot()`` for reads that run on the driver only (``driver_statements``), on a
-        connection of their own per thread. Nothing inside may execute through SQLAlchemy.
-
-        SQLite: a deferred BEGIN, so that every read sees one snapshot, and a ROLLBACK, on the
-        driver (SQLAlchemy's begin and rollback would cost more than a cached read).
-        PostgreSQL: autocommit. At READ COMMITTED a transaction gives a read nothing (each
-        statement sees its own snapshot either way), but its BEGIN and ROLLBACK would cost
-        two more round trips than the query itself.
-        """
-        conn = self._thread_connection("driver_connection", autocommit=not self._sqlite)
-        driver: Any = conn.connection.driver_connection
-        if self._sqlite:
-            driver.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            try:
-                if self._sqlite:
-                    driver.rollback()
-            except Exception:
-                self._drop_thread_connection("driver_connection")
-                raise
-
-    @contextmanager
-    def driver_write(self) -> Iterator[Connection]:
-        """``write()`` for statements that run on the driver only (``driver_statements``), on a
-        connection of their own per thread: commits on success, rolls back on any error. For
-        the token endpoint, where a session's setup and SQLAlchemy's per-statement machinery
-        cost more than its three statements. Nothing inside may execute through SQLAlchemy.
-        """
-        conn = self._thread_connection("write_connection")
-        driver: Any = conn.connection.driver_connection
-        try:
-            if self._sqlite:
-                begin_immediate(driver, self.write_lock_timeout)  # psycopg begins by itself
-            else:
-                self._set_loop_lock_timeout(conn, driver)
-            yield conn
-            driver.commit()
-        except BaseException as exc:
-            try:
-                driver.rollback()
-            except Exception:
-                self._drop_thread_connection("write_connection")
-            if not self._sqlite and is_lock_timeout(exc):
-                raise lock_unavailable() from None
-            raise
-
-    @staticmethod
-    def _set_loop_lock_timeout(conn: Connection, driver: Any) -> None:
-        """PostgreSQL: this thread's write connection waits for a row lock as long as its
-        thread may (``write_lock``). Set for the session, once per thread: a SET LOCAL would
-        cost the token endpoint a round trip per exchange."""
-        loop = on_event_loop()
-        if conn.info.get("loop_lock_timeout") is not loop:
-            if loop:
-                driver.execute(f"SET lock_timeout = '{LOOP_LOCK_TIMEOUT_MS}ms'")
-            else:
-                driver.execute("RESET lock_timeout")  # back to the connection's startup value
-            driver.commit()
-            conn.info["loop_lock_timeout"] = loop
-
     def dispose(self) -> None:
-        for name in self._THREAD_CONNECTIONS:
-            conn = getattr(self._local, name, None)
+        self._workers.shutdown()
+        for role in ("reader", "writer"):
+            conn = getattr(self._local, role, None)
             if conn is not None:
                 conn.close()
-                setattr(self._local, name, None)
+                setattr(self._local, role, None)
         self.engine.dispose()
+
+
+def _set_loop_lock_timeout(conn: Connection, driver: Any) -> None:
+    """PostgreSQL: a write connection waits for a row lock as long as its thread may
+    (``write_lock``). Set for the session, and again only when the connection changes between
+    the loop and a thread: a SET LOCAL would cost a round trip per transaction."""
+    loop = on_event_loop()
+    if conn.info.get("loop_lock_timeout") is not loop:
+        if loop:
+            driver.execute(f"SET lock_timeout = '{LOOP_LOCK_TIMEOUT_MS}ms'")
+        else:
+            driver.execute("RESET lock_timeout")  # back to the connection's startup value
+        driver.commit()
+        conn.info["loop_lock_timeout"] = loop

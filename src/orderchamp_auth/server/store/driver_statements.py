@@ -6,9 +6,9 @@ statement; each request then costs one driver call (and a ``fetchall``). Going t
 per-row machinery, which on SQLite costs more than the query. The values are the same either
 way: the bind and result processors applied here are the ones SQLAlchemy would apply.
 
-A statement runs in whatever transaction the SQLAlchemy connection has open (a snapshot, a
-driver-level write, or a mutation's session), because it uses that connection's own driver
-connection.
+Reached only through a ``Transaction`` (``store.transaction``), which runs a statement on its
+own driver connection, in its transaction; the compiled statements are the ``Database``'s
+(``StatementCache``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Connection,
     String,
     any_,
     bindparam,
@@ -100,42 +99,50 @@ def compile_statement(statement: Any, dialect: Dialect, json_lists: Sequence[str
             binds.append((name, process))
     positional = tuple(compiled.positiontup) if compiled.positional else None
     # Values SQLAlchemy bound on its own (an anonymous OFFSET 0, literals); ours come per run.
-    defaults = {name: bind.effective_value for bind, name in compiled.bind_names.items()
-                if not bind.required and bind.effective_value is not None}
+    defaults = {name: bind.effective_value for bind, name in compiled.bind_names.items() if not bind.required}
     # A SELECT's columns, or a DML statement's RETURNING columns (none: see ``execute``).
     selected = statement.selected_columns if hasattr(statement, "selected_columns") else statement.exported_columns
     return CompiledStatement(compiled.string, positional, defaults, tuple(binds), tuple(selected.keys()),
                         tuple(column.type for column in selected), frozenset(json_lists), dict(shaping or {}))
 
 
-# Keys include the columns a query selects, which a client chooses: bounded, oldest out (a
-# statement pushed out is compiled again on its next use).
 MAX_COMPILED = 4096
-_COMPILED: OrderedDict[Hashable, CompiledStatement] = OrderedDict()
 
 
-def compiled(key: Hashable, dialect: Dialect, build: Callable[[], Any], json_lists: Sequence[str] = (),
-             shaping: Callable[[], dict[str, Converter]] | None = None) -> CompiledStatement:
-    """The statement for ``key`` on this dialect, built (with its ``shaping``) and compiled on
-    first use."""
-    full_key = (dialect.name, key)
-    statement = _COMPILED.get(full_key)
-    if statement is None:
-        statement = _COMPILED[full_key] = compile_statement(build(), dialect, json_lists,
-                                                            shaping() if shaping else None)
-        if len(_COMPILED) > MAX_COMPILED:
-            _COMPILED.popitem(last=False)
-    return statement
+class StatementCache:
+    """One database's compiled statements, by key. Keys include the columns a query selects,
+    which a client chooses: bounded, oldest out (a statement pushed out is compiled again on
+    its next use). Belongs to a ``Database``: its dialect is fixed, so the key needs no dialect."""
+
+    def __init__(self, dialect: Dialect, max_size: int = MAX_COMPILED) -> None:
+        self.dialect = dialect
+        self.max_size = max_size
+        self._compiled: OrderedDict[Hashable, CompiledStatement] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+    def get(self, key: Hashable, build: Callable[[], Any], json_lists: Sequence[str] = (),
+            shaping: Callable[[], dict[str, Converter]] | None = None) -> CompiledStatement:
+        """The statement for ``key``, built (with its ``shaping``) and compiled on first use."""
+        statement = self._compiled.get(key)
+        if statement is None:
+            statement = self._compiled[key] = compile_statement(build(), self.dialect, json_lists,
+                                                                shaping() if shaping else None)
+            if len(self._compiled) > self.max_size:
+                self._compiled.popitem(last=False)
+        return statement
 
 
-def run(conn: Connection, read: CompiledStatement, values: dict[str, Any]) -> list[Any]:
-    """All rows of ``read`` (a SELECT, or DML with RETURNING): tuples as the driver gives them
-    when no conversion applies, else lists with the statement's converters applied."""
-    cursor = conn.connection.driver_connection.execute(read.sql, read.parameters(values))  # type: ignore[union-attr]
+def run(driver: Any, dialect: Dialect, read: CompiledStatement, values: dict[str, Any]) -> list[Any]:
+    """All rows of ``read`` (a SELECT, or DML with RETURNING) on the driver connection:
+    tuples as the driver gives them when no conversion applies, else lists with the
+    statement's converters applied."""
+    cursor = driver.execute(read.sql, read.parameters(values))
     rows = cursor.fetchall()
     converters = read.converters
     if converters is None:
-        converters = read.converters = read.converters_for(conn.dialect, cursor.description)
+        converters = read.converters = read.converters_for(dialect, cursor.description)
     if not converters:
         return rows  # type: ignore[no-any-return]
     out = []
@@ -149,11 +156,9 @@ def run(conn: Connection, read: CompiledStatement, values: dict[str, Any]) -> li
     return out
 
 
-def execute(conn: Connection, statement: CompiledStatement, values: dict[str, Any]) -> int:
+def execute(driver: Any, statement: CompiledStatement, values: dict[str, Any]) -> int:
     """Run a statement that returns no rows (an INSERT, an UPDATE); the number of rows it changed."""
-    cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-        statement.sql, statement.parameters(values))
-    return int(cursor.rowcount)
+    return int(driver.execute(statement.sql, statement.parameters(values)).rowcount)
 
 
 def id_in(column: Any, dialect: Dialect, name: str = "ids") -> ColumnElement[bool]:

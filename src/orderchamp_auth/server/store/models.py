@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .database import UTCDateTime, utcnow
+from .types import UTCDateTime, utcnow
 
 # Named constraints so that Alembic migrations diff cleanly on every backend.
 NAMING_CONVENTION = {

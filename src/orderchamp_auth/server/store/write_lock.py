@@ -1,49 +1,45 @@
-"""Waiting for locks: which work may wait, and where. The one rule, kept here.
+"""Where database work runs, and how long it may wait for a lock. The one rule, kept here.
 
-**The event loop never waits for a lock.** A write transaction begun on a thread that runs an
-event loop takes its locks without waiting:
+**The event loop never waits for PostgreSQL, nor for a lock.** Work reaches the database from
+the loop as ``await db.reading(work)`` / ``await db.writing(work)``, ``work(tx)`` being a plain
+function of one ``Transaction``:
 
-- SQLite: one ``BEGIN IMMEDIATE`` with no busy handler. If the write lock is held (by another
-  worker, a mutation in a thread, the command line) it raises ``WriteLockBusy`` at once, before
-  the transaction did anything: the ``with`` block's body has not started.
-- PostgreSQL has no wait-free try for an UPDATE or INSERT, so the transaction runs with a
-  ``lock_timeout`` of ``LOOP_LOCK_TIMEOUT_MS``: time for another worker's sub-millisecond
-  transaction on the same row to commit, short against any request. A row lock held longer
-  ends the transaction with ``WriteLockBusy``, rolled back. (The token endpoint's connection
-  keeps that setting for its thread; an ORM write on the loop says ``SET LOCAL``.)
+- SQLite (a local file, microseconds per statement): ``work`` runs inline on the loop, where a
+  thread handoff would cost more than the work. A read never waits (WAL: readers never wait
+  for writers). A write takes SQLite's lock with one ``BEGIN IMMEDIATE`` and no busy handler;
+  if the lock is held (another worker, a mutation in a thread, the command line) that raises
+  ``WriteLockBusy`` at once, before ``work`` started, and ``work`` runs again from its start
+  in a thread (``LOCK_WAITERS`` at most, one of them polling for the lock, see ``WriteRunner``).
+- PostgreSQL (a round trip per statement): ``work`` runs in the database's own threads
+  (``DatabaseWorkers``: ``WORKER_THREADS`` at most, each keeping its connections; at most
+  ``MAX_QUEUED`` units waiting for one, past that ``DatabaseBusy``), so the loop serves other
+  requests meanwhile. There a lock is waited for up to ``write_lock_timeout``, as every
+  connection's ``lock_timeout``.
 
-**Work that writes from the loop goes through ``run_write``:** it runs inline (no thread handoff
-and, for the token endpoint, no extra statement while the lock is free), and if it meets
-``WriteLockBusy`` it runs again from its start in a thread (``LOCK_WAITERS`` at most, so
-waiting writes never take the thread pool from reads). There waiting is fine but bounded by
-``write_lock_timeout``: on SQLite from the first try, polling in steps of at most 2 ms (see
-``begin_immediate``); on PostgreSQL per lock, as every connection's ``lock_timeout``. Past the
-bound: ``WriteLockTimeout``, which the edge answers with 503 and ``Retry-After``, never 500;
-an API mutation that meets it fails as a whole (``api.execution``), not field by field.
+Off the loop (web forms in Starlette's thread pool, the command line) ``db.read()`` and
+``db.write()`` are used directly; a write there may wait for its lock up to
+``write_lock_timeout``: on SQLite polling in steps of at most 2 ms (``begin_immediate``), on
+PostgreSQL per lock. Past the bound: ``WriteLockTimeout``, which the edge answers with 503 and
+``Retry-After``, never 500; an API mutation that meets it fails as a whole (``api.execution``),
+not field by field. A ``db.write()`` opened on the loop itself (the bearer cache's
+``last_used`` flush) never waits either: SQLite as above, PostgreSQL with a ``lock_timeout`` of
+``LOOP_LOCK_TIMEOUT_MS``; it gets ``WriteLockBusy`` (the flush keeps its timestamps for the
+next pass; elsewhere the edge answers 503).
 
-Running again is safe because ``WriteLockBusy`` comes before anything was written, or with it
-rolled back. So a unit given to ``run_write`` must not act outside its transactions before the
-last one, and a transaction it commits before that one must change nothing that running it
-again would repeat (the token exchange's replay transaction runs only when its claim changed
-nothing).
-
-Which work runs where:
-
-- On the loop: reads (WAL and MVCC: a reader never waits for a writer), the short writes of the
-  hot paths through ``run_write`` (token exchange, consent answer), and the bearer cache's
-  ``last_used`` flush, which keeps its timestamps for the next pass when the lock is held.
-- In the thread pool: every other write (forms, login, revocation, the API's mutations), which
-  may wait up to the bound. A write on the loop outside ``run_write`` that finds the lock held
-  is answered 503 rather than stall the loop.
+Running ``work`` again is safe because ``WriteLockBusy`` comes before anything was written, or
+with it rolled back. So ``work`` must not act outside its transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import sqlite3
 import threading
 import time
 from asyncio import _get_running_loop
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import anyio
@@ -56,6 +52,8 @@ T = TypeVar("T")
 DEFAULT_WRITE_LOCK_TIMEOUT = 15.0  # seconds
 LOOP_LOCK_TIMEOUT_MS = 2
 LOCK_WAITERS = 16
+WORKER_THREADS = 8  # PostgreSQL: threads per worker process running units of work
+MAX_QUEUED = 1024  # PostgreSQL: units of work waiting for one of them
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout
 READER_BUSY_TIMEOUT_MS = 15000  # readers' busy handler (rarely needed in WAL)
 
@@ -72,6 +70,10 @@ class WriteLockBusy(WriteLockUnavailable):
 
 class WriteLockTimeout(WriteLockUnavailable):
     """The lock stayed held past ``write_lock_timeout``."""
+
+
+class DatabaseBusy(WriteLockUnavailable):
+    """More units of work wait for the database's threads than ``MAX_QUEUED``."""
 
 
 def on_event_loop() -> bool:
@@ -141,7 +143,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 class WriteRunner:
-    """``run_write`` for one database: its bound, and the threads that may wait on it."""
+    """SQLite's writes from the loop for one database: its bound, and the threads that may wait on it."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
@@ -172,3 +174,37 @@ class WriteRunner:
                 self._turn.release()
 
         return await anyio.to_thread.run_sync(again, limiter=self._limiter)
+
+
+class DatabaseWorkers:
+    """The threads that run a database's units of work from the event loop (PostgreSQL).
+
+    A fixed set, so that each may keep its connections (``Database``) without the set of
+    connections growing with the threads Starlette happens to use; made on first use."""
+
+    def __init__(self, local: threading.local, size: int) -> None:
+        self.size = size
+        self._local = local
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending = 0
+
+    def _mark_worker(self) -> None:
+        self._local.worker = True
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._pending >= MAX_QUEUED:
+            raise DatabaseBusy("Too much work is waiting for the database.")
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="orderchamp-db",
+                                                initializer=self._mark_worker)
+        context = contextvars.copy_context()  # the request's context (its id, for logs)
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, fn, *args)
+        finally:
+            self._pending -= 1
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None

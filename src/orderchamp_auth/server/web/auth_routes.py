@@ -12,8 +12,6 @@ from starlette.routing import Route
 from ..errors import LoginThrottledError
 from ..oauth.passwords import hash_password, needs_rehash, verify_password
 from ..store.database import utcnow
-from ..store.repositories.accounts import UserRepository
-from ..store.repositories.sessions import LoginFailureRepository
 from .forms import first, read_form
 from .platform import Platform, platform_of
 from .render import redirect, render, safe_next
@@ -43,7 +41,7 @@ def _reserve_attempt(platform: Platform, email: str, address: str, now: dt.datet
     settings = platform.settings
     since = now - dt.timedelta(seconds=settings.login_failure_window)
     with platform.database.write() as db:
-        failures = LoginFailureRepository(db)
+        failures = db.login_failures
         failures.lock_for(email, address)
         if failures.count_for_email(email, since) >= settings.login_max_failures_per_email:
             raise LoginThrottledError(
@@ -60,15 +58,15 @@ def _attempt_login(platform: Platform, email: str, password: str, address: str) 
     """The user id on success. The attempt is reserved before the password is checked."""
     _reserve_attempt(platform, email, address, utcnow())
     with platform.database.read() as db:
-        user = UserRepository(db).get_by_email(email)
+        user = db.users.get_by_email(email)
         password_hash = user.password_hash if user else None
         user_id = user.id if user else None
     if not verify_password(password_hash, password):
         return None  # the reserved attempt stays recorded as a failure
     with platform.database.write() as db:
-        LoginFailureRepository(db).clear_for_email(email)
+        db.login_failures.clear_for_email(email)
         if password_hash and needs_rehash(password_hash):
-            found = UserRepository(db).get(user_id)  # type: ignore[arg-type]
+            found = db.users.get(user_id)  # type: ignore[arg-type]
             if found:
                 found.password_hash = hash_password(password)
     return user_id
@@ -95,7 +93,7 @@ async def login_submit(request: Request) -> Response:
 
     def _start() -> None:
         with platform.database.read() as db:
-            accounts = UserRepository(db).accounts_of(user_id)
+            accounts = db.users.accounts_of(user_id)
         start_session(platform, response, user_id=user_id, account_id=accounts[0].id if accounts else None)
 
     await run_in_threadpool(_start)

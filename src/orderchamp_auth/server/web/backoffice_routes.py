@@ -18,10 +18,6 @@ from ..oauth.installs import install_start_url
 from ..oauth.private_tokens import create_private_token, revoke_private_token
 from ..oauth.revocation import uninstall
 from ..store.database import utcnow
-from ..store.repositories.apps import AppRepository
-from ..store.repositories.grants import InstallationRepository
-from ..store.repositories.sessions import WebSessionRepository
-from ..store.repositories.tokens import TokenRepository
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import every, first, read_form
 from .platform import platform_of
@@ -66,9 +62,9 @@ async def integrations(request: Request, user: CurrentUser) -> Response:
 
     def _load() -> dict[str, Any]:
         with platform.database.read() as db:
-            installed = InstallationRepository(db).list_active_for_account(account_id)
+            installed = db.installations.list_active_for_account(account_id)
             installed_ids = {app.id for _, app in installed}
-            apps = AppRepository(db)
+            apps = db.apps
             available = [a for a in apps.list_installable_for(account_id) if a.id not in installed_ids]
             logos = apps.ids_with_logo([a.id for a in available] + list(installed_ids))
             return {"installed": installed, "available": available, "logos": logos}
@@ -101,15 +97,15 @@ async def app_page(request: Request, user: CurrentUser) -> Response:
 
     def _load() -> dict[str, Any]:
         with platform.database.read() as db:
-            app = AppRepository(db).get_by_client_id(client_id)
+            app = db.apps.get_by_client_id(client_id)
             if app is None or not (
-                is_installable(db, app, account_id) or InstallationRepository(db).get_for(account_id, app.id)
+                is_installable(db, app, account_id) or db.installations.get_for(account_id, app.id)
             ):
                 raise NotFoundError("That app does not exist.")
-            installation = InstallationRepository(db).get_for(account_id, app.id)
+            installation = db.installations.get_for(account_id, app.id)
             if installation is not None and installation.uninstalled_at is not None:
                 installation = None
-            return {"app": app, "installation": installation, "has_logo": AppRepository(db).has_logo(app.id)}
+            return {"app": app, "installation": installation, "has_logo": db.apps.has_logo(app.id)}
 
     return render(request, "backoffice/app.html", await run_in_threadpool(_load), user=user)
 
@@ -124,8 +120,8 @@ async def uninstall_app(request: Request, user: CurrentUser) -> Response:
 
     def _uninstall() -> str:
         with platform.database.write() as db:
-            app = AppRepository(db).get_by_client_id(client_id)
-            installation = InstallationRepository(db).get_for(account_id, app.id) if app else None
+            app = db.apps.get_by_client_id(client_id)
+            installation = db.installations.get_for(account_id, app.id) if app else None
             if app is None or installation is None or installation.uninstalled_at is not None:
                 raise NotFoundError("That app is not installed on this account.")
             uninstall(db, installation, utcnow())
@@ -151,7 +147,7 @@ async def switch_account(request: Request) -> Response:
 
     def _switch() -> None:
         with platform.database.write() as db:
-            WebSessionRepository(db).set_account(hash_secret(user.session_id), chosen.id)
+            db.sessions.set_account(hash_secret(user.session_id), chosen.id)
 
     await run_in_threadpool(_switch)
     target = safe_next(first(fields, "next"))
@@ -182,7 +178,7 @@ async def _render_api_page(
 
     def _load() -> dict[str, Any]:
         with platform.database.read() as db:
-            return {"tokens": TokenRepository(db).list_private_for_account(account_id)}
+            return {"tokens": db.tokens.list_private_for_account(account_id)}
 
     context = await run_in_threadpool(_load)
     context.update(extra or {})
@@ -246,8 +242,8 @@ async def app_logo(request: Request) -> Response:
 
     def _load() -> tuple[str, bytes] | None:
         with platform.database.read() as db:
-            app = AppRepository(db).get_by_client_id(client_id)
-            logo = AppRepository(db).get_logo(app.id) if app else None
+            app = db.apps.get_by_client_id(client_id)
+            logo = db.apps.get_logo(app.id) if app else None
             return (logo.content_type, logo.data) if logo else None
 
     found = await run_in_threadpool(_load)

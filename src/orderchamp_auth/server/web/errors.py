@@ -83,8 +83,8 @@ async def write_lock_handler(request: Request, exc: Exception) -> Response:
     Retry-After, in the shape of the endpoint that was asked; nothing was written."""
     assert isinstance(exc, WriteLockUnavailable)
     if isinstance(exc, WriteLockBusy):
-        # A write on the event loop outside run_write: refused rather than stall the loop.
-        log.warning("write on the event loop found the lock held, outside run_write: %s", request.url.path)
+        # A write on the event loop outside db.writing(): refused rather than stall the loop.
+        log.warning("write on the event loop found the lock held, outside db.writing(): %s", request.url.path)
     headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
     path = request.url.path
     if path.startswith(("/oauth/access_token", "/oauth/revoke")):

@@ -27,8 +27,7 @@ from ..oauth.token_exchange import (
     exchange_code,
 )
 from ..store.database import utcnow
-from ..store.repositories.apps import AppRepository
-from ..store.repositories.sessions import WebSessionRepository
+from ..store.transaction import Transaction
 from .errors import oauth_error_response
 from .forms import BodyError, check_text, first, parse_parameters, parse_query_string, read_body, read_form
 from .platform import Platform, platform_of
@@ -60,25 +59,18 @@ def _consent_context(request_: flow.AuthorizationRequest, user: CurrentUser) -> 
 
 
 async def authorize(request: Request) -> Response:
-    # The authorize endpoint runs its reads (and the consent answer its short write, through
-    # run_write) inline: they are a few prepared statements, cheaper than a thread handoff.
+    # The authorize endpoint's reads (and the consent answer's short write) run where
+    # store.write_lock says: inline on SQLite, in the database's threads on PostgreSQL.
     platform = platform_of(request)
     params = _query_pairs(request)
     user = await current_user(request)
     account_id = user.account.id if user and user.account else None
 
-    def _validate() -> tuple[flow.AuthorizationRequest | flow.RedirectableError, dict[str, Any] | None]:
-        with platform.database.read() as db:
-            outcome = flow.validate_request(db, params, account_id=account_id)
-        if isinstance(outcome, flow.AuthorizationRequest) and user is not None and user.account is not None:
-            return outcome, _consent_context(outcome, user)
-        return outcome, None
-
     if user is None:
         # Client and redirect URI are checked before sending anyone to the login page.
-        _check_client_only(platform, params)
+        await platform.database.reading(lambda tx: flow.resolve_client(tx, params))
         return login_redirect(request)
-    outcome, context = _validate()
+    outcome = await platform.database.reading(lambda tx: flow.validate_request(tx, params, account_id=account_id))
     if isinstance(outcome, flow.RedirectableError):
         return redirect(_error_url(platform, outcome, account_id), status_code=302)
     if user.account is None:
@@ -87,13 +79,7 @@ async def authorize(request: Request) -> Response:
             outcome.app, outcome.redirect_uri, outcome.state,
         )
         return redirect(_error_url(platform, failure, None), status_code=302)
-    response = render(request, "consent.html", context, user=user)
-    return response
-
-
-def _check_client_only(platform: Platform, params: list[tuple[str, str]]) -> None:
-    with platform.database.read() as db:
-        flow.resolve_client(db, params)
+    return render(request, "consent.html", _consent_context(outcome, user), user=user)
 
 
 def _error_url(platform: Platform, failure: flow.RedirectableError, account_id: int | None) -> str:
@@ -115,26 +101,25 @@ async def authorize_decision(request: Request) -> Response:
         raise FatalAuthorizeError("Choose one of your accounts to connect the app to.")
     params = [(k, v) for k, v in fields if k in flow.SINGLE_VALUED]
 
-    def _decide() -> tuple[str, int]:
+    def _decide(tx: Transaction) -> tuple[str, int]:
         """The redirect, and how many tokens the consent revoked."""
-        with platform.database.write() as db:
-            outcome = flow.validate_request(db, params, account_id=account.id)
-            if isinstance(outcome, flow.RedirectableError):
-                return _error_url(platform, outcome, account.id), 0
-            if decision == "approve":
-                if user.account is None or user.account.id != account.id:
-                    # /oauth/finish lands in the back office of the account just connected.
-                    WebSessionRepository(db).set_account(hash_secret(user.session_id), account.id)
-                approval = flow.approve(
-                    db, outcome, account_id=account.id, user_id=user.user.id,
-                    code_ttl=platform.settings.code_ttl, client_secrets=platform.client_secrets, now=utcnow(),
-                )
-                return approval.redirect_url, approval.revoked
-            if decision == "deny":
-                return flow.deny(outcome, account_id=account.id, client_secrets=platform.client_secrets), 0
-            raise FatalAuthorizeError("Choose Approve or Deny.")
+        outcome = flow.validate_request(tx, params, account_id=account.id)
+        if isinstance(outcome, flow.RedirectableError):
+            return _error_url(platform, outcome, account.id), 0
+        if decision == "approve":
+            if user.account is None or user.account.id != account.id:
+                # /oauth/finish lands in the back office of the account just connected.
+                tx.sessions.set_account(hash_secret(user.session_id), account.id)
+            approval = flow.approve(
+                tx, outcome, account_id=account.id, user_id=user.user.id,
+                code_ttl=platform.settings.code_ttl, client_secrets=platform.client_secrets, now=utcnow(),
+            )
+            return approval.redirect_url, approval.revoked
+        if decision == "deny":
+            return flow.deny(outcome, account_id=account.id, client_secrets=platform.client_secrets), 0
+        raise FatalAuthorizeError("Choose Approve or Deny.")
 
-    location, revoked = await platform.database.run_write(_decide)
+    location, revoked = await platform.database.writing(_decide)
     if revoked:
         platform.authenticator.invalidate()  # after the commit, so nothing re-caches the old grant
     return redirect(location, status_code=303)
@@ -191,18 +176,13 @@ async def access_token(request: Request) -> Response:
         )
         check_request_shape(token_request)
 
-        def _exchange() -> Any:
-            now = utcnow()
-            # Authenticate on a read first: the write lock is then held for the claim and
-            # the insert only (SQLite serialises writers across worker processes).
-            with platform.database.driver_snapshot() as connection:
-                credentials = authenticate_client(connection, platform.client_secrets, token_request, now)
-            return exchange_code(platform.database, token_request, now, credentials)
-
-        # Inline, not in a worker thread: this transaction is a few prepared statements and
-        # the thread handoff cost more than the work (measured: 1,012 vs 1,686 exchanges/s).
-        # Only if the write lock is held does it go to a thread to wait (store.write_lock).
-        outcome = await platform.database.run_write(_exchange)
+        now = utcnow()
+        # Authenticate on a read first: the write lock is then held for the claim and the
+        # insert only (SQLite serialises writers across worker processes). Where each runs
+        # (inline on SQLite, in the database's threads on PostgreSQL): store.write_lock.
+        credentials = await platform.database.reading(
+            lambda tx: authenticate_client(tx, platform.client_secrets, token_request, now))
+        outcome = await platform.database.writing(lambda tx: exchange_code(tx, token_request, now, credentials))
         if isinstance(outcome, OAuthError):
             if isinstance(outcome, CodeReplayError):
                 platform.authenticator.invalidate()
@@ -277,7 +257,7 @@ async def finish(request: Request) -> Response:
 
     def _exists() -> bool:
         with platform.database.read() as db:
-            return bool(client_id) and AppRepository(db).get_by_client_id(client_id) is not None
+            return bool(client_id) and db.apps.get_by_client_id(client_id) is not None
 
     if not await run_in_threadpool(_exists):
         raise NotFoundError("No app is registered with this client_id.")

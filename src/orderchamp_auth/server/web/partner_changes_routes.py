@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,8 +16,7 @@ from starlette.routing import Route
 from ..errors import NotFoundError
 from ..oauth.app_changes import summarize_request, withdraw_changes
 from ..store.models import App, AppChangeRequest, Partner
-from ..store.repositories.app_changes import AppChangeRepository
-from ..store.repositories.apps import AppRepository
+from ..store.transaction import Transaction
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import first, read_form
 from .platform import platform_of
@@ -31,24 +29,24 @@ def changes_logo_url(partner: Partner, app: App) -> str:
     return f"/partners/{partner.id}/apps/{app.client_id}/changes/logo"
 
 
-def change_context(db: Session, partner: Partner, app: App) -> dict[str, Any]:
+def change_context(db: Transaction, partner: Partner, app: App) -> dict[str, Any]:
     """The app page's view of the change request: the request and its differences from live."""
-    change = AppChangeRepository(db).get_for_app(app.id)
+    change = db.app_changes.get_for_app(app.id)
     if change is None:
         return {"change": None}
     return {"change": change, "summary": summarize_request(app, change), "change_logo_url": changes_logo_url(partner, app)}
 
 
-def form_start(db: Session, partner: Partner, app: App) -> tuple[dict[str, Any], str | None, AppChangeRequest | None]:
+def form_start(db: Transaction, partner: Partner, app: App) -> tuple[dict[str, Any], str | None, AppChangeRequest | None]:
     """What the edit form starts from: a waiting (or rejected) change request, else the live app;
     and the URL of the logo it shows, if any."""
-    change = AppChangeRepository(db).get_for_app(app.id)
+    change = db.app_changes.get_for_app(app.id)
     source: App | AppChangeRequest = change or app
     values = {
         "name": source.name, "description": source.description, "application_url": source.application_url,
         "redirect_uris": list(change.redirect_urls) if change else [r.url for r in app.redirect_uris],
     }
-    live_logo = f"/apps/{app.client_id}/logo" if AppRepository(db).has_logo(app.id) else None
+    live_logo = f"/apps/{app.client_id}/logo" if db.apps.has_logo(app.id) else None
     if change is None:
         return values, live_logo, None
     if change.logo_content_type is not None:
@@ -56,8 +54,8 @@ def form_start(db: Session, partner: Partner, app: App) -> tuple[dict[str, Any],
     return values, None if change.removes_logo else live_logo, change
 
 
-def _load_app(db: Session, partner: Partner, client_id: str) -> App:
-    app = AppRepository(db).get_for_partner(partner.id, client_id)
+def _load_app(db: Transaction, partner: Partner, client_id: str) -> App:
+    app = db.apps.get_for_partner(partner.id, client_id)
     if app is None:
         raise NotFoundError("There is no such app in your dashboard.")
     return app
@@ -89,7 +87,7 @@ async def proposed_logo(request: Request, user: CurrentUser, partner: Partner) -
 
     def _load() -> tuple[str, bytes] | None:
         with platform.database.read() as db:
-            return AppChangeRepository(db).proposed_logo(_load_app(db, partner, client_id).id)
+            return db.app_changes.proposed_logo(_load_app(db, partner, client_id).id)
 
     found = await run_in_threadpool(_load)
     if found is None:

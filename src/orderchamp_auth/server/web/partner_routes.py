@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,9 +27,7 @@ from ..oauth.apps import (
 from ..oauth.installs import install_start_url
 from ..store.database import utcnow
 from ..store.models import App, Partner
-from ..store.repositories.app_changes import AppChangeRepository
-from ..store.repositories.apps import AppRepository, PartnerRepository
-from ..store.repositories.sessions import WebSessionRepository
+from ..store.transaction import Transaction
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import Upload, every, first, read_form, read_multipart_form
 from .logos import LOGO_CONTENT_TYPE, LogoError, normalize_logo
@@ -52,8 +49,8 @@ def _app_url(partner: Partner, client_id: str) -> str:
     return f"/partners/{partner.id}/apps/{client_id}"
 
 
-def _load_app(db: Session, partner: Partner, client_id: str) -> App:
-    app = AppRepository(db).get_for_partner(partner.id, client_id)
+def _load_app(db: Transaction, partner: Partner, client_id: str) -> App:
+    app = db.apps.get_for_partner(partner.id, client_id)
     if app is None:
         raise NotFoundError("There is no such app in your dashboard.")
     return app
@@ -73,7 +70,7 @@ async def partners_home(request: Request, user: CurrentUser) -> Response:
 
     def _load() -> list[Partner]:
         with platform.database.read() as db:
-            return PartnerRepository(db).partners_of_user(user.user.id)
+            return db.partners.partners_of_user(user.user.id)
 
     return render(request, "partner/index.html", {"partners": await run_in_threadpool(_load)}, user=user)
 
@@ -89,12 +86,12 @@ async def apps_list(request: Request, user: CurrentUser, partner: Partner) -> Re
 
     def _load() -> dict[str, Any]:
         with platform.database.read() as db:
-            apps = AppRepository(db).list_for_partner(partner.id)
+            apps = db.apps.list_for_partner(partner.id)
             return {
                 "apps": apps,
-                "logos": AppRepository(db).ids_with_logo([a.id for a in apps]),
-                "changes": AppChangeRepository(db).statuses_for([a.id for a in apps]),
-                "demo_accounts": PartnerRepository(db).demo_accounts_of(partner.id),
+                "logos": db.apps.ids_with_logo([a.id for a in apps]),
+                "changes": db.app_changes.statuses_for([a.id for a in apps]),
+                "demo_accounts": db.partners.demo_accounts_of(partner.id),
             }
 
     return render(request, "partner/apps.html", {"partner": partner, **await run_in_threadpool(_load)}, user=user)
@@ -157,7 +154,7 @@ async def create_app_submit(request: Request, user: CurrentUser, partner: Partne
             if logo_errors:
                 raise ValidationError("The app was not saved.", fields=logo_errors)  # rolls the app back
             if logo is not None:
-                AppRepository(db).set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
+                db.apps.set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
             return app
 
     try:
@@ -253,12 +250,12 @@ def _page_context(platform: Platform, user: CurrentUser, partner: Partner, clien
     now = utcnow()
     with platform.database.read() as db:
         app = _load_app(db, partner, client_id)
-        partners = PartnerRepository(db)
+        partners = db.partners
         previous_until = app.previous_secret_expires_at
         return {
             "partner": partner,
             "app": app,
-            "has_logo": AppRepository(db).has_logo(app.id),
+            "has_logo": db.apps.has_logo(app.id),
             **change_context(db, partner, app),
             "demo_accounts": partners.demo_accounts_of(partner.id),
             "my_demo_ids": {a.id for a in partners.demo_accounts_of_user(partner.id, user.user.id)},
@@ -360,13 +357,13 @@ async def test_install(request: Request, user: CurrentUser, partner: Partner) ->
         with platform.database.write() as db:
             app = _load_app(db, partner, client_id)
             demo = next(
-                (a for a in PartnerRepository(db).demo_accounts_of_user(partner.id, user.user.id) if str(a.id) == chosen),
+                (a for a in db.partners.demo_accounts_of_user(partner.id, user.user.id) if str(a.id) == chosen),
                 None,
             )
             if demo is None:
                 raise NotFoundError("Choose one of your partner's demo accounts that you are a user of.")
             # The consent page then preselects the demo account.
-            WebSessionRepository(db).set_account(hash_secret(user.session_id), demo.id)
+            db.sessions.set_account(hash_secret(user.session_id), demo.id)
             return install_start_url(
                 db, platform.client_secrets, client_id=app.client_id, account_id=demo.id, now=utcnow()
             )

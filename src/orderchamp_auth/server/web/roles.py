@@ -17,7 +17,6 @@ from starlette.responses import Response
 
 from ..errors import NotFoundError, PermissionDeniedError
 from ..store.models import Partner
-from ..store.repositories.apps import PartnerRepository
 from .platform import platform_of
 from .render import login_redirect, render
 from .sessions import CurrentUser, current_user
@@ -98,7 +97,7 @@ def partner_member(handler: PartnerHandler) -> Endpoint:
 
         def _load() -> Partner | None:
             with platform.database.read() as db:
-                return PartnerRepository(db).get(partner_id)
+                return db.partners.get(partner_id)
 
         partner = await run_in_threadpool(_load)
         if partner is None:

@@ -33,11 +33,8 @@ from ..store.database import utcnow
 from ..store.repositories.sessions import (
     AccountSummary,
     SessionUser,
-    WebSessionRepository,
-    accounts_of_user,
-    find_session_user,
-    partner_ids_of_user,
 )
+from ..store.transaction import Transaction
 from .platform import Platform, platform_of
 
 SESSION_COOKIE = "oc_session"
@@ -72,15 +69,14 @@ def _unsign(platform: Platform, value: str) -> str | None:
     return None
 
 
-def _load(platform: Platform, session_id: str) -> CurrentUser | None:
-    # Read on every page and twice per install: three prepared lookups in one snapshot,
-    # inline (reads never wait for locks; a thread handoff would cost more).
-    with platform.database.snapshot() as connection:
-        user = find_session_user(connection, hash_secret(session_id), utcnow())
-        if user is None:
-            return None
-        accounts = accounts_of_user(connection, user.id)
-        partner_ids = partner_ids_of_user(connection, user.id)
+def _load(tx: Transaction, session_id: str) -> CurrentUser | None:
+    # Read on every page and twice per install: three lookups in one read (run where
+    # store.write_lock says: inline on SQLite, in the database's threads on PostgreSQL).
+    user = tx.sessions.find_user(hash_secret(session_id), utcnow())
+    if user is None:
+        return None
+    accounts = tx.sessions.accounts_of_user(user.id)
+    partner_ids = tx.sessions.partner_ids_of_user(user.id)
     chosen = user.session_account_id
     account = next((a for a in accounts if a.id == chosen), accounts[0] if accounts else None)
     return CurrentUser(user, session_id, accounts, account, partner_ids)
@@ -95,7 +91,7 @@ async def current_user(request: Request) -> CurrentUser | None:
     if raw:
         session_id = _unsign(platform, raw)
         if session_id:
-            result = _load(platform, session_id)
+            result = await platform.database.reading(lambda tx: _load(tx, session_id))
     request.scope["current_user"] = result
     return result
 
@@ -104,7 +100,7 @@ def start_session(platform: Platform, response: Response, *, user_id: int, accou
     """Create a session row (call inside the login transaction's thread) and set the cookie."""
     session_id = secrets.token_urlsafe(32)
     with platform.database.write() as db:
-        sessions = WebSessionRepository(db)
+        sessions = db.sessions
         sessions.delete_expired(utcnow())
         sessions.create(
             session_hash=hash_secret(session_id),
@@ -120,7 +116,7 @@ def start_session(platform: Platform, response: Response, *, user_id: int, accou
 
 def end_session(platform: Platform, response: Response, session_id: str) -> None:
     with platform.database.write() as db:
-        WebSessionRepository(db).delete(hash_secret(session_id))
+        db.sessions.delete(hash_secret(session_id))
     delete_cookie(platform, response, SESSION_COOKIE)
 
 

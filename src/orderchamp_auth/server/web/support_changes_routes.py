@@ -17,8 +17,6 @@ from starlette.routing import Route
 from ..errors import NotFoundError, ValidationError
 from ..oauth.app_changes import approve_changes, change_fingerprint, reject_changes, summarize_request
 from ..store.database import utcnow
-from ..store.repositories.app_changes import AppChangeRepository
-from ..store.repositories.apps import AppRepository
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import first, read_form
 from .platform import Platform, platform_of
@@ -33,13 +31,13 @@ def _changes_url(client_id: str) -> str:
 
 def _context(platform: Platform, client_id: str) -> dict[str, Any]:
     with platform.database.read() as db:
-        app = AppRepository(db).get_by_client_id(client_id)
-        change = AppChangeRepository(db).get_with_logo(app.id) if app is not None else None
+        app = db.apps.get_by_client_id(client_id)
+        change = db.app_changes.get_with_logo(app.id) if app is not None else None
         if app is None or change is None:
             raise NotFoundError("This app has no changes waiting for review.")
         return {
             "app": app, "change": change, "summary": summarize_request(app, change),
-            "reviewed": change_fingerprint(change), "has_logo": AppRepository(db).has_logo(app.id),
+            "reviewed": change_fingerprint(change), "has_logo": db.apps.has_logo(app.id),
             "change_logo_url": f"{_changes_url(client_id)}/logo",
         }
 
@@ -59,7 +57,7 @@ async def review_changes(request: Request, user: CurrentUser) -> Response:
 def _decide_changes(platform: Platform, client_id: str, fields: list[tuple[str, str]], approve: bool) -> str:
     """Returns the app's name as support knew it (an approval may change it)."""
     with platform.database.write() as db:
-        app = AppRepository(db).get_by_client_id(client_id)
+        app = db.apps.get_by_client_id(client_id)
         if app is None:
             raise NotFoundError("There is no app with this client_id.")
         name, reviewed = app.name, first(fields, "reviewed")
@@ -109,8 +107,8 @@ async def proposed_logo(request: Request, user: CurrentUser) -> Response:
 
     def _load() -> tuple[str, bytes] | None:
         with platform.database.read() as db:
-            app = AppRepository(db).get_by_client_id(client_id)
-            return AppChangeRepository(db).proposed_logo(app.id) if app is not None else None
+            app = db.apps.get_by_client_id(client_id)
+            return db.app_changes.proposed_logo(app.id) if app is not None else None
 
     found = await run_in_threadpool(_load)
     if found is None:

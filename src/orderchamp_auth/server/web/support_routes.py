@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,9 +21,8 @@ from ..oauth.apps import reject_app, verify_app
 from ..oauth.revocation import unlink_and_uninstall
 from ..store.database import utcnow
 from ..store.models import App, AppStatus, Partner, User
-from ..store.repositories.accounts import AccountRepository, UserRepository
-from ..store.repositories.app_changes import AppChangeRepository
-from ..store.repositories.apps import AppRepository, PartnerRepository
+from ..store.repositories.apps import PartnerRepository
+from ..store.transaction import Transaction
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import first, read_form
 from .platform import Platform, platform_of
@@ -55,9 +53,9 @@ async def review_queue(request: Request, user: CurrentUser) -> Response:
 
     def _load() -> dict[str, Any]:
         with platform.database.read() as db:
-            apps = AppRepository(db)
+            apps = db.apps
             queue = apps.list_by_status(AppStatus.SUBMITTED)
-            changes = AppChangeRepository(db).list_submitted()  # edits of verified apps
+            changes = db.app_changes.list_submitted()  # edits of verified apps
             logos = apps.ids_with_logo([a.id for a in queue] + [c.app_id for c in changes])
             return {"queue": queue, "changes": changes, "logos": logos}
 
@@ -66,11 +64,11 @@ async def review_queue(request: Request, user: CurrentUser) -> Response:
 
 def _load_app(platform: Platform, client_id: str) -> dict[str, Any]:
     with platform.database.read() as db:
-        app = AppRepository(db).get_by_client_id(client_id)
+        app = db.apps.get_by_client_id(client_id)
         if app is None:
             raise NotFoundError("There is no app with this client_id.")
-        return {"app": app, "has_logo": AppRepository(db).has_logo(app.id), "reviewed": review_fingerprint(db, app),
-                "change": AppChangeRepository(db).get_for_app(app.id)}
+        return {"app": app, "has_logo": db.apps.has_logo(app.id), "reviewed": review_fingerprint(db, app),
+                "change": db.app_changes.get_for_app(app.id)}
 
 
 async def _render_review(
@@ -86,9 +84,9 @@ async def review_app(request: Request, user: CurrentUser) -> Response:
     return await _render_review(request, user)
 
 
-def _decide(platform: Platform, client_id: str, decide: Callable[[Session, App, dt.datetime], None]) -> App:
+def _decide(platform: Platform, client_id: str, decide: Callable[[Transaction, App, dt.datetime], None]) -> App:
     with platform.database.write() as db:
-        app = AppRepository(db).get_by_client_id(client_id)
+        app = db.apps.get_by_client_id(client_id)
         if app is None:
             raise NotFoundError("There is no app with this client_id.")
         decide(db, app, utcnow())
@@ -136,7 +134,7 @@ async def _render_partners(
 
     def _load() -> dict[str, Any]:
         with platform.database.read() as db:
-            partners = PartnerRepository(db)
+            partners = db.partners
             return {"partners": partners.list_all(), "counts": partners.counts()}
 
     context = await run_in_threadpool(_load)
@@ -163,7 +161,7 @@ async def create_partner(request: Request, user: CurrentUser) -> Response:
                 "The partner was not created.", fields={"name": f"At most {MAX_PARTNER_NAME} characters."}
             )
         with platform.database.write() as db:
-            partners = PartnerRepository(db)
+            partners = db.partners
             if partners.get_by_name(name) is not None:
                 raise ValidationError("The partner was not created.", fields={"name": "A partner with this name exists."})
             return partners.create(name)
@@ -179,7 +177,7 @@ async def create_partner(request: Request, user: CurrentUser) -> Response:
 
 def _partner_context(platform: Platform, partner_id: int) -> dict[str, Any]:
     with platform.database.read() as db:
-        partners = PartnerRepository(db)
+        partners = db.partners
         partner = partners.get(partner_id)
         if partner is None:
             raise NotFoundError("There is no such partner.")
@@ -187,7 +185,7 @@ def _partner_context(platform: Platform, partner_id: int) -> dict[str, Any]:
             "partner": partner,
             "members": partners.members_of(partner_id),
             "demo_accounts": partners.demo_accounts_of(partner_id),
-            "apps": AppRepository(db).list_for_partner(partner_id),
+            "apps": db.apps.list_for_partner(partner_id),
         }
 
 
@@ -204,18 +202,18 @@ async def partner_page(request: Request, user: CurrentUser) -> Response:
     return await _render_partner(request, user)
 
 
-def _user_by_email(db: Session, email: str, field: str) -> User:
+def _user_by_email(db: Transaction, email: str, field: str) -> User:
     try:
         email = check_email(email)
     except ValidationError:
         raise ValidationError("Nothing was changed.", fields={field: "Enter the email address of a user."}) from None
-    found = UserRepository(db).get_by_email(email)
+    found = db.users.get_by_email(email)
     if found is None:
         raise ValidationError("Nothing was changed.", fields={field: f"No user has the email address {email}."})
     return found
 
 
-PartnerChange = Callable[[Session, PartnerRepository, int, list[tuple[str, str]]], str]
+PartnerChange = Callable[[Transaction, PartnerRepository, int, list[tuple[str, str]]], str]
 
 
 async def _partner_change(request: Request, user: CurrentUser, change: PartnerChange, field: str) -> Response:
@@ -226,7 +224,7 @@ async def _partner_change(request: Request, user: CurrentUser, change: PartnerCh
 
     def _apply() -> str:
         with platform.database.write() as db:
-            partners = PartnerRepository(db)
+            partners = db.partners
             if partners.get(partner_id) is None:
                 raise NotFoundError("There is no such partner.")
             return change(db, partners, partner_id, fields)
@@ -244,15 +242,15 @@ async def _partner_change(request: Request, user: CurrentUser, change: PartnerCh
     return response
 
 
-def _add_member(db: Session, partners: PartnerRepository, partner_id: int, fields: list[tuple[str, str]]) -> str:
+def _add_member(db: Transaction, partners: PartnerRepository, partner_id: int, fields: list[tuple[str, str]]) -> str:
     member = _user_by_email(db, first(fields, "member_email"), "member_email")
     partners.add_member(partner_id, member.id)
     return f"{member.email} can now use the partner dashboard."
 
 
-def _link_demo(db: Session, partners: PartnerRepository, partner_id: int, fields: list[tuple[str, str]]) -> str:
+def _link_demo(db: Transaction, partners: PartnerRepository, partner_id: int, fields: list[tuple[str, str]]) -> str:
     owner = _user_by_email(db, first(fields, "demo_email"), "demo_email")
-    accounts = UserRepository(db).accounts_of(owner.id)
+    accounts = db.users.accounts_of(owner.id)
     if not accounts:
         raise ValidationError(
             "Nothing was changed.", fields={"demo_email": f"{owner.email} is not a user of any account."}
@@ -276,7 +274,7 @@ async def link_demo_accounts(request: Request, user: CurrentUser) -> Response:
 async def remove_member(request: Request, user: CurrentUser) -> Response:
     member_id = request.path_params["user_id"]
 
-    def _remove(db: Session, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
+    def _remove(db: Transaction, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
         if not partners.remove_member(partner_id, member_id):
             raise NotFoundError("That user is not a member of this partner.")
         return "The member was removed."
@@ -288,7 +286,7 @@ async def remove_member(request: Request, user: CurrentUser) -> Response:
 async def unlink_demo_account(request: Request, user: CurrentUser) -> Response:
     account_id = request.path_params["account_id"]
 
-    def _unlink(db: Session, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
+    def _unlink(db: Transaction, partners: PartnerRepository, partner_id: int, _fields: list[tuple[str, str]]) -> str:
         if unlink_and_uninstall(db, partner_id, account_id, utcnow()) is None:
             raise NotFoundError("That account is not a demo account of this partner.")
         return ("The demo account was unlinked. The partner's unverified apps were uninstalled there "
@@ -308,11 +306,11 @@ async def accounts_page(request: Request, user: CurrentUser) -> Response:
 
     def _load() -> dict[str, Any]:
         with platform.database.read() as db:
-            accounts = AccountRepository(db).list_all()
+            accounts = db.accounts.list_all()
             return {
                 "accounts": accounts,
-                "emails": UserRepository(db).emails_by_account([a.id for a in accounts]),
-                "demo_of": PartnerRepository(db).demo_partner_names_by_account(),
+                "emails": db.users.emails_by_account([a.id for a in accounts]),
+                "demo_of": db.partners.demo_partner_names_by_account(),
             }
 
     return render(request, "support/accounts.html", await run_in_threadpool(_load), user=user)

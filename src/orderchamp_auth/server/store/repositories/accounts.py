@@ -6,9 +6,9 @@ import re
 import unicodedata
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from ..models import Account, Membership, User
+from .base import Repository
 
 
 def slugify(name: str) -> str:
@@ -16,10 +16,7 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "account"
 
 
-class AccountRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class AccountRepository(Repository):
     def get(self, account_id: int) -> Account | None:
         return self.session.get(Account, account_id)
 
@@ -48,10 +45,7 @@ class AccountRepository:
         return account
 
 
-class UserRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class UserRepository(Repository):
     def get(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
 

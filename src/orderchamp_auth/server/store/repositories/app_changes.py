@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import undefer
 
 from ..models import App, AppChangeRequest, AppStatus
+from .base import Repository
 
 
-class AppChangeRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class AppChangeRepository(Repository):
     def lock_app(self, app: App) -> None:
         """Reload the app under a row lock, so that its edits and reviews run one at a time:
         an approval never applies a request replaced after it was read. (PostgreSQL; SQLite

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from ..models import (
     Account,
@@ -19,12 +18,10 @@ from ..models import (
     PartnerMember,
     User,
 )
+from .base import Repository
 
 
-class PartnerRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class PartnerRepository(Repository):
     def get(self, partner_id: int) -> Partner | None:
         return self.session.get(Partner, partner_id)
 
@@ -156,10 +153,7 @@ class PartnerRepository:
 
 
 
-class AppRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class AppRepository(Repository):
     def get(self, app_id: int) -> App | None:
         return self.session.get(App, app_id)
 

@@ -11,16 +11,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from ....protocol.global_ids import global_id_encoder
 from .. import models as m
-from ..driver_statements import compiled, id_in, run, text_in
+from ..driver_statements import id_in, text_in
 from .cursors import cursor_kind, decode_cursor, iso_utc
+
+if TYPE_CHECKING:
+    from ..transaction import Transaction
 
 
 @dataclass(frozen=True)
@@ -185,33 +188,26 @@ class Rows:
 class CatalogueRepository:
     """Reads (and, given a session, the objects mutations change) of one account.
 
-    Takes an ORM ``Session`` (mutations) or a plain ``Connection`` (read-only requests).
-    Reads run on the driver (``driver_statements``), each statement compiled once per shape and
+    Runs in one ``Transaction`` (mutations use its ORM session). Reads run on the driver (``driver_statements``), each statement compiled once per shape and
     projection: ``fields``/``keys`` name the columns a caller needs, all of them by default.
     The ``*_rows`` methods return ``Rows``; the others dicts keyed by field name."""
 
-    def __init__(self, source: Session | Connection, account_id: int) -> None:
-        self.source = source
+    def __init__(self, tx: Transaction, account_id: int) -> None:
+        self.tx = tx
         self.account_id = account_id
 
     @property
     def session(self) -> Session:
-        if not isinstance(self.source, Session):
-            raise TypeError("this operation needs an ORM session (a mutation)")
-        return self.source
-
-    def _connection(self) -> Connection:
-        # A session's connection is asked for each time: it belongs to the current transaction.
-        return self.source.connection() if isinstance(self.source, Session) else self.source
+        return self.tx.session
 
     def _read(self, spec: TypeSpec | None, key: tuple[Any, ...], build: Callable[[Dialect], Any],
               json_lists: Sequence[str] = (), **params: Any) -> Rows:
-        """Run the statement of this shape (built and compiled once per dialect)."""
-        conn = self._connection()
-        dialect = conn.dialect
-        read = compiled(("catalogue", *key), dialect, lambda: build(dialect), json_lists,
-                        spec.shaping if spec else None)
-        return Rows(read.columns, run(conn, read, {"account_id": self.account_id, **params}))
+        """Run the statement of this shape (built and compiled once per database)."""
+        tx = self.tx
+        dialect = tx.dialect
+        read = tx.statement(("catalogue", *key), lambda: build(dialect), json_lists,
+                            spec.shaping if spec else None)
+        return Rows(read.columns, tx.rows(read, {"account_id": self.account_id, **params}))
 
     def page_rows(
         self,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from .. import models as m
+from .base import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +97,7 @@ class CatalogueSeed:
     orders: tuple[OrderSeed, ...]
 
 
-class CatalogueSeedRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class CatalogueSeedRepository(Repository):
     def has_products(self, account_id: int) -> bool:
         return bool(self.session.scalar(
             select(func.count()).select_from(m.Product).where(m.Product.account_id == account_id)))

@@ -1,18 +1,20 @@
-"""The app as the authorization endpoint sees it: one prepared query, no ORM objects.
+"""Apps as OAuth clients: what the authorization and token endpoints read, no ORM objects.
 
 ``/oauth/authorize`` runs twice per install (the consent page, then its answer), so it reads
 just what it needs — the app's identity, status, signing secret and redirect URLs — in two
-prepared statements instead of loading ORM objects with their relationships.
+statements on the driver instead of loading ORM objects with their relationships; the token
+endpoint reads the client's credentials in one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 
 from ..models import App, AppLogo, AppRedirectUri, Partner
-from ..statements import prepared
+from .base import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +38,39 @@ class ClientApp:
     has_logo: bool
 
 
-def load_client_app(connection: Connection, client_id: str) -> ClientApp | None:
-    app_statement = prepared("client_app", lambda: select(
+def _client_app_statement() -> Any:
+    return select(
         App.id, App.client_id, App.name, App.description, App.status, App.partner_id, App.application_url,
         App.client_secret_encrypted, Partner.name,
         select(AppLogo.app_id).where(AppLogo.app_id == App.id).exists().label("has_logo"),
-    ).join(Partner, Partner.id == App.partner_id).where(App.client_id == bindparam("client_id")))
-    row = connection.execute(app_statement, {"client_id": client_id}).first()
-    if row is None:
-        return None
-    urls_statement = prepared("client_app_redirect_urls", lambda: select(AppRedirectUri.url).where(
-        AppRedirectUri.app_id == bindparam("app_id")).order_by(AppRedirectUri.position, AppRedirectUri.id))
-    urls = tuple(connection.execute(urls_statement, {"app_id": row[0]}).scalars())
-    return ClientApp(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], urls, PartnerRef(row[5], row[8]),
-                     bool(row[9]))
+    ).join(Partner, Partner.id == App.partner_id).where(App.client_id == bindparam("client_id"))
+
+
+def _redirect_urls_statement() -> Any:
+    return select(AppRedirectUri.url).where(AppRedirectUri.app_id == bindparam("app_id")).order_by(
+        AppRedirectUri.position, AppRedirectUri.id)
+
+
+def _credentials_statement() -> Any:
+    return select(App.id, App.client_id, App.client_secret_encrypted, App.previous_client_secret_encrypted,
+                  App.previous_secret_expires_at, App.status, App.partner_id).where(
+        App.client_id == bindparam("client_id"))
+
+
+class ClientRepository(Repository):
+    def load_app(self, client_id: str) -> ClientApp | None:
+        tx = self.tx
+        rows = tx.rows(tx.statement("client_app", _client_app_statement), {"client_id": client_id})
+        if not rows:
+            return None
+        row = rows[0]
+        urls = tuple(url for (url,) in tx.rows(tx.statement("client_app_redirect_urls", _redirect_urls_statement),
+                                               {"app_id": row[0]}))
+        return ClientApp(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], urls,
+                         PartnerRef(row[5], row[8]), bool(row[9]))
+
+    def credentials_row(self, client_id: str) -> Any | None:
+        """``(app id, client_id, encrypted secret, encrypted previous secret, its expiry, status,
+        partner id)`` of a client, for the token endpoint."""
+        rows = self.tx.rows(self.tx.statement("client_credentials", _credentials_statement), {"client_id": client_id})
+        return rows[0] if rows else None

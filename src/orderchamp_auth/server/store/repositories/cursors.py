@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger
 
 from ....protocol.global_ids import MAX_ROW_ID
-from ..database import UTCDateTime
+from ..types import UTCDateTime
 
 
 def iso_utc(value: dt.datetime) -> str:

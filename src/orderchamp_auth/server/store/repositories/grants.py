@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, insert, or_, select, update
+from sqlalchemy import bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
-from ..database import UTCDateTime
-from ..driver_statements import compiled, run
 from ..models import App, AppStatus, AuthorizationCode, Installation, PartnerDemoAccount
-from ..statements import prepared
+from ..types import UTCDateTime
+from .base import Repository
 
 
 def _claim_statement() -> Any:
@@ -62,18 +60,15 @@ def _claim_statement() -> Any:
     )
 
 
-def claim_code(conn: Connection, code_hash: str, app_id: int, now: dt.datetime) -> Any | None:
-    """The token endpoint's claim, on the driver: ``(id, account_id, installation_id,
-    redirect_uri, scopes, code_challenge, scope_delimiter)`` of the code it marked used, or ``None``."""
-    claimed = run(conn, compiled("claim_code", conn.dialect, _claim_statement),
-                  {"b_code_hash": code_hash, "b_app_id": app_id, "b_now": now})
-    return claimed[0] if claimed else None
+CODE_COLUMNS = ("code_hash", "app_id", "account_id", "installation_id", "user_id", "redirect_uri", "scopes",
+                "scope_delimiter", "code_challenge", "created_at", "expires_at", "used_at")
 
 
-class InstallationRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+def _insert_code_statement() -> Any:
+    return insert(AuthorizationCode.__table__).values({name: bindparam(name) for name in CODE_COLUMNS})
 
+
+class InstallationRepository(Repository):
     def get(self, installation_id: int) -> Installation | None:
         return self.session.get(Installation, installation_id)
 
@@ -88,8 +83,7 @@ class InstallationRepository:
         """Record consent: a new installation, or the existing one re-activated with the new
         scopes. One INSERT .. ON CONFLICT, so two consents at once cannot collide."""
         table = Installation.__table__
-        dialect = self.session.get_bind().dialect.name
-        key = ("upsert_installation", dialect)
+        dialect = self.tx.dialect.name
 
         def build() -> object:
             insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
@@ -112,9 +106,10 @@ class InstallationRepository:
                 },
             ).returning(table.c.id)
 
-        return int(self.session.connection().execute(prepared(key, build), {
+        rows = self.tx.rows(self.tx.statement("upsert_installation", build), {
             "b_account_id": account_id, "b_app_id": app_id, "b_scopes": scopes, "b_user_id": user_id, "b_now": now,
-        }).scalar_one())
+        })
+        return int(rows[0][0])
 
     def list_active_for_account(self, account_id: int) -> list[tuple[Installation, App]]:
         rows = self.session.execute(
@@ -140,13 +135,17 @@ class InstallationRepository:
         self.session.flush()
 
 
-class AuthorizationCodeRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class AuthorizationCodeRepository(Repository):
+    def claim(self, code_hash: str, app_id: int, now: dt.datetime) -> Any | None:
+        """The token endpoint's claim: ``(id, account_id, installation_id, redirect_uri, scopes,
+        code_challenge, scope_delimiter)`` of the code it marked used, or ``None``."""
+        claimed = self.tx.rows(self.tx.statement("claim_code", _claim_statement),
+                               {"b_code_hash": code_hash, "b_app_id": app_id, "b_now": now})
+        return claimed[0] if claimed else None
 
     def insert(self, **fields: object) -> None:
-        statement = prepared("insert_code", lambda: insert(AuthorizationCode.__table__))
-        self.session.connection().execute(statement, {"used_at": None, **fields})
+        """A new code; ``fields`` has every column of ``CODE_COLUMNS`` but ``used_at``."""
+        self.tx.execute(self.tx.statement("insert_code", _insert_code_statement), {"used_at": None, **fields})
 
     def expire_outstanding_for_installation(self, installation_id: int, now: dt.datetime) -> None:
         """End the unused codes of an installation, so that none can be exchanged even if it

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, func, select, update
 
-from ..database import UTCDateTime
 from ..models import Account, LoginAttempt, Membership, PartnerMember, User, WebSession
-from ..statements import prepared
+from ..types import UTCDateTime
+from .base import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,34 +33,35 @@ class AccountSummary:
     created_at: dt.datetime
 
 
-def find_session_user(connection: Connection, session_hash: str, now: dt.datetime) -> SessionUser | None:
-    statement = prepared("session_user", lambda: select(
-        User.id, User.email, User.name, User.is_support, WebSession.account_id,
-    ).join(User, User.id == WebSession.user_id).where(
-        WebSession.session_hash == bindparam("session_hash"),
-        WebSession.expires_at > bindparam("now", type_=UTCDateTime()),
-    ))
-    row = connection.execute(statement, {"session_hash": session_hash, "now": now}).first()
-    return SessionUser(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+class WebSessionRepository(Repository):
+    # Read on every page and twice per install: on the driver (see ``driver_statements``).
 
+    def find_user(self, session_hash: str, now: dt.datetime) -> SessionUser | None:
+        """The signed-in user of a live session."""
+        tx = self.tx
+        rows = tx.rows(tx.statement("session_user", lambda: select(
+            User.id, User.email, User.name, User.is_support, WebSession.account_id,
+        ).join(User, User.id == WebSession.user_id).where(
+            WebSession.session_hash == bindparam("session_hash"),
+            WebSession.expires_at > bindparam("now", type_=UTCDateTime()),
+        )), {"session_hash": session_hash, "now": now})
+        if not rows:
+            return None
+        row = rows[0]
+        return SessionUser(row[0], row[1], row[2], bool(row[3]), row[4])
 
-def accounts_of_user(connection: Connection, user_id: int) -> list[AccountSummary]:
-    statement = prepared("accounts_of_user", lambda: select(
-        Account.id, Account.name, Account.type, Account.slug, Account.currency, Account.created_at,
-    ).join(Membership, Membership.account_id == Account.id).where(
-        Membership.user_id == bindparam("user_id")).order_by(Account.name, Account.id))
-    return [AccountSummary(*row) for row in connection.execute(statement, {"user_id": user_id})]
+    def accounts_of_user(self, user_id: int) -> list[AccountSummary]:
+        tx = self.tx
+        return [AccountSummary(*row) for row in tx.rows(tx.statement("accounts_of_user", lambda: select(
+            Account.id, Account.name, Account.type, Account.slug, Account.currency, Account.created_at,
+        ).join(Membership, Membership.account_id == Account.id).where(
+            Membership.user_id == bindparam("user_id")).order_by(Account.name, Account.id)), {"user_id": user_id})]
 
-
-def partner_ids_of_user(connection: Connection, user_id: int) -> list[int]:
-    statement = prepared("partner_ids_of_user", lambda: select(PartnerMember.partner_id).where(
-        PartnerMember.user_id == bindparam("user_id")).order_by(PartnerMember.partner_id))
-    return list(connection.execute(statement, {"user_id": user_id}).scalars())
-
-
-class WebSessionRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def partner_ids_of_user(self, user_id: int) -> list[int]:
+        tx = self.tx
+        return [row[0] for row in tx.rows(tx.statement("partner_ids_of_user", lambda: select(
+            PartnerMember.partner_id).where(PartnerMember.user_id == bindparam("user_id")).order_by(
+            PartnerMember.partner_id)), {"user_id": user_id})]
 
     def create(self, *, session_hash: str, user_id: int, account_id: int | None, expires_at: dt.datetime) -> None:
         self.session.add(
@@ -81,10 +81,7 @@ class WebSessionRepository:
         self.session.execute(delete(WebSession).where(WebSession.expires_at <= now))
 
 
-class LoginFailureRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class LoginFailureRepository(Repository):
     def lock_for(self, email: str, client_address: str) -> None:
         """Make the caller's count-then-record atomic for this email and address.
 
@@ -92,7 +89,7 @@ class LoginFailureRepository:
         transaction-level advisory locks, the email's first and then the address's (two key
         spaces), so concurrent attempts for one email or from one address are counted one after
         another, and no two transactions can wait on each other in a cycle."""
-        if self.session.get_bind().dialect.name != "postgresql":
+        if self.tx.dialect.name != "postgresql":
             return
         for space, key in ((1, email), (2, client_address)):
             self.session.execute(select(func.pg_advisory_xact_lock(space, func.hashtext(key))))

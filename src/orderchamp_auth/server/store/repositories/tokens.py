@@ -6,13 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select, update
 
-from ..database import UTCDateTime
-from ..driver_statements import compiled, execute
 from ..models import AccessToken, Installation, RevocationCounter, TokenKindName
-from ..statements import prepared
+from ..types import UTCDateTime
+from .base import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,24 +23,9 @@ class TokenGrant:
     kind: str
 
 
-def find_active_grant(connection: Connection, token_hash: str) -> TokenGrant | None:
-    """The bearer lookup of the API's hot path: one prepared statement on a plain connection."""
-    statement = prepared("active_grant", lambda: select(
-        AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind,
-    ).where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None)))
-    row = connection.execute(statement, {"token_hash": token_hash}).first()
-    return TokenGrant(row[0], row[1], row[2], row[3]) if row else None
-
-
-def read_revocation_version(connection: Connection) -> int:
-    statement = prepared("revocation_version", lambda: select(RevocationCounter.version).where(
-        RevocationCounter.id == 1))
-    return int(connection.execute(statement).scalar() or 0)
-
-
-# The token endpoint's writes, on the driver (see ``driver_statements``): it runs them in a
-# driver-level write transaction, where SQLAlchemy's per-statement machinery would cost more
-# than the statements.
+# The hot paths' statements (bearer lookups, the token endpoint's writes) run on the driver
+# (see ``driver_statements``), where SQLAlchemy's per-statement machinery would cost more than
+# the statements.
 
 APP_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id", "installation_id",
                      "authorization_code_id", "created_by_user_id", "scopes", "created_at", "last_used_at",
@@ -65,23 +48,45 @@ def _bump_counter_statement() -> Any:
     return update(table).where(table.c.id == 1).values(version=table.c.version + 1)
 
 
-def insert_app_token(conn: Connection, values: dict[str, Any]) -> None:
-    """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``."""
-    execute(conn, compiled("insert_app_token", conn.dialect, _insert_token_statement), values)
+def _active_grant_statement() -> Any:
+    return select(AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind).where(
+        AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None))
 
 
-def revoke_live_tokens_of_installation(conn: Connection, installation_id: int, now: dt.datetime) -> int:
-    """Revoke the installation's live tokens, bumping the counter if any was; how many were."""
-    revoked = execute(conn, compiled("revoke_installation_tokens", conn.dialect, _revoke_installation_statement),
-                      {"b_installation_id": installation_id, "b_now": now})
-    if revoked:
-        execute(conn, compiled("bump_revocation_counter", conn.dialect, _bump_counter_statement), {})
-    return revoked
+def _revocation_version_statement() -> Any:
+    return select(RevocationCounter.version).where(RevocationCounter.id == 1)
 
 
-class TokenRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+def _live_scopes_statement() -> Any:
+    return select(AccessToken.id, AccessToken.scopes).where(
+        AccessToken.installation_id == bindparam("installation_id"), AccessToken.revoked_at.is_(None))
+
+
+class TokenRepository(Repository):
+    def find_active_grant(self, token_hash: str) -> TokenGrant | None:
+        """The bearer lookup of the API's hot path."""
+        rows = self.tx.rows(self.tx.statement("active_grant", _active_grant_statement), {"token_hash": token_hash})
+        if not rows:
+            return None
+        row = rows[0]
+        return TokenGrant(row[0], row[1], row[2], row[3])
+
+    def revocation_version(self) -> int:
+        rows = self.tx.rows(self.tx.statement("revocation_version", _revocation_version_statement))
+        return int(rows[0][0]) if rows else 0
+
+    def insert_app_token(self, values: dict[str, Any]) -> None:
+        """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``."""
+        self.tx.execute(self.tx.statement("insert_app_token", _insert_token_statement), values)
+
+    def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> int:
+        """Revoke the installation's live tokens, bumping the counter if any was; how many were."""
+        tx = self.tx
+        revoked = tx.execute(tx.statement("revoke_installation_tokens", _revoke_installation_statement),
+                             {"b_installation_id": installation_id, "b_now": now})
+        if revoked:
+            tx.execute(tx.statement("bump_revocation_counter", _bump_counter_statement))
+        return revoked
 
     def create(self, **fields: object) -> AccessToken:
         token = AccessToken(**fields)
@@ -132,10 +137,9 @@ class TokenRepository:
 
     def live_scopes_of_installation(self, installation_id: int) -> list[tuple[int, str]]:
         """``(token id, scopes)`` of the installation's live tokens (one, normally)."""
-        # Prepared: every consent runs it (the install flow is a hot path).
-        statement = prepared("live_scopes_of_installation", lambda: select(AccessToken.id, AccessToken.scopes).where(
-            AccessToken.installation_id == bindparam("installation_id"), AccessToken.revoked_at.is_(None)))
-        rows = self.session.connection().execute(statement, {"installation_id": installation_id})
+        # On the driver: every consent runs it (the install flow is a hot path).
+        rows = self.tx.rows(self.tx.statement("live_scopes_of_installation", _live_scopes_statement),
+                            {"installation_id": installation_id})
         return [(row[0], row[1]) for row in rows]
 
     def touch_last_used(self, token_ids: list[int], now: dt.datetime) -> None:

@@ -1,0 +1,156 @@
+"""One transaction: what ``Database.read()`` and ``Database.write()`` yield, and the only way
+to the database.
+
+A transaction runs on one connection. Its statements go straight to that connection's driver
+(``driver_statements``: compiled once by SQLAlchemy, cached by the ``Database``); where a
+repository still works with ORM objects it asks for ``session``, an ORM session made on first
+use and bound to the same connection, so both see one transaction. The repositories are made
+on first use too (``tx.tokens``, ``tx.apps``, ...): a transaction that needs one lookup pays
+for one object, not for all of them.
+
+The transaction began on the driver before the caller got it (``Database``); SQLAlchemy's
+own begin, when the session or a Core execution asks for one, joins it instead of emitting a
+second BEGIN (``database._configure_sqlite``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from .driver_statements import CompiledStatement, Converter, StatementCache, execute, run
+from .repositories.accounts import AccountRepository, UserRepository
+from .repositories.app_changes import AppChangeRepository
+from .repositories.apps import AppRepository, PartnerRepository
+from .repositories.catalogue import CatalogueRepository
+from .repositories.catalogue_seed import CatalogueSeedRepository
+from .repositories.clients import ClientRepository
+from .repositories.grants import AuthorizationCodeRepository, InstallationRepository
+from .repositories.sessions import LoginFailureRepository, WebSessionRepository
+from .repositories.tokens import TokenRepository
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+
+# Marks a connection whose transaction this module began on the driver (see the module's doc).
+DRIVER_BEGUN = "orderchamp_driver_begun"
+
+
+class Transaction:
+    """One unit of work's transaction, with the repositories that run in it."""
+
+    def __init__(self, statements: StatementCache, connection: Connection, *, writing: bool) -> None:
+        self._statements = statements
+        self._connection = connection
+        self.driver: Any = connection.connection.driver_connection
+        self.dialect: Dialect = connection.dialect
+        self.writing = writing
+        self._session: Session | None = None
+
+    # -- the driver path ---------------------------------------------------------------------
+
+    def statement(self, key: Hashable, build: Callable[[], Any], json_lists: Sequence[str] = (),
+                  shaping: Callable[[], dict[str, Converter]] | None = None) -> CompiledStatement:
+        """The statement ``key``, built and compiled on its first use in this database."""
+        return self._statements.get(key, build, json_lists, shaping)
+
+    def rows(self, statement: CompiledStatement, values: dict[str, Any] | None = None) -> list[Any]:
+        """The rows of a SELECT (or of DML with RETURNING)."""
+        return run(self.driver, self.dialect, statement, values or {})
+
+    def execute(self, statement: CompiledStatement, values: dict[str, Any] | None = None) -> int:
+        """Run DML without RETURNING; the number of rows it changed."""
+        return execute(self.driver, statement, values or {})
+
+    # -- the ORM, for repositories that load and change objects --------------------------------
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session(bind=self._connection, expire_on_commit=False, autoflush=False)
+        return self._session
+
+    def flush(self) -> None:
+        """Write the changes made to loaded objects now (a commit writes them anyway)."""
+        if self._session is not None:
+            self._session.flush()
+
+    def _end(self, commit: bool) -> None:
+        """Commit or roll back, on the driver unless SQLAlchemy took part. A read's loaded
+        objects stay usable afterwards (closing the session does not expire them)."""
+        session, connection = self._session, self._connection
+        self._session = None
+        if session is not None:
+            if commit:
+                session.commit()
+            elif self.writing:
+                session.rollback()
+            session.close()
+        if connection.in_transaction():
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+        elif commit:
+            self.driver.commit()
+        else:
+            self.driver.rollback()
+
+    # -- repositories, made on first use ------------------------------------------------------
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        return AccountRepository(self)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self)
+
+    @cached_property
+    def partners(self) -> PartnerRepository:
+        return PartnerRepository(self)
+
+    @cached_property
+    def apps(self) -> AppRepository:
+        return AppRepository(self)
+
+    @cached_property
+    def app_changes(self) -> AppChangeRepository:
+        return AppChangeRepository(self)
+
+    @cached_property
+    def clients(self) -> ClientRepository:
+        return ClientRepository(self)
+
+    @cached_property
+    def installations(self) -> InstallationRepository:
+        return InstallationRepository(self)
+
+    @cached_property
+    def codes(self) -> AuthorizationCodeRepository:
+        return AuthorizationCodeRepository(self)
+
+    @cached_property
+    def tokens(self) -> TokenRepository:
+        return TokenRepository(self)
+
+    @cached_property
+    def sessions(self) -> WebSessionRepository:
+        return WebSessionRepository(self)
+
+    @cached_property
+    def login_failures(self) -> LoginFailureRepository:
+        return LoginFailureRepository(self)
+
+    def catalogue(self, account_id: int) -> CatalogueRepository:
+        """The catalogue of one account (its products, orders, ...)."""
+        return CatalogueRepository(self, account_id)
+
+    @cached_property
+    def catalogue_seed(self) -> CatalogueSeedRepository:
+        """Writes whole catalogues at once (the demo's, test data sets')."""
+        return CatalogueSeedRepository(self)
