@@ -11,11 +11,22 @@ from starlette.routing import Route
 
 from ..errors import LoginThrottledError
 from ..oauth.passwords import hash_password, needs_rehash, verify_password
+from ..settings import Settings
 from ..store.database import utcnow
+from ..store.transaction import Transaction
 from .forms import first, read_form
-from .platform import Platform, platform_of
+from .platform import platform_of
 from .render import redirect, render, safe_next
-from .sessions import check_csrf, current_user, end_session, start_session
+from .sessions import (
+    SESSION_COOKIE,
+    check_csrf,
+    current_user,
+    delete_cookie,
+    end_session,
+    set_session_cookie,
+    start_session,
+)
+from .units import in_write
 
 GENERIC_FAILURE = "The email or password is not correct."
 
@@ -32,48 +43,54 @@ async def login_page(request: Request) -> Response:
     return render(request, "login.html", {"next": target, "email": ""})
 
 
-def _reserve_attempt(platform: Platform, email: str, address: str, now: dt.datetime) -> None:
-    """Count this attempt as a failure before the password is checked, or refuse it.
+def _reserve_attempt(tx: Transaction, settings: Settings, email: str, address: str,
+                     now: dt.datetime) -> tuple[int | None, str | None]:
+    """Count this attempt as a failure before the password is checked, or refuse it; the
+    user's id and password hash (``None`` for an unknown email).
 
     Checking the count and recording the attempt in one locked transaction means concurrent
     attempts cannot all pass a count taken before any of them failed: at most the limit ever
     reach the (costly) argon2 check. A success then clears the email's records."""
-    settings = platform.settings
     since = now - dt.timedelta(seconds=settings.login_failure_window)
-    with platform.database.write() as db:
-        failures = db.login_failures
-        failures.lock_for(email, address)
-        if failures.count_for_email(email, since) >= settings.login_max_failures_per_email:
-            raise LoginThrottledError(
-                "Too many failed sign-in attempts for this account. Wait 15 minutes and try again."
-            )
-        if failures.count_for_address(address, since) >= settings.login_max_failures_per_address:
-            raise LoginThrottledError("Too many failed sign-in attempts from your network. Wait and try again.")
-        # Only the window counts; older records are swept here so the table stays small.
-        failures.delete_older_than(since)
-        failures.record(email=email, client_address=address, now=now)
+    failures = tx.login_failures
+    failures.lock_for(email, address)
+    if failures.count_for_email(email, since) >= settings.login_max_failures_per_email:
+        raise LoginThrottledError(
+            "Too many failed sign-in attempts for this account. Wait 15 minutes and try again."
+        )
+    if failures.count_for_address(address, since) >= settings.login_max_failures_per_address:
+        raise LoginThrottledError("Too many failed sign-in attempts from your network. Wait and try again.")
+    # Only the window counts; older records are swept here so the table stays small.
+    failures.delete_older_than(since)
+    failures.record(email=email, client_address=address, now=now)
+    user = tx.users.get_by_email(email)
+    return (user.id, user.password_hash) if user else (None, None)
 
 
-def _attempt_login(platform: Platform, email: str, password: str, address: str) -> int | None:
-    """The user id on success. The attempt is reserved before the password is checked."""
-    _reserve_attempt(platform, email, address, utcnow())
-    with platform.database.read() as db:
-        user = db.users.get_by_email(email)
-        password_hash = user.password_hash if user else None
-        user_id = user.id if user else None
+def _sign_in(tx: Transaction, settings: Settings, email: str, user_id: int, new_hash: str | None) -> str:
+    """After a good password: clear the email's failures, store a rehashed password, and
+    start a session on the user's first account; the session's id."""
+    tx.login_failures.clear_for_email(email)
+    if new_hash is not None:
+        tx.users.set_password_hash(user_id, new_hash)
+    accounts = tx.users.accounts_of(user_id)
+    return start_session(tx, settings, user_id=user_id, account_id=accounts[0].id if accounts else None,
+                         now=utcnow())
+
+
+def _check_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+    """Whether the password is right, and its new hash if the stored one is outdated (argon2:
+    in a thread, outside any transaction)."""
     if not verify_password(password_hash, password):
-        return None  # the reserved attempt stays recorded as a failure
-    with platform.database.write() as db:
-        db.login_failures.clear_for_email(email)
-        if password_hash and needs_rehash(password_hash):
-            found = db.users.get(user_id)  # type: ignore[arg-type]
-            if found:
-                found.password_hash = hash_password(password)
-    return user_id
+        return False, None
+    return True, hash_password(password) if password_hash and needs_rehash(password_hash) else None
 
 
 async def login_submit(request: Request) -> Response:
+    """Two transactions, not one: the attempt is recorded (committed) before the password is
+    checked, and the check runs outside any transaction (see ``_reserve_attempt``)."""
     platform = platform_of(request)
+    settings = platform.settings
     fields = await read_form(request)
     check_csrf(request, None, first(fields, "csrf_token"))
     email = first(fields, "email").strip().lower()[:320]
@@ -84,19 +101,19 @@ async def login_submit(request: Request) -> Response:
             request, "login.html", {"next": target, "email": email, "error": "Enter your email and password."},
             status_code=400,
         )
-    user_id = await run_in_threadpool(_attempt_login, platform, email, password, client_address(request))
-    if user_id is None:
+    address = client_address(request)
+    user_id, password_hash = await in_write(
+        platform, lambda tx: _reserve_attempt(tx, settings, email, address, utcnow()))
+    good, new_hash = await run_in_threadpool(_check_password, password_hash, password)
+    if not good or user_id is None:
+        # The reserved attempt stays recorded as a failure.
         return render(
             request, "login.html", {"next": target, "email": email, "error": GENERIC_FAILURE}, status_code=400
         )
+    signed_in = user_id
+    session_id = await in_write(platform, lambda tx: _sign_in(tx, settings, email, signed_in, new_hash))
     response = redirect(target)
-
-    def _start() -> None:
-        with platform.database.read() as db:
-            accounts = db.users.accounts_of(user_id)
-        start_session(platform, response, user_id=user_id, account_id=accounts[0].id if accounts else None)
-
-    await run_in_threadpool(_start)
+    set_session_cookie(platform, response, session_id)
     return response
 
 
@@ -107,7 +124,9 @@ async def logout(request: Request) -> Response:
     check_csrf(request, user, first(fields, "csrf_token"))
     response = redirect("/login")
     if user is not None:
-        await run_in_threadpool(end_session, platform, response, user.session_id)
+        session_id = user.session_id
+        await in_write(platform, lambda tx: end_session(tx, session_id))
+        delete_cookie(platform, response, SESSION_COOKIE)
     return response
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,6 +17,7 @@ from ..oauth.installs import install_start_url
 from ..oauth.private_tokens import create_private_token, revoke_private_token
 from ..oauth.revocation import uninstall
 from ..store.database import utcnow
+from ..store.transaction import Transaction
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import every, first, read_form
 from .platform import platform_of
@@ -33,6 +33,7 @@ from .sessions import (
     stash_reveal,
     take_reveal,
 )
+from .units import in_read, in_write
 
 API_PAGE = "/backoffice/api"
 
@@ -60,16 +61,15 @@ async def integrations(request: Request, user: CurrentUser) -> Response:
     assert user.account is not None
     account_id = user.account.id
 
-    def _load() -> dict[str, Any]:
-        with platform.database.read() as db:
-            installed = db.installations.list_active_for_account(account_id)
-            installed_ids = {app.id for _, app in installed}
-            apps = db.apps
-            available = [a for a in apps.list_installable_for(account_id) if a.id not in installed_ids]
-            logos = apps.ids_with_logo([a.id for a in available] + list(installed_ids))
-            return {"installed": installed, "available": available, "logos": logos}
+    def _load(db: Transaction) -> dict[str, Any]:
+        installed = db.installations.list_active_for_account(account_id)
+        installed_ids = {app.id for _, app in installed}
+        apps = db.apps
+        available = [a for a in apps.list_installable_for(account_id) if a.id not in installed_ids]
+        logos = apps.ids_with_logo([a.id for a in available] + list(installed_ids))
+        return {"installed": installed, "available": available, "logos": logos}
 
-    return render(request, "backoffice/integrations.html", await run_in_threadpool(_load), user=user)
+    return render(request, "backoffice/integrations.html", await in_read(platform, _load), user=user)
 
 
 @account_user
@@ -80,12 +80,11 @@ async def install(request: Request, user: CurrentUser) -> Response:
     client_id = request.path_params["client_id"]
     account_id = user.account.id
 
-    def _url() -> str:
-        with platform.database.read() as db:
-            return install_start_url(db, platform.client_secrets, client_id=client_id, account_id=account_id,
-                                     now=utcnow())
+    def _url(db: Transaction) -> str:
+        return install_start_url(db, platform.client_secrets, client_id=client_id, account_id=account_id,
+                                 now=utcnow())
 
-    return redirect(await run_in_threadpool(_url), status_code=303)
+    return redirect(await in_read(platform, _url), status_code=303)
 
 
 @account_user
@@ -95,19 +94,18 @@ async def app_page(request: Request, user: CurrentUser) -> Response:
     client_id = request.path_params["client_id"]
     account_id = user.account.id
 
-    def _load() -> dict[str, Any]:
-        with platform.database.read() as db:
-            app = db.apps.get_by_client_id(client_id)
-            if app is None or not (
-                is_installable(db, app, account_id) or db.installations.get_for(account_id, app.id)
-            ):
-                raise NotFoundError("That app does not exist.")
-            installation = db.installations.get_for(account_id, app.id)
-            if installation is not None and installation.uninstalled_at is not None:
-                installation = None
-            return {"app": app, "installation": installation, "has_logo": db.apps.has_logo(app.id)}
+    def _load(db: Transaction) -> dict[str, Any]:
+        app = db.apps.get_by_client_id(client_id)
+        if app is None or not (
+            is_installable(db, app, account_id) or db.installations.get_for(account_id, app.id)
+        ):
+            raise NotFoundError("That app does not exist.")
+        installation = db.installations.get_for(account_id, app.id)
+        if installation is not None and installation.uninstalled_at is not None:
+            installation = None
+        return {"app": app, "installation": installation, "has_logo": db.apps.has_logo(app.id)}
 
-    return render(request, "backoffice/app.html", await run_in_threadpool(_load), user=user)
+    return render(request, "backoffice/app.html", await in_read(platform, _load), user=user)
 
 
 @account_user
@@ -118,16 +116,15 @@ async def uninstall_app(request: Request, user: CurrentUser) -> Response:
     client_id = request.path_params["client_id"]
     account_id = user.account.id
 
-    def _uninstall() -> str:
-        with platform.database.write() as db:
-            app = db.apps.get_by_client_id(client_id)
-            installation = db.installations.get_for(account_id, app.id) if app else None
-            if app is None or installation is None or installation.uninstalled_at is not None:
-                raise NotFoundError("That app is not installed on this account.")
-            uninstall(db, installation, utcnow())
-            return app.name
+    def _uninstall(db: Transaction) -> str:
+        app = db.apps.get_by_client_id(client_id)
+        installation = db.installations.get_for(account_id, app.id) if app else None
+        if app is None or installation is None or installation.uninstalled_at is not None:
+            raise NotFoundError("That app is not installed on this account.")
+        uninstall(db, installation, utcnow())
+        return app.name
 
-    name = await run_in_threadpool(_uninstall)
+    name = await in_write(platform, _uninstall)
     platform.authenticator.invalidate()
     response = redirect("/backoffice/integrations")
     flash(request, response, f"{name} was uninstalled and its access revoked.")
@@ -145,11 +142,10 @@ async def switch_account(request: Request) -> Response:
     if chosen is None:
         raise NotFoundError("You are not a user of that account.")
 
-    def _switch() -> None:
-        with platform.database.write() as db:
-            db.sessions.set_account(hash_secret(user.session_id), chosen.id)
+    def _switch(db: Transaction) -> None:
+        db.sessions.set_account(hash_secret(user.session_id), chosen.id)
 
-    await run_in_threadpool(_switch)
+    await in_write(platform, _switch)
     target = safe_next(first(fields, "next"))
     # An app page of the old account may not exist for the new one.
     if target.startswith("/backoffice/apps/"):
@@ -176,11 +172,10 @@ async def _render_api_page(
     assert user.account is not None
     account_id = user.account.id
 
-    def _load() -> dict[str, Any]:
-        with platform.database.read() as db:
-            return {"tokens": db.tokens.list_private_for_account(account_id)}
+    def _load(db: Transaction) -> dict[str, Any]:
+        return {"tokens": db.tokens.list_private_for_account(account_id)}
 
-    context = await run_in_threadpool(_load)
+    context = await in_read(platform, _load)
     context.update(extra or {})
     context.setdefault("api_url", platform.settings.api_url)
     return render(request, "backoffice/api.html", context, user=user, status_code=status_code)
@@ -198,13 +193,12 @@ async def create_token(request: Request, user: CurrentUser) -> Response:
     except ScopeError:
         scopes = ScopeSet()
 
-    def _create() -> tuple[Any, str]:
-        with platform.database.write() as db:
-            return create_private_token(db, account_id=account_id, name=name, scopes=scopes, user_id=user_id,
-                                        now=utcnow())
+    def _create(db: Transaction) -> tuple[Any, str]:
+        return create_private_token(db, account_id=account_id, name=name, scopes=scopes, user_id=user_id,
+                                    now=utcnow())
 
     try:
-        token, value = await run_in_threadpool(_create)
+        token, value = await in_write(platform, _create)
     except ValidationError as exc:
         chosen = {s.value for s in scopes}
         return await _render_api_page(
@@ -225,11 +219,10 @@ async def revoke_token(request: Request, user: CurrentUser) -> Response:
     account_id = user.account.id
     token_id = request.path_params["token_id"]
 
-    def _revoke() -> str:
-        with platform.database.write() as db:
-            return revoke_private_token(db, account_id=account_id, token_id=token_id, now=utcnow()).name
+    def _revoke(db: Transaction) -> str:
+        return revoke_private_token(db, account_id=account_id, token_id=token_id, now=utcnow()).name
 
-    name = await run_in_threadpool(_revoke)
+    name = await in_write(platform, _revoke)
     platform.authenticator.invalidate()
     response = redirect("/backoffice/api")
     flash(request, response, f"The token “{name}” was revoked.")
@@ -240,13 +233,12 @@ async def app_logo(request: Request) -> Response:
     platform = platform_of(request)
     client_id = request.path_params["client_id"]
 
-    def _load() -> tuple[str, bytes] | None:
-        with platform.database.read() as db:
-            app = db.apps.get_by_client_id(client_id)
-            logo = db.apps.get_logo(app.id) if app else None
-            return (logo.content_type, logo.data) if logo else None
+    def _load(db: Transaction) -> tuple[str, bytes] | None:
+        app = db.apps.get_by_client_id(client_id)
+        logo = db.apps.get_logo(app.id) if app else None
+        return (logo.content_type, logo.data) if logo else None
 
-    found = await run_in_threadpool(_load)
+    found = await in_read(platform, _load)
     if found is None:
         raise NotFoundError("This app has no logo.")
     return Response(found[1], media_type=found[0], headers={"Cache-Control": "public, max-age=300"})

@@ -7,7 +7,6 @@ import binascii
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -220,13 +219,12 @@ async def revoke(request: Request) -> Response:
     try:
         token, client, basic = await _token_about_request(request)
 
-        def _revoke() -> bool:
+        def _revoke(db: Transaction) -> bool:
             now = utcnow()
-            with platform.database.write() as db:
-                credentials = authenticate_client(db, platform.client_secrets, client, now)
-                return revoke_app_token(db, credentials, token, now)
+            credentials = authenticate_client(db, platform.client_secrets, client, now)
+            return revoke_app_token(db, credentials, token, now)
 
-        if await run_in_threadpool(_revoke):
+        if await platform.database.writing(_revoke):
             platform.authenticator.invalidate()
     except OAuthError as error:
         return oauth_error_response(error, basic_auth=basic)
@@ -239,12 +237,11 @@ async def introspect(request: Request) -> Response:
     try:
         token, client, basic = await _token_about_request(request)
 
-        def _introspect() -> dict[str, Any]:
-            with platform.database.read() as db:
-                credentials = authenticate_client(db, platform.client_secrets, client, utcnow())
-                return introspect_app_token(db, credentials, token)
+        def _introspect(db: Transaction) -> dict[str, Any]:
+            credentials = authenticate_client(db, platform.client_secrets, client, utcnow())
+            return introspect_app_token(db, credentials, token)
 
-        answer = await run_in_threadpool(_introspect)
+        answer = await platform.database.reading(_introspect)
     except OAuthError as error:
         return oauth_error_response(error, basic_auth=basic)
     return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
@@ -255,11 +252,10 @@ async def finish(request: Request) -> Response:
     platform = platform_of(request)
     client_id = first(parse_query_string(request, limit=MAX_QUERY_BYTES), "client_id")
 
-    def _exists() -> bool:
-        with platform.database.read() as db:
-            return bool(client_id) and db.apps.get_by_client_id(client_id) is not None
+    def _exists(db: Transaction) -> bool:
+        return bool(client_id) and db.apps.get_by_client_id(client_id) is not None
 
-    if not await run_in_threadpool(_exists):
+    if not await platform.database.reading(_exists):
         raise NotFoundError("No app is registered with this client_id.")
     return redirect(f"/backoffice/apps/{quote(client_id, safe='')}", status_code=302)
 

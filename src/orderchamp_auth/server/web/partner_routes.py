@@ -26,34 +26,29 @@ from ..oauth.apps import (
 )
 from ..oauth.installs import install_start_url
 from ..store.database import utcnow
-from ..store.models import App, Partner
+from ..store.models import App
+from ..store.repositories.clients import PartnerRef
 from ..store.transaction import Transaction
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import Upload, every, first, read_form, read_multipart_form
 from .logos import LOGO_CONTENT_TYPE, LogoError, normalize_logo
-from .partner_changes_routes import change_context, form_start
-from .platform import Platform, platform_of
+from .partner_changes_routes import change_context, form_start, load_partner_app
+from .platform import platform_of
 from .render import redirect, render
 from .roles import partner_member, partner_user
 from .sessions import CurrentUser, check_csrf, flash
+from .units import in_read, in_write
 
 LOGO_TOO_LARGE = "The upload is too large. A logo can be at most 1 MB: choose a smaller image and try again."
 GRACE_HOURS = int(SECRET_ROTATION_GRACE.total_seconds() // 3600)
 
 
-def _apps_url(partner: Partner) -> str:
+def _apps_url(partner: PartnerRef) -> str:
     return f"/partners/{partner.id}/apps"
 
 
-def _app_url(partner: Partner, client_id: str) -> str:
+def _app_url(partner: PartnerRef, client_id: str) -> str:
     return f"/partners/{partner.id}/apps/{client_id}"
-
-
-def _load_app(db: Transaction, partner: Partner, client_id: str) -> App:
-    app = db.apps.get_for_partner(partner.id, client_id)
-    if app is None:
-        raise NotFoundError("There is no such app in your dashboard.")
-    return app
 
 
 async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
@@ -66,35 +61,28 @@ async def _form(request: Request, user: CurrentUser) -> list[tuple[str, str]]:
 async def partners_home(request: Request, user: CurrentUser) -> Response:
     if len(user.partner_ids) == 1:
         return redirect(f"/partners/{user.partner_ids[0]}/apps", status_code=302)
-    platform = platform_of(request)
-
-    def _load() -> list[Partner]:
-        with platform.database.read() as db:
-            return db.partners.partners_of_user(user.user.id)
-
-    return render(request, "partner/index.html", {"partners": await run_in_threadpool(_load)}, user=user)
+    return render(request, "partner/index.html", {"partners": user.partners}, user=user)
 
 
 @partner_member
-async def partner_root(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def partner_root(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     return redirect(_apps_url(partner), status_code=302)
 
 
 @partner_member
-async def apps_list(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def apps_list(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     platform = platform_of(request)
 
-    def _load() -> dict[str, Any]:
-        with platform.database.read() as db:
-            apps = db.apps.list_for_partner(partner.id)
-            return {
-                "apps": apps,
-                "logos": db.apps.ids_with_logo([a.id for a in apps]),
-                "changes": db.app_changes.statuses_for([a.id for a in apps]),
-                "demo_accounts": db.partners.demo_accounts_of(partner.id),
-            }
+    def _load(db: Transaction) -> dict[str, Any]:
+        apps = db.apps.list_for_partner(partner.id)
+        return {
+            "apps": apps,
+            "logos": db.apps.ids_with_logo([a.id for a in apps]),
+            "changes": db.app_changes.statuses_for([a.id for a in apps]),
+            "demo_accounts": db.partners.demo_accounts_of(partner.id),
+        }
 
-    return render(request, "partner/apps.html", {"partner": partner, **await run_in_threadpool(_load)}, user=user)
+    return render(request, "partner/apps.html", {"partner": partner, **await in_read(platform, _load)}, user=user)
 
 
 # Creating and editing ---------------------------------------------------------------------
@@ -110,7 +98,7 @@ def _submitted_values(fields: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _render_form(
-    request: Request, user: CurrentUser, partner: Partner, *, app: App | None, values: dict[str, Any],
+    request: Request, user: CurrentUser, partner: PartnerRef, *, app: App | None, values: dict[str, Any],
     logo_url: str | None = None, errors: dict[str, str] | None = None, status_code: int = 200,
 ) -> Response:
     uris = [u for u in values["redirect_uris"] if u.strip()] or [""]
@@ -132,33 +120,33 @@ def _prepare_logo(upload: Upload | None) -> tuple[bytes | None, dict[str, str]]:
 
 
 @partner_member
-async def new_app(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def new_app(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     values = {"name": "", "description": "", "application_url": "", "redirect_uris": [""]}
     return _render_form(request, user, partner, app=None, values=values)
 
 
 @partner_member
-async def create_app_submit(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def create_app_submit(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     platform = platform_of(request)
     fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE, multiline=("description",))
     check_csrf(request, user, first(fields, "csrf_token"))
     values = _submitted_values(fields)
+    # The image work runs before the transaction: it holds no lock meanwhile.
+    logo, logo_errors = await run_in_threadpool(_prepare_logo, files.get("logo"))
 
-    def _create() -> App:
-        logo, logo_errors = _prepare_logo(files.get("logo"))
-        with platform.database.write() as db:
-            try:
-                app, _secret = create_app(db, platform.client_secrets, partner_id=partner.id, **values)
-            except ValidationError as exc:
-                raise ValidationError(exc.message, fields={**exc.fields, **logo_errors}) from None
-            if logo_errors:
-                raise ValidationError("The app was not saved.", fields=logo_errors)  # rolls the app back
-            if logo is not None:
-                db.apps.set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
-            return app
+    def _create(db: Transaction) -> App:
+        try:
+            app, _secret = create_app(db, platform.client_secrets, partner_id=partner.id, **values)
+        except ValidationError as exc:
+            raise ValidationError(exc.message, fields={**exc.fields, **logo_errors}) from None
+        if logo_errors:
+            raise ValidationError("The app was not saved.", fields=logo_errors)  # rolls the app back
+        if logo is not None:
+            db.apps.set_logo(app.id, content_type=LOGO_CONTENT_TYPE, data=logo, now=utcnow())
+        return app
 
     try:
-        app = await run_in_threadpool(_create)
+        app = await in_write(platform, _create)
     except ValidationError as exc:
         errors = _with_logo_reminder(exc.fields, files)
         return _render_form(request, user, partner, app=None, values=values, errors=errors, status_code=400)
@@ -175,55 +163,53 @@ def _with_logo_reminder(errors: dict[str, str], files: dict[str, Upload]) -> dic
 
 
 @partner_member
-async def edit_app(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def edit_app(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     platform = platform_of(request)
     client_id = request.path_params["client_id"]
 
-    def _load() -> tuple[App, dict[str, Any], str | None]:
-        with platform.database.read() as db:
-            app = _load_app(db, partner, client_id)
-            values, logo_url, _change = form_start(db, partner, app)
-            return app, values, logo_url
+    def _load(db: Transaction) -> tuple[App, dict[str, Any], str | None]:
+        app = load_partner_app(db, partner, client_id)
+        values, logo_url, _change = form_start(db, partner, app)
+        return app, values, logo_url
 
-    app, values, logo_url = await run_in_threadpool(_load)
+    app, values, logo_url = await in_read(platform, _load)
     return _render_form(request, user, partner, app=app, values=values, logo_url=logo_url)
 
 
 @partner_member
-async def update_app_submit(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def update_app_submit(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     platform = platform_of(request)
     client_id = request.path_params["client_id"]
     fields, files = await read_multipart_form(request, too_large=LOGO_TOO_LARGE, multiline=("description",))
     check_csrf(request, user, first(fields, "csrf_token"))
     values = _submitted_values(fields)
     remove_logo = first(fields, "remove_logo") == "1"
+    logo, logo_errors = await run_in_threadpool(_prepare_logo, files.get("logo"))
+    if logo_errors:  # checked with the fields, so that every problem is shown at once
+        logo_change = LogoChange()
+    else:
+        logo_change = LogoChange(LOGO_CONTENT_TYPE if logo else None, logo, remove=remove_logo)
 
-    def _update() -> tuple[App, EditResult]:
-        logo, logo_errors = _prepare_logo(files.get("logo"))
-        if logo_errors:  # checked with the fields, so that every problem is shown at once
-            logo_change = LogoChange()
-        else:
-            logo_change = LogoChange(LOGO_CONTENT_TYPE if logo else None, logo, remove=remove_logo)
-        with platform.database.write() as db:
-            app = _load_app(db, partner, client_id)
-            try:
-                result = update_app(db, app, **values, logo=logo_change, user_id=user.user.id, now=utcnow())
-            except ValidationError as exc:
-                raise ValidationError(exc.message, fields={**exc.fields, **logo_errors}) from None
-            if logo_errors:
-                raise ValidationError("The app was not saved.", fields=logo_errors)  # rolls the edit back
-            return app, result
+    def _update(db: Transaction) -> tuple[App, EditResult]:
+        app = load_partner_app(db, partner, client_id)
+        try:
+            result = update_app(db, app, **values, logo=logo_change, user_id=user.user.id, now=utcnow())
+        except ValidationError as exc:
+            raise ValidationError(exc.message, fields={**exc.fields, **logo_errors}) from None
+        if logo_errors:
+            raise ValidationError("The app was not saved.", fields=logo_errors)  # rolls the edit back
+        return app, result
 
-    def _unchanged() -> tuple[App, str | None]:
-        # Read again: the failed transaction's rollback expired what it had loaded.
-        with platform.database.read() as db:
-            app = _load_app(db, partner, client_id)
-            return app, form_start(db, partner, app)[1]
+    def _unchanged(db: Transaction) -> tuple[App, str | None]:
+        app = load_partner_app(db, partner, client_id)
+        return app, form_start(db, partner, app)[1]
 
     try:
-        app, result = await run_in_threadpool(_update)
+        app, result = await in_write(platform, _update)
     except ValidationError as exc:
-        unchanged, logo_url = await run_in_threadpool(_unchanged)
+        # A refused form is shown over what is stored, read afresh: the failed transaction's
+        # rollback expired what it had loaded.
+        unchanged, logo_url = await in_read(platform, _unchanged)
         return _render_form(
             request, user, partner, app=unchanged, values=values, logo_url=logo_url,
             errors=_with_logo_reminder(exc.fields, files), status_code=400,
@@ -246,79 +232,69 @@ _EDIT_MESSAGES = {
 # The app's page: status, credentials, test installs ---------------------------------------------
 
 
-def _page_context(platform: Platform, user: CurrentUser, partner: Partner, client_id: str) -> dict[str, Any]:
+def _page_context(db: Transaction, user: CurrentUser, partner: PartnerRef, app: App) -> dict[str, Any]:
     now = utcnow()
-    with platform.database.read() as db:
-        app = _load_app(db, partner, client_id)
-        partners = db.partners
-        previous_until = app.previous_secret_expires_at
-        return {
-            "partner": partner,
-            "app": app,
-            "has_logo": db.apps.has_logo(app.id),
-            **change_context(db, partner, app),
-            "demo_accounts": partners.demo_accounts_of(partner.id),
-            "my_demo_ids": {a.id for a in partners.demo_accounts_of_user(partner.id, user.user.id)},
-            "previous_until": previous_until if previous_until and previous_until > now else None,
-            "grace_hours": GRACE_HOURS,
-        }
+    partners = db.partners
+    previous_until = app.previous_secret_expires_at
+    return {
+        "partner": partner,
+        "app": app,
+        "has_logo": db.apps.has_logo(app.id),
+        **change_context(db, partner, app),
+        "demo_accounts": partners.demo_accounts_of(partner.id),
+        "my_demo_ids": {a.id for a in partners.demo_accounts_of_user(partner.id, user.user.id)},
+        "previous_until": previous_until if previous_until and previous_until > now else None,
+        "grace_hours": GRACE_HOURS,
+    }
 
 
-async def _render_app_page(
-    request: Request, user: CurrentUser, partner: Partner, extra: dict[str, Any] | None = None
-) -> Response:
-    platform = platform_of(request)
+@partner_member
+async def app_page(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     client_id = request.path_params["client_id"]
-    context = await run_in_threadpool(_page_context, platform, user, partner, client_id)
-    context.update(extra or {})
+    context = await in_read(platform_of(request),
+                            lambda db: _page_context(db, user, partner, load_partner_app(db, partner, client_id)))
     return render(request, "partner/app.html", context, user=user)
 
 
 @partner_member
-async def app_page(request: Request, user: CurrentUser, partner: Partner) -> Response:
-    return await _render_app_page(request, user, partner)
-
-
-@partner_member
-async def reveal_secret(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def reveal_secret(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     """The secret is shown only in answer to a POST, so it never sits in a cached or linked GET page."""
     platform = platform_of(request)
     await _form(request, user)
     client_id = request.path_params["client_id"]
 
-    def _secret() -> str:
-        with platform.database.read() as db:
-            return platform.client_secrets.current_secret(_load_app(db, partner, client_id))
+    def _load(db: Transaction) -> dict[str, Any]:
+        app = load_partner_app(db, partner, client_id)
+        return {**_page_context(db, user, partner, app), "secret": platform.client_secrets.current_secret(app)}
 
-    return await _render_app_page(request, user, partner, {"secret": await run_in_threadpool(_secret)})
+    return render(request, "partner/app.html", await in_read(platform, _load), user=user)
 
 
 @partner_member
-async def rotate_secret(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def rotate_secret(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     platform = platform_of(request)
     await _form(request, user)
     client_id = request.path_params["client_id"]
 
-    def _rotate() -> str:
-        with platform.database.write() as db:
-            return rotate_client_secret(platform.client_secrets, _load_app(db, partner, client_id), utcnow())
+    def _rotate(db: Transaction) -> dict[str, Any]:
+        app = load_partner_app(db, partner, client_id)
+        secret = rotate_client_secret(platform.client_secrets, app, utcnow())
+        return {**_page_context(db, user, partner, app), "secret": secret, "rotated": True}
 
-    secret = await run_in_threadpool(_rotate)
-    return await _render_app_page(request, user, partner, {"secret": secret, "rotated": True})
+    return render(request, "partner/app.html", await in_write(platform, _rotate), user=user)
 
 
 @partner_member
-async def expire_previous_secret(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def expire_previous_secret(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     """End the rotation's grace period early, e.g. when the old secret may have leaked."""
     platform = platform_of(request)
     await _form(request, user)
     client_id = request.path_params["client_id"]
 
-    def _expire() -> bool:
-        with platform.database.write() as db:
-            return platform.client_secrets.expire_previous(_load_app(db, partner, client_id), utcnow())
+    def _expire(db: Transaction) -> bool:
+        return platform.client_secrets.expire_previous(load_partner_app(db, partner, client_id), utcnow())
 
-    expired = await run_in_threadpool(_expire)
+    expired = await in_write(platform, _expire)
     response = redirect(_app_url(partner, client_id))
     if expired:
         flash(request, response, "The previous client secret no longer works. Only the current one does.")
@@ -328,47 +304,45 @@ async def expire_previous_secret(request: Request, user: CurrentUser, partner: P
 
 
 @partner_member
-async def submit_app(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def submit_app(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     platform = platform_of(request)
     await _form(request, user)
     client_id = request.path_params["client_id"]
 
-    def _submit() -> str:
-        with platform.database.write() as db:
-            app = _load_app(db, partner, client_id)
-            submit_for_review(app, utcnow())
-            return app.name
+    def _submit(db: Transaction) -> str:
+        app = load_partner_app(db, partner, client_id)
+        submit_for_review(app, utcnow())
+        return app.name
 
-    name = await run_in_threadpool(_submit)
+    name = await in_write(platform, _submit)
     response = redirect(_app_url(partner, client_id))
     flash(request, response, f"{name} was submitted for review. Orderchamp support will verify it or tell you what to change.")
     return response
 
 
 @partner_member
-async def test_install(request: Request, user: CurrentUser, partner: Partner) -> Response:
+async def test_install(request: Request, user: CurrentUser, partner: PartnerRef) -> Response:
     """Start an install on one of the partner's demo accounts that this user belongs to."""
     platform = platform_of(request)
     fields = await _form(request, user)
     client_id = request.path_params["client_id"]
     chosen = first(fields, "account_id")
 
-    def _start() -> str:
-        with platform.database.write() as db:
-            app = _load_app(db, partner, client_id)
-            demo = next(
-                (a for a in db.partners.demo_accounts_of_user(partner.id, user.user.id) if str(a.id) == chosen),
-                None,
-            )
-            if demo is None:
-                raise NotFoundError("Choose one of your partner's demo accounts that you are a user of.")
-            # The consent page then preselects the demo account.
-            db.sessions.set_account(hash_secret(user.session_id), demo.id)
-            return install_start_url(
-                db, platform.client_secrets, client_id=app.client_id, account_id=demo.id, now=utcnow()
-            )
+    def _start(db: Transaction) -> str:
+        app = load_partner_app(db, partner, client_id)
+        demo = next(
+            (a for a in db.partners.demo_accounts_of_user(partner.id, user.user.id) if str(a.id) == chosen),
+            None,
+        )
+        if demo is None:
+            raise NotFoundError("Choose one of your partner's demo accounts that you are a user of.")
+        # The consent page then preselects the demo account.
+        db.sessions.set_account(hash_secret(user.session_id), demo.id)
+        return install_start_url(
+            db, platform.client_secrets, client_id=app.client_id, account_id=demo.id, now=utcnow()
+        )
 
-    return redirect(await run_in_threadpool(_start), status_code=303)
+    return redirect(await in_write(platform, _start), status_code=303)
 
 
 routes = [

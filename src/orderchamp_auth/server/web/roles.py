@@ -11,18 +11,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import NotFoundError, PermissionDeniedError
-from ..store.models import Partner
-from .platform import platform_of
+from ..store.repositories.clients import PartnerRef
 from .render import login_redirect, render
 from .sessions import CurrentUser, current_user
 
 Handler = Callable[[Request, CurrentUser], Awaitable[Response]]
-PartnerHandler = Callable[[Request, CurrentUser, Partner], Awaitable[Response]]
+PartnerHandler = Callable[[Request, CurrentUser, PartnerRef], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -62,7 +60,7 @@ def _is_support(_request: Request, user: CurrentUser) -> Response | None:
 
 
 def _is_partner(_request: Request, user: CurrentUser) -> Response | None:
-    if not user.partner_ids:
+    if not user.partners:
         raise PermissionDeniedError(_NOT_A_PARTNER)
     return None
 
@@ -81,25 +79,17 @@ _NOT_A_PARTNER = (
 
 
 def partner_member(handler: PartnerHandler) -> Endpoint:
-    """Pages under ``/partners/{partner_id}``: only for members of that partner."""
+    """Pages under ``/partners/{partner_id}``: only for members of that partner. The partner
+    comes with the signed-in user (``sessions``), so the check reads nothing more."""
 
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
         user = await current_user(request)
         if user is None:
             return login_redirect(request)
-        if not user.partner_ids:
+        if not user.partners:
             raise PermissionDeniedError(_NOT_A_PARTNER)
-        partner_id = request.path_params["partner_id"]  # an int: see web.paths
-        if partner_id not in user.partner_ids:
-            raise NotFoundError("There is no such partner in your dashboard.")
-        platform = platform_of(request)
-
-        def _load() -> Partner | None:
-            with platform.database.read() as db:
-                return db.partners.get(partner_id)
-
-        partner = await run_in_threadpool(_load)
+        partner = user.partner(request.path_params["partner_id"])  # an int: see web.paths
         if partner is None:
             raise NotFoundError("There is no such partner in your dashboard.")
         return await handler(request, user, partner)

@@ -28,12 +28,11 @@ from starlette.responses import Response
 from ...protocol.tokens import hash_secret
 from ..errors import CrossSiteRequestError, CsrfError
 from ..keys import OneTimeBox, derive_key
-from ..settings import origin_of
+from ..settings import Settings, origin_of
 from ..store.database import utcnow
-from ..store.repositories.sessions import (
-    AccountSummary,
-    SessionUser,
-)
+from ..store.repositories.accounts import AccountSummary
+from ..store.repositories.clients import PartnerRef
+from ..store.repositories.sessions import SessionUser
 from ..store.transaction import Transaction
 from .platform import Platform, platform_of
 
@@ -49,11 +48,18 @@ class CurrentUser:
     session_id: str
     accounts: list[AccountSummary]
     account: AccountSummary | None
-    partner_ids: list[int] = field(default_factory=list)
+    partners: list[PartnerRef] = field(default_factory=list)  # those the user is a member of, by name
 
     @property
     def is_support(self) -> bool:
         return self.user.is_support
+
+    @property
+    def partner_ids(self) -> list[int]:
+        return [p.id for p in self.partners]
+
+    def partner(self, partner_id: int) -> PartnerRef | None:
+        return next((p for p in self.partners if p.id == partner_id), None)
 
 
 def _signers(platform: Platform) -> list[Signer]:
@@ -75,11 +81,11 @@ def _load(tx: Transaction, session_id: str) -> CurrentUser | None:
     user = tx.sessions.find_user(hash_secret(session_id), utcnow())
     if user is None:
         return None
-    accounts = tx.sessions.accounts_of_user(user.id)
-    partner_ids = tx.sessions.partner_ids_of_user(user.id)
+    accounts = tx.users.accounts_of(user.id)
+    partners = tx.partners.partners_of_user(user.id)
     chosen = user.session_account_id
     account = next((a for a in accounts if a.id == chosen), accounts[0] if accounts else None)
-    return CurrentUser(user, session_id, accounts, account, partner_ids)
+    return CurrentUser(user, session_id, accounts, account, partners)
 
 
 async def current_user(request: Request) -> CurrentUser | None:
@@ -96,28 +102,30 @@ async def current_user(request: Request) -> CurrentUser | None:
     return result
 
 
-def start_session(platform: Platform, response: Response, *, user_id: int, account_id: int | None) -> str:
-    """Create a session row (call inside the login transaction's thread) and set the cookie."""
+def start_session(tx: Transaction, settings: Settings, *, user_id: int, account_id: int | None,
+                  now: dt.datetime) -> str:
+    """Record a new session in the caller's transaction (sweeping expired ones); its id, for
+    ``set_session_cookie`` once that transaction committed."""
     session_id = secrets.token_urlsafe(32)
-    with platform.database.write() as db:
-        sessions = db.sessions
-        sessions.delete_expired(utcnow())
-        sessions.create(
-            session_hash=hash_secret(session_id),
-            user_id=user_id,
-            account_id=account_id,
-            expires_at=utcnow() + dt.timedelta(seconds=platform.settings.session_max_age),
-        )
-    signed = _signers(platform)[0].sign(session_id.encode()).decode()
-    _set_cookie(platform, response, SESSION_COOKIE, signed, max_age=platform.settings.session_max_age)
-    delete_cookie(platform, response, PRESESSION_COOKIE)
+    tx.sessions.delete_expired(now)
+    tx.sessions.create(
+        session_hash=hash_secret(session_id),
+        user_id=user_id,
+        account_id=account_id,
+        expires_at=now + dt.timedelta(seconds=settings.session_max_age),
+    )
     return session_id
 
 
-def end_session(platform: Platform, response: Response, session_id: str) -> None:
-    with platform.database.write() as db:
-        db.sessions.delete(hash_secret(session_id))
-    delete_cookie(platform, response, SESSION_COOKIE)
+def set_session_cookie(platform: Platform, response: Response, session_id: str) -> None:
+    signed = _signers(platform)[0].sign(session_id.encode()).decode()
+    _set_cookie(platform, response, SESSION_COOKIE, signed, max_age=platform.settings.session_max_age)
+    delete_cookie(platform, response, PRESESSION_COOKIE)
+
+
+def end_session(tx: Transaction, session_id: str) -> None:
+    """Delete the session in the caller's transaction (the cookie: ``delete_cookie``)."""
+    tx.sessions.delete(hash_secret(session_id))
 
 
 def _set_cookie(platform: Platform, response: Response, name: str, value: str, *, max_age: int | None) -> None:

@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from .platform import Platform, platform_of
 from .render import redirect, render
 from .roles import support_user
 from .sessions import CurrentUser, check_csrf, flash
+from .units import in_read, in_write
 
 MAX_PARTNER_NAME = 200
 
@@ -51,30 +51,29 @@ async def support_home(request: Request, user: CurrentUser) -> Response:
 async def review_queue(request: Request, user: CurrentUser) -> Response:
     platform = platform_of(request)
 
-    def _load() -> dict[str, Any]:
-        with platform.database.read() as db:
-            apps = db.apps
-            queue = apps.list_by_status(AppStatus.SUBMITTED)
-            changes = db.app_changes.list_submitted()  # edits of verified apps
-            logos = apps.ids_with_logo([a.id for a in queue] + [c.app_id for c in changes])
-            return {"queue": queue, "changes": changes, "logos": logos}
+    def _load(db: Transaction) -> dict[str, Any]:
+        apps = db.apps
+        queue = apps.list_by_status(AppStatus.SUBMITTED)
+        changes = db.app_changes.list_submitted()  # edits of verified apps
+        logos = apps.ids_with_logo([a.id for a in queue] + [c.app_id for c in changes])
+        return {"queue": queue, "changes": changes, "logos": logos}
 
-    return render(request, "support/review.html", await run_in_threadpool(_load), user=user)
+    return render(request, "support/review.html", await in_read(platform, _load), user=user)
 
 
-def _load_app(platform: Platform, client_id: str) -> dict[str, Any]:
-    with platform.database.read() as db:
-        app = db.apps.get_by_client_id(client_id)
-        if app is None:
-            raise NotFoundError("There is no app with this client_id.")
-        return {"app": app, "has_logo": db.apps.has_logo(app.id), "reviewed": review_fingerprint(db, app),
-                "change": db.app_changes.get_for_app(app.id)}
+def _review_context(db: Transaction, client_id: str) -> dict[str, Any]:
+    app = db.apps.get_by_client_id(client_id)
+    if app is None:
+        raise NotFoundError("There is no app with this client_id.")
+    return {"app": app, "has_logo": db.apps.has_logo(app.id), "reviewed": review_fingerprint(db, app),
+            "change": db.app_changes.get_for_app(app.id)}
 
 
 async def _render_review(
     request: Request, user: CurrentUser, extra: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
-    context = await run_in_threadpool(_load_app, platform_of(request), request.path_params["client_id"])
+    client_id = request.path_params["client_id"]
+    context = await in_read(platform_of(request), lambda db: _review_context(db, client_id))
     context.update(extra or {})
     return render(request, "support/app.html", context, user=user, status_code=status_code)
 
@@ -84,21 +83,23 @@ async def review_app(request: Request, user: CurrentUser) -> Response:
     return await _render_review(request, user)
 
 
-def _decide(platform: Platform, client_id: str, decide: Callable[[Transaction, App, dt.datetime], None]) -> App:
-    with platform.database.write() as db:
+async def _decide(platform: Platform, client_id: str, decide: Callable[[Transaction, App, dt.datetime], None]) -> App:
+    def _apply(db: Transaction) -> App:
         app = db.apps.get_by_client_id(client_id)
         if app is None:
             raise NotFoundError("There is no app with this client_id.")
         decide(db, app, utcnow())
         return app
 
+    return await in_write(platform, _apply)
+
 
 @support_user
 async def verify(request: Request, user: CurrentUser) -> Response:
     platform = platform_of(request)
     reviewed = first(await _form(request, user), "reviewed")
-    app = await run_in_threadpool(
-        _decide, platform, request.path_params["client_id"],
+    app = await _decide(
+        platform, request.path_params["client_id"],
         lambda db, a, now: verify_app(db, a, reviewed=reviewed, now=now),
     )
     response = redirect("/support/review")
@@ -112,8 +113,8 @@ async def reject(request: Request, user: CurrentUser) -> Response:
     fields = await _form(request, user, multiline=("reason",))
     reason = first(fields, "reason").replace("\r\n", "\n")
     try:
-        app = await run_in_threadpool(
-            _decide, platform, request.path_params["client_id"], lambda _db, a, now: reject_app(a, reason, now)
+        app = await _decide(
+            platform, request.path_params["client_id"], lambda _db, a, now: reject_app(a, reason, now)
         )
     except ValidationError as exc:
         if not exc.fields:
@@ -132,12 +133,11 @@ async def _render_partners(
 ) -> Response:
     platform = platform_of(request)
 
-    def _load() -> dict[str, Any]:
-        with platform.database.read() as db:
-            partners = db.partners
-            return {"partners": partners.list_all(), "counts": partners.counts()}
+    def _load(db: Transaction) -> dict[str, Any]:
+        partners = db.partners
+        return {"partners": partners.list_all(), "counts": partners.counts()}
 
-    context = await run_in_threadpool(_load)
+    context = await in_read(platform, _load)
     context.update(extra or {})
     return render(request, "support/partners.html", context, user=user, status_code=status_code)
 
@@ -153,21 +153,20 @@ async def create_partner(request: Request, user: CurrentUser) -> Response:
     fields = await _form(request, user)
     name = " ".join(first(fields, "name").split())
 
-    def _create() -> Partner:
+    def _create(db: Transaction) -> Partner:
+        partners = db.partners
+        if partners.get_by_name(name) is not None:
+            raise ValidationError("The partner was not created.", fields={"name": "A partner with this name exists."})
+        return partners.create(name)
+
+    try:
         if not name:
             raise ValidationError("The partner was not created.", fields={"name": "Give the partner a name."})
         if len(name) > MAX_PARTNER_NAME:
             raise ValidationError(
                 "The partner was not created.", fields={"name": f"At most {MAX_PARTNER_NAME} characters."}
             )
-        with platform.database.write() as db:
-            partners = db.partners
-            if partners.get_by_name(name) is not None:
-                raise ValidationError("The partner was not created.", fields={"name": "A partner with this name exists."})
-            return partners.create(name)
-
-    try:
-        partner = await run_in_threadpool(_create)
+        partner = await in_write(platform, _create)
     except ValidationError as exc:
         return await _render_partners(request, user, {"errors": exc.fields, "name": name}, status_code=400)
     response = redirect(f"/support/partners/{partner.id}")
@@ -175,24 +174,24 @@ async def create_partner(request: Request, user: CurrentUser) -> Response:
     return response
 
 
-def _partner_context(platform: Platform, partner_id: int) -> dict[str, Any]:
-    with platform.database.read() as db:
-        partners = db.partners
-        partner = partners.get(partner_id)
-        if partner is None:
-            raise NotFoundError("There is no such partner.")
-        return {
-            "partner": partner,
-            "members": partners.members_of(partner_id),
-            "demo_accounts": partners.demo_accounts_of(partner_id),
-            "apps": db.apps.list_for_partner(partner_id),
-        }
+def _partner_context(db: Transaction, partner_id: int) -> dict[str, Any]:
+    partners = db.partners
+    partner = partners.get(partner_id)
+    if partner is None:
+        raise NotFoundError("There is no such partner.")
+    return {
+        "partner": partner,
+        "members": partners.members_of(partner_id),
+        "demo_accounts": partners.demo_accounts_of(partner_id),
+        "apps": db.apps.list_for_partner(partner_id),
+    }
 
 
 async def _render_partner(
     request: Request, user: CurrentUser, extra: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
-    context = await run_in_threadpool(_partner_context, platform_of(request), request.path_params["partner_id"])
+    partner_id = request.path_params["partner_id"]
+    context = await in_read(platform_of(request), lambda db: _partner_context(db, partner_id))
     context.update(extra or {})
     return render(request, "support/partner.html", context, user=user, status_code=status_code)
 
@@ -222,15 +221,14 @@ async def _partner_change(request: Request, user: CurrentUser, change: PartnerCh
     fields = await _form(request, user)
     partner_id = request.path_params["partner_id"]
 
-    def _apply() -> str:
-        with platform.database.write() as db:
-            partners = db.partners
-            if partners.get(partner_id) is None:
-                raise NotFoundError("There is no such partner.")
-            return change(db, partners, partner_id, fields)
+    def _apply(db: Transaction) -> str:
+        partners = db.partners
+        if partners.get(partner_id) is None:
+            raise NotFoundError("There is no such partner.")
+        return change(db, partners, partner_id, fields)
 
     try:
-        message = await run_in_threadpool(_apply)
+        message = await in_write(platform, _apply)
     except ValidationError as exc:
         if not exc.fields:
             raise
@@ -304,16 +302,15 @@ async def unlink_demo_account(request: Request, user: CurrentUser) -> Response:
 async def accounts_page(request: Request, user: CurrentUser) -> Response:
     platform = platform_of(request)
 
-    def _load() -> dict[str, Any]:
-        with platform.database.read() as db:
-            accounts = db.accounts.list_all()
-            return {
-                "accounts": accounts,
-                "emails": db.users.emails_by_account([a.id for a in accounts]),
-                "demo_of": db.partners.demo_partner_names_by_account(),
-            }
+    def _load(db: Transaction) -> dict[str, Any]:
+        accounts = db.accounts.list_all()
+        return {
+            "accounts": accounts,
+            "emails": db.users.emails_by_account([a.id for a in accounts]),
+            "demo_of": db.partners.demo_partner_names_by_account(),
+        }
 
-    return render(request, "support/accounts.html", await run_in_threadpool(_load), user=user)
+    return render(request, "support/accounts.html", await in_read(platform, _load), user=user)
 
 
 routes = [

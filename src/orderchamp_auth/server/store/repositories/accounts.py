@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from ..models import Account, Membership, User
 from .base import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    """An account as lists and the page header show it (no ORM object)."""
+
+    id: int
+    name: str
+    type: str
+    slug: str
+    currency: str
+    created_at: dt.datetime
 
 
 def slugify(name: str) -> str:
@@ -58,6 +72,9 @@ class UserRepository(Repository):
         self.session.flush()
         return user
 
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        self.session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+
     def add_to_account(self, user_id: int, account_id: int) -> None:
         exists = self.session.scalar(
             select(Membership.id).where(Membership.user_id == user_id, Membership.account_id == account_id)
@@ -66,15 +83,14 @@ class UserRepository(Repository):
             self.session.add(Membership(user_id=user_id, account_id=account_id))
             self.session.flush()
 
-    def accounts_of(self, user_id: int) -> list[Account]:
-        return list(
-            self.session.scalars(
-                select(Account)
-                .join(Membership, Membership.account_id == Account.id)
-                .where(Membership.user_id == user_id)
-                .order_by(Account.name)
-            )
-        )
+    def accounts_of(self, user_id: int) -> list[AccountSummary]:
+        """The accounts the user works for, by name. Read on every page (the session's user):
+        on the driver (see ``driver_statements``)."""
+        tx = self.tx
+        return [AccountSummary(*row) for row in tx.rows(tx.statement("accounts_of_user", lambda: select(
+            Account.id, Account.name, Account.type, Account.slug, Account.currency, Account.created_at,
+        ).join(Membership, Membership.account_id == Account.id).where(
+            Membership.user_id == bindparam("user_id")).order_by(Account.name, Account.id)), {"user_id": user_id})]
 
     def emails_by_account(self, account_ids: list[int]) -> dict[int, list[str]]:
         """The users of each account, for lists that show who is behind an account."""

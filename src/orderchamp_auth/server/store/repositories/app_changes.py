@@ -93,4 +93,4 @@ class AppChangeRepository(Repository):
         rows = self.session.execute(
             select(AppChangeRequest.app_id, AppChangeRequest.status).where(AppChangeRequest.app_id.in_(app_ids))
         )
-        return dict(rows.tuples().all())
+        return {app_id: status for app_id, status in rows}

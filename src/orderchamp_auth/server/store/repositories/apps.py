@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from ..models import (
     Account,
@@ -19,6 +20,7 @@ from ..models import (
     User,
 )
 from .base import Repository
+from .clients import PartnerRef
 
 
 class PartnerRepository(Repository):
@@ -68,13 +70,13 @@ class PartnerRepository(Repository):
         self.session.flush()
         return True
 
-    def partners_of_user(self, user_id: int) -> list[Partner]:
-        return list(
-            self.session.scalars(
-                select(Partner).join(PartnerMember, PartnerMember.partner_id == Partner.id)
-                .where(PartnerMember.user_id == user_id).order_by(Partner.name)
-            )
-        )
+    def partners_of_user(self, user_id: int) -> list[PartnerRef]:
+        """The partners the user is a member of, by name. Read on every page (the session's
+        user): on the driver (see ``driver_statements``)."""
+        tx = self.tx
+        return [PartnerRef(row[0], row[1]) for row in tx.rows(tx.statement("partners_of_user", lambda: select(
+            Partner.id, Partner.name).join(PartnerMember, PartnerMember.partner_id == Partner.id).where(
+            PartnerMember.user_id == bindparam("user_id")).order_by(Partner.name, Partner.id)), {"user_id": user_id})]
 
     def link_demo_account(self, partner_id: int, account_id: int) -> None:
         exists = self.session.scalar(
@@ -127,16 +129,13 @@ class PartnerRepository(Repository):
 
     def counts(self) -> dict[int, tuple[int, int, int]]:
         """``partner id -> (members, demo accounts, apps)`` for the support list, in three queries."""
-        members = dict(
-            self.session.execute(select(PartnerMember.partner_id, func.count()).group_by(PartnerMember.partner_id))
-            .tuples().all()
-        )
-        demos = dict(
-            self.session.execute(
-                select(PartnerDemoAccount.partner_id, func.count()).group_by(PartnerDemoAccount.partner_id)
-            ).tuples().all()
-        )
-        apps = dict(self.session.execute(select(App.partner_id, func.count()).group_by(App.partner_id)).tuples().all())
+        def per_partner(column: Any) -> dict[int, int]:
+            return {partner_id: count for partner_id, count in self.session.execute(
+                select(column, func.count()).group_by(column))}
+
+        members = per_partner(PartnerMember.partner_id)
+        demos = per_partner(PartnerDemoAccount.partner_id)
+        apps = per_partner(App.partner_id)
         ids = set(members) | set(demos) | set(apps)
         return {i: (members.get(i, 0), demos.get(i, 0), apps.get(i, 0)) for i in ids}
 

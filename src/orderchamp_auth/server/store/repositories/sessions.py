@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, func, select, update
 
-from ..models import Account, LoginAttempt, Membership, PartnerMember, User, WebSession
+from ..models import LoginAttempt, User, WebSession
 from ..types import UTCDateTime
 from .base import Repository
 
@@ -21,16 +21,6 @@ class SessionUser:
     name: str
     is_support: bool
     session_account_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSummary:
-    id: int
-    name: str
-    type: str
-    slug: str
-    currency: str
-    created_at: dt.datetime
 
 
 class WebSessionRepository(Repository):
@@ -49,19 +39,6 @@ class WebSessionRepository(Repository):
             return None
         row = rows[0]
         return SessionUser(row[0], row[1], row[2], bool(row[3]), row[4])
-
-    def accounts_of_user(self, user_id: int) -> list[AccountSummary]:
-        tx = self.tx
-        return [AccountSummary(*row) for row in tx.rows(tx.statement("accounts_of_user", lambda: select(
-            Account.id, Account.name, Account.type, Account.slug, Account.currency, Account.created_at,
-        ).join(Membership, Membership.account_id == Account.id).where(
-            Membership.user_id == bindparam("user_id")).order_by(Account.name, Account.id)), {"user_id": user_id})]
-
-    def partner_ids_of_user(self, user_id: int) -> list[int]:
-        tx = self.tx
-        return [row[0] for row in tx.rows(tx.statement("partner_ids_of_user", lambda: select(
-            PartnerMember.partner_id).where(PartnerMember.user_id == bindparam("user_id")).order_by(
-            PartnerMember.partner_id)), {"user_id": user_id})]
 
     def create(self, *, session_hash: str, user_id: int, account_id: int | None, expires_at: dt.datetime) -> None:
         self.session.add(
