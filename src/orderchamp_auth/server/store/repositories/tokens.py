@@ -23,15 +23,17 @@ class TokenGrant:
     account_id: int
     scopes: str
     kind: str
+    # an app's token: its installation (the app on one account), whose rate-limit bucket it uses
+    installation_id: int | None = None
 
 
 def find_active_grant(connection: Connection, token_hash: str) -> TokenGrant | None:
     """The bearer lookup of the API's hot path: one prepared statement on a plain connection."""
     statement = prepared("active_grant", lambda: select(
-        AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind,
+        AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind, AccessToken.installation_id,
     ).where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None)))
     row = connection.execute(statement, {"token_hash": token_hash}).first()
-    return TokenGrant(row[0], row[1], row[2], row[3]) if row else None
+    return TokenGrant(row[0], row[1], row[2], row[3], row[4]) if row else None
 
 
 def read_revocation_version(connection: Connection) -> int:
