@@ -59,6 +59,8 @@ class Settings:
     rate_limit_throttled_apps: frozenset[str] = frozenset()
     # buckets in Redis, shared by every host; None: in this host's memory
     redis_url: str | None = None
+    # the longest a request waits for Redis before it goes on with the worker's own buckets
+    redis_timeout_ms: int = 100
 
     @property
     def secret_key(self) -> str:
@@ -255,4 +257,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limit_throttled_apps=frozenset(
             c.strip() for c in env.get("ORDERCHAMP_RATE_LIMIT_THROTTLE_APPS", "").split(",") if c.strip()),
         redis_url=_redis_url(env),
+        redis_timeout_ms=_int(env, "ORDERCHAMP_REDIS_TIMEOUT_MS", 100, low=1, high=10_000),
     )

@@ -21,7 +21,7 @@ from .local import LocalBuckets
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "orderchamp:ratelimit:"
-DEFAULT_TIMEOUT = 0.1  # seconds
+DEFAULT_TIMEOUT = 0.1  # seconds (ORDERCHAMP_REDIS_TIMEOUT_MS)
 FIRST_PAUSE = 0.5  # seconds before trying Redis again after a failure, doubling...
 MAX_PAUSE = 30.0  # ...up to this
 

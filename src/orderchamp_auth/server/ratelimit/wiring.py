@@ -28,7 +28,7 @@ def build_store(settings: Settings, metrics: Metrics | None = None) -> BucketSto
     limits = limits_of(settings)
     if settings.redis_url:
         failed = metrics.rate_limit_store_failures.inc if metrics is not None else None
-        return RedisBuckets(settings.redis_url, limits, on_failure=failed)
+        return RedisBuckets(settings.redis_url, limits, timeout=settings.redis_timeout_ms / 1000, on_failure=failed)
     shared = os.environ.get(SHARED_FILE_ENV)
     if shared:
         return SharedBuckets(shared, limits)
