@@ -69,6 +69,11 @@ def start_live_server(settings: Settings, port: int, log_path: str, workers: int
         ORDERCHAMP_API_URL=settings.api_url,
         ORDERCHAMP_LOGIN_MAX_FAILURES_PER_ADDRESS=str(settings.login_max_failures_per_address),
         ORDERCHAMP_WRITE_LOCK_TIMEOUT_MS=str(settings.write_lock_timeout_ms),
+        ORDERCHAMP_RATE_LIMITS="1" if settings.rate_limits else "0",
+        ORDERCHAMP_RATE_LIMIT_BUCKET=str(settings.rate_limit_capacity),
+        ORDERCHAMP_RATE_LIMIT_RESTORE_RATE=str(settings.rate_limit_restore_rate),
+        ORDERCHAMP_RATE_LIMIT_MAX_QUERY_COST=str(settings.rate_limit_max_query_cost),
+        ORDERCHAMP_REDIS_URL=settings.redis_url or "",
     )
     cmd = [sys.executable, "-m", "uvicorn", "orderchamp_auth.server.app:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]

@@ -143,3 +143,71 @@ async def test_the_async_client_gives_up_after_the_bound(scripted_api):
     ) as client:
         with pytest.raises(ThrottledError):
             await client.execute(QUERY)
+
+
+def _cost(requested: int, available: float, rate: float = 50.0) -> dict:
+    return {"requestedQueryCost": requested, "actualQueryCost": None,
+            "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": available, "restoreRate": rate}}
+
+
+DOCUMENTED = (  # Orderchamp's documented answer: the message only, with the throttle status
+    200, {}, {"errors": [{"message": "Throttled"}], "extensions": {"cost": _cost(120, 20.0)}},
+)
+SERVER_429 = (
+    429, {"Retry-After": "3"},
+    {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "cost": _cost(100, 75.0)}}],
+     "extensions": {"cost": _cost(100, 75.0)}},
+)
+PRICED_OK = (200, {}, {"data": {"account": {"name": "Little Champs"}},
+                       "extensions": {"cost": {**_cost(100, 40.0), "actualQueryCost": 100}}})
+
+
+def test_the_documented_throttled_message_is_retried_after_exactly_what_the_bucket_lacks(scripted_api):
+    api_url, script = scripted_api.script(DOCUMENTED, OK)
+    waits: list[float] = []
+    with sync_client(api_url, waits) as client:
+        assert client.execute(QUERY).data["account"]["name"] == "Little Champs"
+    assert waits == [pytest.approx((120 - 20) / 50)]
+    assert len(script.requests) == 2
+
+
+def test_the_throttle_status_is_finer_than_retry_after(scripted_api):
+    api_url, _ = scripted_api.script(SERVER_429, OK)
+    waits: list[float] = []
+    with sync_client(api_url, waits) as client:
+        client.execute(QUERY)
+    assert waits == [pytest.approx(0.5)]
+
+
+def test_results_expose_their_cost(scripted_api):
+    api_url, _ = scripted_api.script(PRICED_OK)
+    with sync_client(api_url, []) as client:
+        cost = client.execute(QUERY).cost
+    assert cost is not None and cost.requested == 100 and cost.actual == 100
+    assert cost.throttle_status.currently_available == 40.0 and cost.throttle_status.restore_rate == 50.0
+
+
+def test_pacing_waits_before_a_query_it_predicts_would_be_throttled(scripted_api):
+    api_url, script = scripted_api.script(PRICED_OK, PRICED_OK, PRICED_OK)
+    waits: list[float] = []
+    now = [100.0]
+    with sync_client(api_url, waits, pace=True, clock=lambda: now[0]) as client:
+        client.execute(QUERY)  # nothing known yet: sent at once; the bucket is left at 40
+        assert waits == []
+        now[0] += 0.2  # 10 points back: 50 of the 100 the query costs
+        client.execute(QUERY)
+        assert waits == [pytest.approx(1.0)]
+        client.execute("{ account { slug } }")  # a query it has not seen priced: sent at once
+    assert len(waits) == 1 and len(script.requests) == 3
+
+
+async def test_the_async_client_retries_the_documented_message_too(scripted_api):
+    api_url, _ = scripted_api.script(DOCUMENTED, OK)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with AsyncOrderchampClient("oca_token", api_url=api_url, sleep=sleep) as client:
+        assert (await client.execute(QUERY)).data["account"]["name"] == "Little Champs"
+    assert waits == [pytest.approx(2.0)]

@@ -101,4 +101,6 @@ def test_serve_demo_prints_the_token_that_demo_prints(settings, tmp_path):
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/graphql", json={"query": "{ account { slug } }"},
                             headers={"authorization": f"Bearer {banner_token}"}, timeout=10)
     assert demo["private_token"] == banner_token
-    assert answer.json() == {"data": {"account": {"slug": "little-champs"}}}
+    body = answer.json()
+    assert body["data"] == {"account": {"slug": "little-champs"}}
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1  # serve --demo has the rate limits on

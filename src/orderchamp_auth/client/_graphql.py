@@ -34,12 +34,14 @@ from ._http import (
     strip_slash,
     transport_error,
 )
+from ._models import QueryCost
 from ._pagination import ConnectionPath, page_variables, read_page
-from ._throttle import RetryPolicy, parse_retry_after
+from ._throttle import Pacer, RetryPolicy, parse_retry_after
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 ACCESS_DENIED = "ACCESS_DENIED"
 THROTTLED = "THROTTLED"
+THROTTLED_MESSAGE = "Throttled"
 
 Variables = Mapping[str, Any]
 
@@ -60,6 +62,11 @@ class GraphQLResult:
     @property
     def has_errors(self) -> bool:
         return bool(self.errors)
+
+    @property
+    def cost(self) -> QueryCost | None:
+        """``extensions.cost``: the query's requested and actual cost and the throttle status."""
+        return QueryCost.from_json(self.extensions.get("cost"))
 
     @property
     def missing_scopes(self) -> tuple[str, ...]:
@@ -87,6 +94,7 @@ class GraphQLOptions(TypedDict, total=False):
     timeout: TimeoutTypes
     retry: RetryPolicy
     clock: Callable[[], float]
+    pace: bool
 
 
 class GraphQLClientBase:
@@ -100,7 +108,10 @@ class GraphQLClientBase:
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        pace: bool = False,
     ) -> None:
+        """``pace=True``: wait before sending a query the last throttle status says would be
+        throttled (``Pacer``), rather than be refused and retry."""
         if not access_token:
             raise ValueError("an access token is required")
         self._access_token = access_token
@@ -109,6 +120,11 @@ class GraphQLClientBase:
         self.timeout = as_timeout(timeout)
         self.retry = retry if retry is not None else RetryPolicy()
         self.clock = clock
+        self.pacer = Pacer() if pace else None
+
+    def pace_delay(self, query: str) -> float:
+        """Seconds to wait before sending ``query`` (0 unless pacing predicts a throttle)."""
+        return self.pacer.delay(query, self.clock()) if self.pacer is not None else 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={self.api_url!r})"
@@ -128,15 +144,18 @@ class GraphQLClientBase:
         )
 
     def interpret(
-        self, response: httpx.Response, *, attempt: int, waited: float, raise_on_errors: bool
+        self, response: httpx.Response, *, attempt: int, waited: float, raise_on_errors: bool,
+        query: str | None = None,
     ) -> GraphQLResult | float:
         """A result, or seconds to wait before retrying; raises the error the response means."""
         status = response.status_code
         body = _json_object(response)
         errors = _errors_of(body)
         codes = {e.code for e in errors}
-        if status == 429 or THROTTLED in codes:
-            return self._retry_delay(response, errors, attempt, waited)
+        if self.pacer is not None and query is not None:
+            self.pacer.observe(query, _cost_of(body, errors), self.clock())
+        if status == 429 or THROTTLED in codes or any(e.message == THROTTLED_MESSAGE for e in errors):
+            return self._retry_delay(response, body, errors, attempt, waited)
         if status == 401 or UNAUTHENTICATED in codes:
             message = next((e.message for e in errors if e.message), "the access token was refused")
             raise UnauthenticatedError(message.replace(self._access_token, "[redacted]"), status_code=status)
@@ -161,9 +180,16 @@ class GraphQLClientBase:
         return result
 
     def _retry_delay(
-        self, response: httpx.Response, errors: Sequence[GraphQLErrorDetail], attempt: int, waited: float
+        self, response: httpx.Response, body: Mapping[str, Any] | None, errors: Sequence[GraphQLErrorDetail],
+        attempt: int, waited: float,
     ) -> float:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+        # Exactly what the bucket lacks, at its restore rate: finer than Retry-After's seconds.
+        retry_after = None
+        cost = _cost_of(body, errors)
+        if cost is not None and cost.requested is not None and cost.throttle_status is not None:
+            retry_after = cost.throttle_status.seconds_until(cost.requested)
+        if retry_after is None:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
         if retry_after is None:
             for error in errors:
                 hint = error.extensions.get("retryAfter")
@@ -178,6 +204,18 @@ class GraphQLClientBase:
                 retry_after=retry_after,
             )
         return delay
+
+
+def _cost_of(body: Mapping[str, Any] | None, errors: Sequence[GraphQLErrorDetail]) -> QueryCost | None:
+    """The response's ``extensions.cost``, or a throttled error's own copy of it."""
+    extensions = body.get("extensions") if body is not None else None
+    cost = QueryCost.from_json(extensions.get("cost")) if isinstance(extensions, Mapping) else None
+    if cost is None:
+        for error in errors:
+            cost = QueryCost.from_json(error.extensions.get("cost"))
+            if cost is not None:
+                break
+    return cost
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -234,12 +272,15 @@ class OrderchampClient(GraphQLClientBase):
         request = self.build_request(query, variables, operation_name)
         attempt, waited = 0, 0.0
         while True:
+            pause = self.pace_delay(query)
+            if pause > 0:
+                self._sleep(pause)
             try:
                 response = self._client().send(request)
             except httpx.HTTPError as exc:
                 raise transport_error(request, exc) from None
             outcome = self.interpret(
-                response, attempt=attempt, waited=waited, raise_on_errors=raise_on_errors
+                response, attempt=attempt, waited=waited, raise_on_errors=raise_on_errors, query=query
             )
             if isinstance(outcome, GraphQLResult):
                 return outcome
@@ -323,12 +364,15 @@ class AsyncOrderchampClient(GraphQLClientBase):
         request = self.build_request(query, variables, operation_name)
         attempt, waited = 0, 0.0
         while True:
+            pause = self.pace_delay(query)
+            if pause > 0:
+                await self._sleep(pause)
             try:
                 response = await self._client().send(request)
             except httpx.HTTPError as exc:
                 raise transport_error(request, exc) from None
             outcome = self.interpret(
-                response, attempt=attempt, waited=waited, raise_on_errors=raise_on_errors
+                response, attempt=attempt, waited=waited, raise_on_errors=raise_on_errors, query=query
             )
             if isinstance(outcome, GraphQLResult):
                 return outcome

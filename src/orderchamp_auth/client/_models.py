@@ -88,3 +88,46 @@ def missing_scopes(
 ) -> ScopeSet:
     """The required scopes that ``granted`` does not cover; empty when nothing is missing."""
     return as_scope_set(granted).missing(as_scope_set(required))
+
+
+@dataclass(frozen=True)
+class ThrottleStatus:
+    """The bucket after a request: ``extensions.cost.throttleStatus``."""
+
+    maximum_available: float
+    currently_available: float
+    restore_rate: float
+
+    def seconds_until(self, points: float) -> float:
+        """How long until ``points`` are available, by the restore rate."""
+        missing = points - self.currently_available
+        if missing <= 0:
+            return 0.0
+        return missing / self.restore_rate if self.restore_rate > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class QueryCost:
+    """``extensions.cost`` of a response: what the query was priced at and what it used."""
+
+    requested: int | None
+    actual: int | None
+    throttle_status: ThrottleStatus | None
+
+    @classmethod
+    def from_json(cls, item: object) -> QueryCost | None:
+        if not isinstance(item, Mapping):
+            return None
+        status = item.get("throttleStatus")
+        throttle = None
+        if isinstance(status, Mapping):
+            numbers = [status.get(k) for k in ("maximumAvailable", "currentlyAvailable", "restoreRate")]
+            if all(_is_number(n) for n in numbers):
+                throttle = ThrottleStatus(*(float(n) for n in numbers))  # type: ignore[arg-type]
+        requested, actual = item.get("requestedQueryCost"), item.get("actualQueryCost")
+        return cls(int(requested) if _is_number(requested) else None, int(actual) if _is_number(actual) else None,
+                   throttle)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,15 +1,26 @@
 """Throttling: how long to wait before retrying, and when to give up.
 
-The API throttles with HTTP 429 (``Retry-After`` in seconds or as an HTTP date) or with a
-GraphQL error whose ``extensions.code`` is ``THROTTLED``. The client honours the server's hint,
-otherwise backs off exponentially, and stops after ``max_retries`` or ``max_total_wait``.
+The API throttles with HTTP 429 (``Retry-After`` in seconds or as an HTTP date), or at 200 with
+a GraphQL error whose message is ``Throttled`` (Orderchamp's documented answer) or whose
+``extensions.code`` is ``THROTTLED``. The client waits exactly as long as the throttle status
+says the bucket needs to hold the query's cost (``extensions.cost``), else honours the
+server's hint, else backs off exponentially; it stops after ``max_retries`` or
+``max_total_wait``.
+
+``Pacer`` is the opt-in client-side bucket: it remembers the last throttle status and what
+each query cost, and waits before sending a query it predicts would be throttled.
 """
 
 from __future__ import annotations
 
 import email.utils
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
+
+from ._models import QueryCost, ThrottleStatus
+
+MAX_PACED_QUERIES = 256
 
 
 @dataclass(frozen=True)
@@ -58,3 +69,35 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return max(moment.timestamp() - now, 0.0)
+
+
+class Pacer:
+    """A client-side picture of the server's bucket: ``delay`` before sending, ``observe``
+    after each answer. Bounded: the costs of the last ``MAX_PACED_QUERIES`` query texts."""
+
+    def __init__(self) -> None:
+        self._status: ThrottleStatus | None = None
+        self._seen_at = 0.0
+        self._costs: OrderedDict[str, int] = OrderedDict()
+
+    def delay(self, query: str, now: float) -> float:
+        cost = self._costs.get(query)
+        status = self._status
+        if cost is None or status is None:
+            return 0.0
+        restored = status.currently_available + max(now - self._seen_at, 0.0) * status.restore_rate
+        predicted = ThrottleStatus(status.maximum_available, min(restored, status.maximum_available),
+                                   status.restore_rate)
+        wait = predicted.seconds_until(cost)
+        return wait if math.isfinite(wait) else 0.0
+
+    def observe(self, query: str, cost: QueryCost | None, now: float) -> None:
+        if cost is None:
+            return
+        if cost.requested is not None:
+            self._costs[query] = cost.requested
+            self._costs.move_to_end(query)
+            while len(self._costs) > MAX_PACED_QUERIES:
+                self._costs.popitem(last=False)
+        if cost.throttle_status is not None:
+            self._status, self._seen_at = cost.throttle_status, now

@@ -16,10 +16,12 @@ from starlette.staticfiles import StaticFiles
 from .api.endpoint import GraphQLEndpoint
 from .api.graphiql import graphiql_page
 from .api.schema import build_api_schema
+from .api.throttle import RateLimitGate
 from .errors import PlatformError
 from .keys import SecretBox
 from .oauth.bearer import BearerAuthenticator
 from .oauth.clients import ClientSecrets
+from .ratelimit.wiring import build_limiter
 from .request_log import RequestLogMiddleware
 from .settings import Settings, load_settings
 from .store.database import Database
@@ -71,9 +73,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         from .metrics import Metrics
 
         metrics = Metrics()
-    graphql = GraphQLEndpoint(build_api_schema(), platform.database, platform.authenticator,
+    schema = build_api_schema()
+    rate_limits = None
+    if settings.rate_limits:
+        rate_limits = RateLimitGate(schema, build_limiter(settings, platform.database, metrics), metrics)
+    graphql = GraphQLEndpoint(schema, platform.database, platform.authenticator,
                               graphiql_page(f"{api_path}/graphql"),
-                              response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics)
+                              response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics,
+                              rate_limits=rate_limits)
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),

@@ -108,6 +108,12 @@ class Metrics:
         bearer_cache = Counter("orderchamp_bearer_cache", "Bearer token cache lookups", ["result"], registry=registry)
         self.bearer_cache_hit = self._pending(bearer_cache.labels("hit"))
         self.bearer_cache_miss = self._pending(bearer_cache.labels("miss"))
+        self.api_throttled = self._pending(Counter(
+            "orderchamp_api_throttled", "GraphQL API requests answered Throttled", registry=registry))
+        self.rate_limit_store_failures = self._pending(Counter(
+            "orderchamp_rate_limit_store_failures",
+            "Rate-limit calls to Redis that failed and were answered by the worker's own buckets",
+            registry=registry))
         self._request_groups: dict[tuple[str, str, int], _PendingRequests] = {}
         self._flushing = False
 

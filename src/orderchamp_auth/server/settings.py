@@ -50,6 +50,17 @@ class Settings:
     log_format: str = "text"
     # the Prometheus metrics on 127.0.0.1:<port> (metrics.py); None: no metrics at all
     metrics_port: int | None = None
+    # cost-based rate limits (server/ratelimit, api/cost.py); load_settings turns them on
+    rate_limits: bool = False
+    rate_limit_capacity: int = 1000  # points a bucket holds
+    rate_limit_restore_rate: int = 50  # points a second
+    rate_limit_max_query_cost: int = 1000  # a query costing more is refused before it runs
+    # client ids whose every request is answered Throttled: a sandbox for apps' handling
+    rate_limit_throttled_apps: frozenset[str] = frozenset()
+    # buckets in Redis, shared by every host; None: in this host's memory
+    redis_url: str | None = None
+    # the longest a request waits for Redis before it goes on with the worker's own buckets
+    redis_timeout_ms: int = 100
 
     @property
     def secret_key(self) -> str:
@@ -153,11 +164,20 @@ def _url(env: dict[str, str], name: str, default: str) -> str:
     return raw.rstrip("/")
 
 
-def _flag(env: dict[str, str], name: str) -> bool:
+def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "")
     if raw not in ("", "0", "1"):
         raise SettingsError(f"{name} must be 1 (on) or 0 (off), not {raw!r}")
-    return raw == "1"
+    return default if raw == "" else raw == "1"
+
+
+def _redis_url(env: dict[str, str]) -> str | None:
+    raw = env.get("ORDERCHAMP_REDIS_URL", "").strip()
+    if not raw:
+        return None
+    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("ORDERCHAMP_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return raw
 
 
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
@@ -230,4 +250,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_format=_choice(env, "ORDERCHAMP_LOG_FORMAT", LOG_FORMATS),
         metrics_port=_int(env, "ORDERCHAMP_METRICS_PORT", 0, low=1, high=65535) if env.get("ORDERCHAMP_METRICS_PORT")
         else None,
+        rate_limits=_flag(env, "ORDERCHAMP_RATE_LIMITS", default=True),
+        rate_limit_capacity=_int(env, "ORDERCHAMP_RATE_LIMIT_BUCKET", 1000, low=1, high=10_000_000),
+        rate_limit_restore_rate=_int(env, "ORDERCHAMP_RATE_LIMIT_RESTORE_RATE", 50, low=1, high=10_000_000),
+        rate_limit_max_query_cost=_int(env, "ORDERCHAMP_RATE_LIMIT_MAX_QUERY_COST", 1000, low=1, high=10_000_000),
+        rate_limit_throttled_apps=frozenset(
+            c.strip() for c in env.get("ORDERCHAMP_RATE_LIMIT_THROTTLE_APPS", "").split(",") if c.strip()),
+        redis_url=_redis_url(env),
+        redis_timeout_ms=_int(env, "ORDERCHAMP_REDIS_TIMEOUT_MS", 100, low=1, high=10_000),
     )

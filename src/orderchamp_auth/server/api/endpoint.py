@@ -33,6 +33,7 @@ from .execution import FastExecutionContext, never_awaitable
 from .limits import MAX_NODES, node_limit_error
 from .response_cache import ResponseCache
 from .schema import CachedDocument, DocumentCache, Operation, add_plan
+from .throttle import RateLimitGate
 
 if TYPE_CHECKING:
     from ..metrics import Metrics
@@ -83,7 +84,8 @@ def bearer_token(request: Request) -> str | None:
 
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
-                 graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None) -> None:
+                 graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None,
+                 rate_limits: RateLimitGate | None = None) -> None:
         self.schema = schema
         self.database = database
         self.authenticator = authenticator
@@ -96,6 +98,7 @@ class GraphQLEndpoint:
         self.responses = ResponseCache(response_cache_bytes) if response_cache_bytes > 0 else None
         self._compile_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
         self.metrics = metrics
+        self.rate_limits = rate_limits  # None: no rate limits (settings.rate_limits off)
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -131,8 +134,15 @@ class GraphQLEndpoint:
             if nodes > MAX_NODES:
                 return _json({"errors": [node_limit_error(nodes).formatted]}, 400)
         operation_name = operation.name
+        admission = None
+        if self.rate_limits is not None:  # the cost is taken before anything runs (throttle.py)
+            admission = await self.rate_limits.admit(grant, query, cached, operation, variables)
+            if isinstance(admission, Response):
+                return admission
         body = self._answer_by_plan(query, cached, grant, variables, operation)
         if body is not None:
+            if admission is not None:
+                body = await admission.settle_body(body)
             return Response(body, headers=_JSON_HEADERS)
         if metrics is not None:
             metrics.api_by_graphql_core.inc()
@@ -150,6 +160,8 @@ class GraphQLEndpoint:
             if result.data is None:
                 status = 500 if has_internal_error(payload["errors"]) else 400
         payload["data"] = result.data
+        if admission is not None:
+            payload["extensions"] = {"cost": await admission.settle(result.data)}
         return _json(payload, status)
 
     async def _compile_off_loop(self, query: str) -> CachedDocument:

@@ -128,11 +128,22 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: Any) -> int:
         ORDERCHAMP_REQUEST_LOG="1" if args.access_log else "0", ORDERCHAMP_LOG_FORMAT=settings.log_format,
         ORDERCHAMP_METRICS_PORT=str(settings.metrics_port or ""),
     )
+    shared_buckets = None
+    if settings.rate_limits and not settings.redis_url and args.workers > 1:
+        from ..ratelimit.local import SHARED_FILE_ENV, create_shared_file
+
+        # One bucket per token for all the workers, in memory they map (ratelimit/local.py).
+        shared_buckets = create_shared_file()
+        os.environ[SHARED_FILE_ENV] = shared_buckets
     workers = f"{args.workers} worker" + ("s" if args.workers > 1 else "")
     ready = (f"serving on {settings.web_url} (API {settings.api_url}/graphql), listening on "
              f"{args.host}:{args.port} with {workers}; database {settings.database_display}")
     if settings.metrics_port is not None:
         ready += f"; metrics on http://127.0.0.1:{settings.metrics_port}/metrics"
-    started = serving.run(sock, workers=args.workers, on_ready=lambda: print(ready, flush=True),
-                          log_format=settings.log_format)
+    try:
+        started = serving.run(sock, workers=args.workers, on_ready=lambda: print(ready, flush=True),
+                              log_format=settings.log_format)
+    finally:
+        if shared_buckets is not None:
+            os.unlink(shared_buckets)
     return 0 if started else 1

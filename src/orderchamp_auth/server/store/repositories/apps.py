@@ -13,6 +13,7 @@ from ..models import (
     AppLogo,
     AppRedirectUri,
     AppStatus,
+    Installation,
     Membership,
     Partner,
     PartnerDemoAccount,
@@ -161,6 +162,10 @@ class AppRepository(Repository):
 
     def get_by_name(self, partner_id: int, name: str) -> App | None:
         return self.session.scalar(select(App).where(App.partner_id == partner_id, App.name == name))
+
+    def client_id_of_installation(self, installation_id: int) -> str | None:
+        return self.session.scalar(select(App.client_id).join(Installation, Installation.app_id == App.id)
+                                   .where(Installation.id == installation_id))
 
     def list_for_partner(self, partner_id: int) -> list[App]:
         return list(self.session.scalars(select(App).where(App.partner_id == partner_id).order_by(App.name)))

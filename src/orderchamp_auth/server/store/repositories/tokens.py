@@ -21,6 +21,8 @@ class TokenGrant:
     account_id: int
     scopes: str
     kind: str
+    # an app's token: its installation (the app on one account), whose rate-limit bucket it uses
+    installation_id: int | None = None
 
 
 # The hot paths' statements (bearer lookups, the token endpoint's writes) run on the driver
@@ -49,7 +51,8 @@ def _bump_counter_statement() -> Any:
 
 
 def _active_grant_statement() -> Any:
-    return select(AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind).where(
+    return select(AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind,
+                  AccessToken.installation_id).where(
         AccessToken.token_hash == bindparam("token_hash"), AccessToken.revoked_at.is_(None))
 
 
@@ -69,7 +72,7 @@ class TokenRepository(Repository):
         if not rows:
             return None
         row = rows[0]
-        return TokenGrant(row[0], row[1], row[2], row[3])
+        return TokenGrant(row[0], row[1], row[2], row[3], row[4])
 
     def revocation_version(self) -> int:
         rows = self.tx.rows(self.tx.statement("revocation_version", _revocation_version_statement))

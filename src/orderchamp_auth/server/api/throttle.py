@@ -1,0 +1,124 @@
+"""The API's rate-limit gate: price the operation (cost.py), take the cost from the token's
+bucket before it runs, refund the difference to the actual cost afterwards, and say so in
+``extensions.cost``.
+
+A throttled request is answered HTTP 429 with ``Retry-After`` (RFC 6585): nothing ran, and
+generic HTTP clients, proxies and monitoring understand 429 where they would not read a
+GraphQL body; the body is Shopify's (``errors[0].message == "Throttled"``, with the cost and
+the throttle status), so GraphQL clients read it as they would at 200. A query that costs
+more than a bucket may hold at once is refused with 400 (``MAX_COST_EXCEEDED``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from graphql import GraphQLSchema
+from starlette.responses import Response
+
+from ..ratelimit.bucket import Reservation
+from ..ratelimit.limiter import RateLimiter
+from ..store.repositories.tokens import TokenGrant
+from .cost import QueryCost, actual_cost, requested_cost
+from .schema import CachedDocument, Operation
+
+if TYPE_CHECKING:
+    from ..metrics import Metrics
+
+MAX_PRICED_DOCUMENTS = 4096
+_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
+
+
+def throttle_status(reservation: Reservation, available: float | None = None) -> dict[str, Any]:
+    return {"maximumAvailable": float(reservation.capacity),
+            "currentlyAvailable": math.floor(reservation.available if available is None else available),
+            "restoreRate": float(reservation.restore_rate)}
+
+
+@dataclass(slots=True)
+class Admission:
+    """A request the bucket let through: what it reserved, settled once it has run."""
+
+    gate: RateLimitGate
+    grant: TokenGrant
+    cached: CachedDocument
+    operation: Operation
+    variables: dict[str, Any] | None
+    cost: QueryCost
+    reservation: Reservation
+
+    async def settle(self, data: Any) -> dict[str, Any]:
+        """``extensions.cost`` for a response whose data is ``data``; refunds what it did not use."""
+        requested = self.cost.requested
+        actual = requested
+        if self.cost.multiplies:
+            actual = min(actual_cost(self.gate.schema, self.cached.document,  # type: ignore[arg-type]
+                                     self.operation.node, self.variables, data), requested)
+        refunded = requested - actual
+        await self.gate.limiter.refund(self.grant, refunded)
+        available = min(self.reservation.available + refunded, float(self.reservation.capacity))
+        return {"requestedQueryCost": requested, "actualQueryCost": actual,
+                "throttleStatus": throttle_status(self.reservation, available)}
+
+    async def settle_body(self, body: bytes) -> bytes:
+        """The same for a response already serialised: ``extensions`` appended to its object."""
+        data = orjson.loads(body).get("data") if self.cost.multiplies else None
+        extensions = orjson.dumps({"cost": await self.settle(data)})
+        return body[:-1] + b',"extensions":' + extensions + b"}"
+
+
+class RateLimitGate:
+    def __init__(self, schema: GraphQLSchema, limiter: RateLimiter, metrics: Metrics | None = None) -> None:
+        self.schema = schema
+        self.limiter = limiter
+        self.metrics = metrics
+        # costs that depend on no variable, by (query, operation): priced once
+        self._prices: dict[tuple[str, str | None], QueryCost] = {}
+
+    async def admit(self, grant: TokenGrant, query: str, cached: CachedDocument, operation: Operation,
+                    variables: dict[str, Any] | None) -> Admission | Response:
+        cost = self._price(query, cached, operation, variables)
+        limits = self.limiter.limits
+        if cost.requested > limits.max_query_cost:
+            return _refusal(cost, limits.max_query_cost)
+        reservation = await self.limiter.reserve(grant, cost.requested)
+        if not reservation.granted:
+            if self.metrics is not None:
+                self.metrics.api_throttled.inc()
+            return throttled(cost.requested, reservation)
+        return Admission(self, grant, cached, operation, variables, cost, reservation)
+
+    def _price(self, query: str, cached: CachedDocument, operation: Operation,
+               variables: dict[str, Any] | None) -> QueryCost:
+        key = (query, operation.name)
+        cost = self._prices.get(key)
+        if cost is None:
+            cost = requested_cost(self.schema, cached.document, operation.node, variables)  # type: ignore[arg-type]
+            if not cost.uses_variables:
+                if len(self._prices) >= MAX_PRICED_DOCUMENTS:
+                    self._prices.clear()  # as many as the document cache holds, at most
+                self._prices[key] = cost
+        return cost
+
+
+def throttled(requested: int, reservation: Reservation) -> Response:
+    wait = reservation.seconds_until(requested)
+    status = throttle_status(reservation)
+    cost = {"requestedQueryCost": requested, "actualQueryCost": None, "throttleStatus": status}
+    error = {"message": "Throttled",
+             "extensions": {"code": "THROTTLED", "retryAfter": round(wait, 3), "cost": cost}}
+    retry_after = str(max(math.ceil(wait), 1)) if math.isfinite(wait) else "3600"
+    return Response(orjson.dumps({"errors": [error], "extensions": {"cost": cost}}), status_code=429,
+                    headers={**_HEADERS, "retry-after": retry_after})
+
+
+def _refusal(cost: QueryCost, maximum: int) -> Response:
+    details = {"requestedQueryCost": cost.requested, "actualQueryCost": None}
+    error = {"message": f"The query costs {cost.requested} points; a single query may cost at most {maximum}. "
+                        "Ask for smaller pages (first/last) or fewer fields.",
+             "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost.requested, "maxCost": maximum}}
+    return Response(orjson.dumps({"errors": [error], "extensions": {"cost": details}}), status_code=400,
+                    headers=_HEADERS)

@@ -1,0 +1,161 @@
+"""Buckets in this process (one worker), and in memory shared by the workers of one host.
+
+``SharedBuckets`` is a file of fixed slots, memory-mapped by every worker of one ``serve``
+(which creates it and names it in the environment). A lock over the file (``flock``) is held
+only for the arithmetic of one reserve or refund. The event loop never waits for it: it tries
+the lock without blocking, and only when another worker holds it at that instant does the
+same step run in a thread, which waits the few instructions the other worker needs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import mmap
+import os
+import struct
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+import anyio
+
+from .bucket import Limits, Reservation, refund, reserve
+
+SHARED_FILE_ENV = "ORDERCHAMP_RATE_LIMIT_SHARED_FILE"
+MAX_LOCAL_BUCKETS = 100_000
+SHARED_SLOTS = 65_536
+# Slots tried for a key; past them the longest-idle one is taken over (it is full, or nearly,
+# unless more keys than slots are in use at once).
+SHARED_PROBES = 8
+_SLOT = struct.Struct("<Qdd")  # key hash (0: empty), points available, when
+
+
+class LocalBuckets:
+    """For one worker: a bounded map, the longest untouched bucket (the fullest) out first."""
+
+    def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic,
+                 max_buckets: int = MAX_LOCAL_BUCKETS) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.max_buckets = max_buckets
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    async def reserve(self, key: str, cost: int) -> Reservation:
+        return self.reserve_now(key, cost)
+
+    async def refund(self, key: str, points: int) -> None:
+        self.refund_now(key, points)
+
+    def reserve_now(self, key: str, cost: int) -> Reservation:
+        now = self.clock()
+        available, updated = self._state(key, now)
+        granted, available = reserve(available, updated, now, cost, self.limits)
+        self._put(key, available, now)
+        return Reservation(granted, available, self.limits.capacity, self.limits.restore_rate)
+
+    def refund_now(self, key: str, points: int) -> None:
+        now = self.clock()
+        available, updated = self._state(key, now)
+        self._put(key, refund(available, updated, now, points, self.limits), now)
+
+    def _state(self, key: str, now: float) -> tuple[float, float]:
+        state = self._buckets.get(key)
+        return state if state is not None else (float(self.limits.capacity), now)
+
+    def _put(self, key: str, available: float, now: float) -> None:
+        self._buckets[key] = (available, now)
+        self._buckets.move_to_end(key)
+        while len(self._buckets) > self.max_buckets:
+            self._buckets.popitem(last=False)
+
+
+def create_shared_file(slots: int = SHARED_SLOTS) -> str:
+    """A zeroed file for ``slots`` buckets, readable by this user only. Memory-mapped, it is
+    read and written in the page cache: the disk is not in the way."""
+    fd, path = tempfile.mkstemp(prefix="orderchamp-ratelimit-")
+    try:
+        os.ftruncate(fd, slots * _SLOT.size)
+    finally:
+        os.close(fd)
+    return path
+
+
+class SharedBuckets:
+    """For the workers of one host: the slots of a file made by ``create_shared_file``."""
+
+    def __init__(self, path: str, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
+        # CLOCK_MONOTONIC is one clock for every process of the host: the workers agree on it.
+        self.limits = limits
+        self.clock = clock
+        self._fd = os.open(path, os.O_RDWR)
+        size = os.fstat(self._fd).st_size
+        self.slots = size // _SLOT.size
+        if self.slots < 1:
+            os.close(self._fd)
+            raise ValueError(f"{path} holds no bucket slots")
+        self._map = mmap.mmap(self._fd, self.slots * _SLOT.size)
+        self.contended = 0  # steps that found the lock taken and ran in a thread (tests read it)
+
+    def close(self) -> None:
+        self._map.close()
+        os.close(self._fd)
+
+    async def reserve(self, key: str, cost: int) -> Reservation:
+        return await self._locked(self._reserve, _hash(key), cost)
+
+    async def refund(self, key: str, points: int) -> None:
+        await self._locked(self._refund, _hash(key), points)
+
+    async def _locked(self, step: Callable[[int, int], object], hashed: int, amount: int) -> object:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.contended += 1
+            return await anyio.to_thread.run_sync(self._blocking, step, hashed, amount)
+        try:
+            return step(hashed, amount)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _blocking(self, step: Callable[[int, int], object], hashed: int, amount: int) -> object:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            return step(hashed, amount)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _reserve(self, hashed: int, cost: int) -> Reservation:
+        now = self.clock()
+        offset, available, updated = self._slot(hashed, now)
+        granted, available = reserve(available, updated, now, cost, self.limits)
+        _SLOT.pack_into(self._map, offset, hashed, available, now)
+        return Reservation(granted, available, self.limits.capacity, self.limits.restore_rate)
+
+    def _refund(self, hashed: int, points: int) -> None:
+        now = self.clock()
+        offset, available, updated = self._slot(hashed, now)
+        _SLOT.pack_into(self._map, offset, hashed, refund(available, updated, now, points, self.limits), now)
+
+    def _slot(self, hashed: int, now: float) -> tuple[int, float, float]:
+        """The key's slot (or the one it takes over) and its bucket; with the lock held."""
+        start = hashed % self.slots
+        idle_offset, idle_since = -1, float("inf")
+        for probe in range(min(SHARED_PROBES, self.slots)):
+            offset = ((start + probe) % self.slots) * _SLOT.size
+            held, available, updated = _SLOT.unpack_from(self._map, offset)
+            if held == hashed:
+                return offset, available, updated
+            if held == 0:
+                return offset, float(self.limits.capacity), now
+            if updated < idle_since:
+                idle_offset, idle_since = offset, updated
+        return idle_offset, float(self.limits.capacity), now
+
+
+def _hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
