@@ -1,11 +1,10 @@
-"""What a resolver gets: the token's account and scopes, a session, the request's loaders."""
+"""What a graphql-core resolver gets: the token's account and scopes, the transaction's
+source (an ORM session for mutations), the catalogue repository and the request's loaders."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
+from typing import Any
 
 from ...protocol.scopes import ScopeSet
 from ..store.repositories.catalogue import CatalogueRepository
@@ -16,15 +15,15 @@ from .loaders import Loaders
 class RequestContext:
     account_id: int
     scopes: ScopeSet
-    # An ORM session for mutations; a plain connection in a read-only snapshot for queries.
-    source: Session | Connection
-    catalogue: CatalogueRepository = field(init=False)
+    source: Any  # an ORM session for mutations; a plain connection in a read-only snapshot for queries
+    catalogue: CatalogueRepository = None  # type: ignore[assignment]  # made from ``source`` when not given
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.catalogue = CatalogueRepository(self.source, self.account_id)
+        if self.catalogue is None:
+            self.catalogue = CatalogueRepository(self.source, self.account_id)
         self.loaders = Loaders(self.catalogue)
 
     @property
-    def session(self) -> Session:
+    def session(self) -> Any:
         return self.catalogue.session

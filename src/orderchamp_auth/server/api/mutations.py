@@ -14,10 +14,10 @@ from sqlalchemy import delete, func, select
 from ..oauth.apps import check_app_url
 from ..store import models as m
 from ..store.database import utcnow
-from ..store.repositories import catalogue as c
-from ..store.repositories.catalogue import TypeSpec
+from .arguments import local_id
 from .context import RequestContext
-from .resolvers import account_dict, local_id
+from .description import TYPES
+from .loaders import as_dicts, full_projection
 
 MAX_MONEY = Decimal("9999999999.99")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -80,9 +80,16 @@ def _owned(ctx: RequestContext, model: type[m.Base], global_id: str, type_name: 
     return obj
 
 
-def _shaped(ctx: RequestContext, spec: TypeSpec, object_id: int) -> dict[str, Any] | None:
+def _shaped(ctx: RequestContext, type_name: str, object_id: int | None = None) -> dict[str, Any] | None:
+    """The object as the API shows it, read again after the change (the account: no id)."""
     ctx.session.flush()
-    return ctx.catalogue.by_ids(spec, [object_id]).get(object_id)
+    spec = TYPES[type_name]
+    if object_id is None:
+        rows = ctx.catalogue.account(full_projection(spec))
+    else:
+        rows = ctx.catalogue.by_ids(full_projection(spec), [object_id])
+    shaped = as_dicts(spec, rows)
+    return shaped[0] if shaped else None
 
 
 def _mutation(payload_field: str, run: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Any:
@@ -120,7 +127,7 @@ def account_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         account.currency = currency
     account.updated_at = utcnow()
     ctx.session.flush()
-    return {"account": account_dict(account)}
+    return {"account": _shaped(ctx, "Account")}
 
 
 def _product_fields(product: m.Product, data: dict[str, Any], *, creating: bool) -> None:
@@ -140,14 +147,14 @@ def product_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     _product_fields(product, data, creating=True)
     ctx.session.add(product)
     ctx.session.flush()
-    return {"product": _shaped(ctx, c.PRODUCT, product.id)}
+    return {"product": _shaped(ctx, "Product", product.id)}
 
 
 def product_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = _owned(ctx, m.Product, data["id"], "Product")
     _product_fields(product, data, creating=False)
     product.updated_at = utcnow()
-    return {"product": _shaped(ctx, c.PRODUCT, product.id)}
+    return {"product": _shaped(ctx, "Product", product.id)}
 
 
 def product_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -188,14 +195,14 @@ def variant_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     _variant_fields(variant, data)
     ctx.session.add(variant)
     ctx.session.flush()
-    return {"productVariant": _shaped(ctx, c.VARIANT, variant.id)}
+    return {"productVariant": _shaped(ctx, "ProductVariant", variant.id)}
 
 
 def variant_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     variant = _owned(ctx, m.ProductVariant, data["id"], "ProductVariant")
     _variant_fields(variant, data)
     variant.updated_at = utcnow()
-    return {"productVariant": _shaped(ctx, c.VARIANT, variant.id)}
+    return {"productVariant": _shaped(ctx, "ProductVariant", variant.id)}
 
 
 def variant_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +230,7 @@ def image_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     image = m.ProductImage(account_id=ctx.account_id, product_id=product.id, original_url=url, position=position)
     ctx.session.add(image)
     ctx.session.flush()
-    return {"productImage": _shaped(ctx, c.IMAGE, image.id)}
+    return {"productImage": _shaped(ctx, "ProductImage", image.id)}
 
 
 def image_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +241,7 @@ def image_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     position = _int(data, "position", low=1, high=10_000)
     if position is not None:
         image.position = position
-    return {"productImage": _shaped(ctx, c.IMAGE, image.id)}
+    return {"productImage": _shaped(ctx, "ProductImage", image.id)}
 
 
 def image_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +257,7 @@ def order_confirm(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         raise UserErrors(("id", "The order is already confirmed."))
     now = utcnow()
     order.is_confirmed, order.confirmed_at, order.status, order.updated_at = True, now, "CONFIRMED", now
-    return {"order": _shaped(ctx, c.ORDER, order.id)}
+    return {"order": _shaped(ctx, "Order", order.id)}
 
 
 def order_cancel(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +268,7 @@ def order_cancel(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         raise UserErrors(("id", "A fulfilled order cannot be cancelled."))
     now = utcnow()
     order.is_cancelled, order.cancelled_at, order.status, order.updated_at = True, now, "CANCELLED", now
-    return {"order": _shaped(ctx, c.ORDER, order.id)}
+    return {"order": _shaped(ctx, "Order", order.id)}
 
 
 def _shipment_fields(shipment: m.Shipment, data: dict[str, Any]) -> None:
@@ -336,7 +343,7 @@ def shipment_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
                                        order_product_id=op_id, quantity=quantity))
     ctx.session.flush()
     _mark_fulfilled_if_complete(ctx, order)
-    return {"shipment": _shaped(ctx, c.SHIPMENT, shipment.id)}
+    return {"shipment": _shaped(ctx, "Shipment", shipment.id)}
 
 
 def shipment_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -347,7 +354,7 @@ def shipment_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
     order = ctx.session.get(m.Order, shipment.order_id)
     assert order is not None
     _mark_fulfilled_if_complete(ctx, order)
-    return {"shipment": _shaped(ctx, c.SHIPMENT, shipment.id)}
+    return {"shipment": _shaped(ctx, "Shipment", shipment.id)}
 
 
 def customer_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -359,7 +366,7 @@ def customer_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
     customer = m.Customer(account_id=ctx.account_id, company_name=name, email=email, address=address)
     ctx.session.add(customer)
     ctx.session.flush()
-    return {"customer": _shaped(ctx, c.CUSTOMER, customer.id)}
+    return {"customer": _shaped(ctx, "Customer", customer.id)}
 
 
 MUTATIONS: dict[str, tuple[str, Callable[[RequestContext, dict[str, Any]], dict[str, Any]]]] = {
