@@ -4,10 +4,12 @@ source (an ORM session for mutations), the catalogue repository and the request'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ...protocol.scopes import ScopeSet
 from ..store.repositories.catalogue import CatalogueRepository
+from ..store.repositories.catalogue_writes import CatalogueWrites
 from .loaders import Loaders
 
 
@@ -24,6 +26,7 @@ class RequestContext:
             self.catalogue = CatalogueRepository(self.source, self.account_id)
         self.loaders = Loaders(self.catalogue)
 
-    @property
-    def session(self) -> Any:
-        return self.catalogue.session
+    @cached_property
+    def writes(self) -> CatalogueWrites:
+        """The mutations' way to change data (needs an ORM session: a write transaction)."""
+        return CatalogueWrites(self.catalogue.session, self.account_id)

@@ -256,10 +256,3 @@ class CatalogueRepository:
         rows = self._read(("data_version",), lambda _dialect: select(m.DataVersion.version).where(
             m.DataVersion.account_id == bindparam("account_id")), None)
         return int(rows[0][0]) if rows else 0
-
-    def get_model(self, model: type[m.Base], object_id: int) -> Any:
-        """An ORM object of this account, for mutations; ``None`` for other accounts' ids."""
-        obj = self.session.get(model, object_id)
-        if obj is None or getattr(obj, "account_id", None) != self.account_id:
-            return None
-        return obj
