@@ -204,7 +204,7 @@ class _Run:
 
     def related(self, entry: Parent | Children, row: Sequence[Any], path: Path) -> Any:
         here = None if path is None else (path, entry.key)
-        if isinstance(entry, Parent):
+        if type(entry) is Parent:
             key = row[entry.key_column]
             target = None if key is None else self.loaded[entry.slot].get(key)
             return None if target is None else self.build(entry.child, target, here)
@@ -212,8 +212,8 @@ class _Run:
             return self.build_list(entry.child, self.loaded[entry.slot].get(row[0], ()), here)
         window = self.windows[entry.slot]
         try:
-            if not isinstance(window, ChildWindow):
-                raise window
+            if type(window) is not ChildWindow:
+                raise window  # type: ignore[misc]
             rows = self.loaded[entry.slot].get(row[0], ())
             selected, has_next, has_previous = list_window(rows, _first, window)
         except GraphQLError as error:
