@@ -219,7 +219,8 @@ class _Run:
         except GraphQLError as error:
             self.error(error, entry.nodes, path, entry.key, not entry.nullable)
             return None
-        return self.connection(entry.connection, selected, [(r[0],) for r in selected], has_next, has_previous,
+        keys = [(r[0],) for r in selected] if entry.connection.needs_keys else ()
+        return self.connection(entry.connection, selected, keys, has_next, has_previous,
                                lambda: len(rows), here)
 
     def connection(self, plan: ConnectionPlan, rows: Sequence[Any], keys: Sequence[Sequence[Any]], has_next: bool,

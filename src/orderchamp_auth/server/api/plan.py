@@ -226,7 +226,7 @@ class _Compiler:
         if node_plan is None:
             node_plan = ObjectPlan(spec)
             node_plan.finish()
-        return ConnectionPlan(node_plan, entries)
+        return ConnectionPlan(node_plan, entries, any(isinstance(e, (Edges, PageInfo)) for e in entries))
 
     def root(self, operation: OperationDefinitionNode) -> list[RootEntry]:
         query = self.schema.query_type

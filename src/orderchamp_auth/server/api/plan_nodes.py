@@ -160,6 +160,7 @@ ConnectionEntry = Nodes | Edges | PageInfo | TotalCount | Typename | Denied
 class ConnectionPlan:
     node: ObjectPlan
     entries: list[ConnectionEntry]
+    needs_keys: bool = True  # edges or pageInfo: cursors may be written
 
 
 @dataclass(slots=True)
