@@ -27,6 +27,7 @@ from ..oauth.bearer import BearerAuthenticator
 from ..store.database import Database
 from ..store.repositories.catalogue import CatalogueRepository
 from ..store.repositories.tokens import TokenGrant
+from ..store.write_lock import WriteLockUnavailable
 from .context import RequestContext
 from .errors import format_errors, has_internal_error
 from .execution import LockAwareExecutionContext, never_awaitable
@@ -222,6 +223,8 @@ class GraphQLEndpoint:
                             metrics.api_from_cache.inc()
                         return Response(body, headers=_JSON_HEADERS)
                 data, errors = run_plan(plan, catalogue, coerced)
+        except WriteLockUnavailable:
+            raise  # the database is busy: the app answers 503 with Retry-After
         except Exception as exc:  # a bug or a database failure: logged, answered without its text
             return _result_response(None, [GraphQLError("plan failed", original_error=exc)])
         if metrics is not None:
