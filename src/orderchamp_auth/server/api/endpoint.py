@@ -3,8 +3,6 @@ read transaction. ``GET`` serves the GraphiQL page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -195,13 +193,10 @@ class GraphQLEndpoint:
             add_plan(cached, key, plan)
         return plan  # type: ignore[no-any-return]
 
-    @contextmanager
-    def _catalogue(self, grant: TokenGrant, *, write: bool) -> Iterator[tuple[CatalogueRepository, Any]]:
-        """The one way into the database for both engines: a transaction of the request's
-        account (a snapshot to read, or a session to write)."""
-        transaction = self.database.write if write else self.database.driver_snapshot
-        with transaction() as source:
-            yield CatalogueRepository(source, grant.account_id), source
+    def _transaction(self, *, write: bool) -> Any:
+        """The one way into the database for both engines: a snapshot to read, a session to
+        write (the account's catalogue repository is made on it: ``CatalogueRepository``)."""
+        return self.database.write() if write else self.database.driver_snapshot()
 
     def _answer_by_plan(self, query: str, plan: Plan, grant: TokenGrant, variables: dict[str, Any] | None,
                         coerced: dict[str, Any], operation: Operation) -> Response:
@@ -209,7 +204,8 @@ class GraphQLEndpoint:
         metrics = self.metrics
         cache_key: tuple[Any, ...] | None = None
         try:
-            with self._catalogue(grant, write=False) as (catalogue, _):
+            with self._transaction(write=False) as source:
+                catalogue = CatalogueRepository(source, grant.account_id)
                 if self.responses is not None:
                     # The version is read before the data, in the same transaction: an entry
                     # is never older than the version it is filed under.
@@ -240,8 +236,9 @@ class GraphQLEndpoint:
 
     def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                  operation_name: str | None, write: bool) -> ExecutionResult:
-        with self._catalogue(grant, write=write) as (catalogue, source):
-            context = RequestContext(grant.account_id, self._scopes_of(grant), source, catalogue)
+        with self._transaction(write=write) as source:
+            context = RequestContext(grant.account_id, self._scopes_of(grant), source,
+                                     CatalogueRepository(source, grant.account_id))
             result = execute(self.schema, document, context_value=context, variable_values=variables,
                              operation_name=operation_name, execution_context_class=LockAwareExecutionContext,
                              is_awaitable=never_awaitable)

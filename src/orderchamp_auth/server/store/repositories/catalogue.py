@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Connection, and_, bindparam, func, or_, select
@@ -25,10 +26,12 @@ MODELS: dict[str, type[m.Base]] = {mapper.local_table.name: mapper.class_  # typ
                                    for mapper in m.Base.registry.mappers}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Projection:
     """Which columns of ``table`` a read returns (after the id), each with an optional
-    converter applied to its non-null values; hashable, so it keys the compiled statement."""
+    converter applied to its non-null values. It keys its compiled statements by identity
+    (hashing the content on every read costs more than the read's own bookkeeping), so make
+    one per shape and keep it (as ``api/description.py`` does)."""
 
     table: str
     columns: tuple[str, ...]
@@ -39,6 +42,7 @@ class Projection:
         return [model.id.label("_id"),  # type: ignore[attr-defined]
                 *(getattr(model, name).label(f"c{i}") for i, name in enumerate(self.columns))]
 
+    @cached_property
     def converters(self) -> dict[str, Converter]:
         return {f"c{i}": shape for i, shape in enumerate(self.shaping) if shape is not None}
 
@@ -183,7 +187,7 @@ class CatalogueRepository:
             scan_desc = desc != backwards
             return query.order_by(*(c.desc() if scan_desc else c.asc() for c in key_columns)).limit(bindparam("limit"))
 
-        rows = self._read(key, build, projection.converters(), **values)
+        rows = self._read(key, build, projection.converters, **values)
         more = len(rows) > limit
         rows = rows[:limit]
         if backwards:
@@ -218,7 +222,7 @@ class CatalogueRepository:
             return []
         model = MODELS[projection.table]
         return self._read(("by_ids", projection), lambda dialect: self._scoped(projection).where(
-            id_in(model.id, dialect)).order_by(model.id), projection.converters(),  # type: ignore[attr-defined]
+            id_in(model.id, dialect)).order_by(model.id), projection.converters,  # type: ignore[attr-defined]
             json_lists=("ids",), ids=wanted)
 
     def children(self, projection: Projection, parent_column: str, parent_ids: Iterable[int],
@@ -234,7 +238,7 @@ class CatalogueRepository:
             ("children", projection, parent_column, tuple(order)),
             lambda dialect: self._scoped(projection).where(id_in(column, dialect)).order_by(
                 column, *(getattr(model, name) for name in order), model.id),  # type: ignore[attr-defined]
-            projection.converters(), json_lists=("ids",), ids=wanted,
+            projection.converters, json_lists=("ids",), ids=wanted,
         )
 
     def by_texts(self, projection: Projection, column: str, values: Sequence[str]) -> list[Any]:
@@ -244,12 +248,12 @@ class CatalogueRepository:
         model = MODELS[projection.table]
         return self._read(("by_texts", projection, column), lambda dialect: self._scoped(projection).where(
             text_in(getattr(model, column), dialect, "texts")).order_by(model.id),  # type: ignore[attr-defined]
-            projection.converters(), json_lists=("texts",), texts=list(values))
+            projection.converters, json_lists=("texts",), texts=list(values))
 
     def account(self, projection: Projection) -> list[Any]:
         """The account itself (one row, or none)."""
         return self._read(("account", projection), lambda _dialect: select(*projection.selected()).where(
-            m.Account.id == bindparam("account_id")), projection.converters())
+            m.Account.id == bindparam("account_id")), projection.converters)
 
     def data_version(self) -> int:
         """The account's data version (``models.DataVersion``); 0 before its first change."""
