@@ -82,7 +82,7 @@ def decode_cursor(cursor: Any, kinds: Sequence[str]) -> list[Any]:
         raise CursorError("The cursor is not valid.") from None
     if not isinstance(values, list) or len(values) != len(kinds):
         raise CursorError("The cursor is not valid.")
-    out = []
+    out: list[Any] = []
     for value, kind in zip(values, kinds, strict=True):
         if kind == "time":
             moment = parse_timestamp(value.get("t")) if isinstance(value, dict) else None

@@ -99,11 +99,11 @@ class _Run:
         return get_argument_values(arguments.definition, arguments.node, self.variables)
 
     def read(self, plan: Plan) -> list[Any]:
-        for entry in plan.children:
+        for child in plan.children:
             try:
-                self.windows[entry.slot] = child_window(self._arguments(entry.arguments))  # type: ignore[arg-type]
+                self.windows[child.slot] = child_window(self._arguments(child.arguments))  # type: ignore[arg-type]
             except GraphQLError as error:
-                self.windows[entry.slot] = error
+                self.windows[child.slot] = error
                 self.refused = True
         results: list[Any] = []
         for entry in plan.entries:
@@ -208,6 +208,9 @@ class _Run:
             key = row[entry.key_column]
             target = None if key is None else self.loaded[entry.slot].get(key)
             return None if target is None else self.build(entry.child, target, here)
+        return self.children(entry, row, path, here)  # type: ignore[arg-type]
+
+    def children(self, entry: Children, row: Sequence[Any], path: Path, here: Path) -> Any:
         if entry.connection is None:
             return self.build_list(entry.child, self.loaded[entry.slot].get(row[0], ()), here)
         window = self.windows[entry.slot]

@@ -64,7 +64,7 @@ def apply_scope_guards(schema: GraphQLSchema) -> dict[str, Scope]:
     """Wrap every guarded resolver; return ``{"Type.field": scope}`` for docs and tests."""
     guarded: dict[str, Scope] = {}
     for (type_name, field_name), scope in field_scopes(schema).items():
-        field = schema.type_map[type_name].fields[field_name]  # type: ignore[union-attr]
+        field = schema.type_map[type_name].fields[field_name]  # type: ignore[attr-defined]
         if is_non_null_type(field.type):
             raise TypeError(f"{type_name}.{field_name} is guarded by a scope, so it must be nullable")
         field.resolve = _guarded(field.resolve or default_field_resolver, scope)

@@ -113,6 +113,7 @@ def bind_resolvers(schema: GraphQLSchema) -> None:
         return schema.type_map[type_name].fields[name]  # type: ignore[attr-defined]
 
     for root in ROOT_FIELDS.values():
+        resolver: Any
         if root.kind == "account":
             resolver = resolve_account
         elif root.kind == "node":

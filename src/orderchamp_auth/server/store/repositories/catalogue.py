@@ -194,7 +194,7 @@ class CatalogueRepository:
             rows.reverse()
         if ordering.column is not None:
             sort_index = 1 + len(projection.columns)
-            keys = [(row[sort_index], row[0]) for row in rows]
+            keys: list[tuple[Any, ...]] = [(row[sort_index], row[0]) for row in rows]
         else:
             keys = [(row[0],) for row in rows]
         # Relay: in the direction of travel "more" is exact; the other side is exact when a
