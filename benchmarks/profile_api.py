@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import cProfile
 import json
-import os
 import pstats
 import statistics
 import sys
@@ -80,18 +79,22 @@ def main() -> None:
     ap.add_argument("--query", action="append", help="a query (repeatable); default: the named set")
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--response-cache-mb", default="32", help="0 measures every request uncached")
     args = ap.parse_args()
-    os.environ["ORDERCHAMP_BENCH_BASELINE"] = "1"
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from graphql_baseline import mount_baseline
+
     from orderchamp_auth.server.app import create_app
     from orderchamp_auth.server.demo import seed_demo
     from orderchamp_auth.server.settings import load_settings
     from orderchamp_auth.server.store.migrate import upgrade_to_head
 
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32})
+        settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
+                                  "ORDERCHAMP_API_RESPONSE_CACHE_MB": args.response_cache_mb})
         upgrade_to_head(settings.database_url)
-        app = create_app(settings)
+        app = mount_baseline(create_app(settings))
         platform = app.state.platform
         demo = seed_demo(settings, platform.database, platform.client_secrets)
         queries = [("/v1/graphql", q) for q in args.query] if args.query else list(QUERIES.values())

@@ -1,13 +1,14 @@
 """Hostile arguments to the GraphQL API: clear errors with a code, never a driver's or
 Python's text, nothing written; and an unexpected failure answers a generic error.
 
-Each read runs on both engines (compiled plans and graphql-core, as in
-test_api_compiled_plans.py); the module runs on SQLite and, with DATABASE_URL, PostgreSQL.
+Each read runs on both engines (plans and graphql-core, the ``api_engine`` setting, as in
+tests/server/api/test_engine_equivalence.py); the module runs on SQLite and, with DATABASE_URL, PostgreSQL.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 
@@ -41,19 +42,15 @@ def harness(settings, platform):
     account = seeded_account(world)
     token = world.private_token(account.account_id, ALL)
     app = create_app(settings)
-    with TestClient(app) as client:
-        yield client, app.state.graphql, token, account.account_id
+    core = create_app(dataclasses.replace(settings, api_engine="graphql-core"))
+    with TestClient(app) as client, TestClient(core) as core_client:
+        yield {True: client, False: core_client}, app.state.graphql, token, account.account_id
 
 
 def ask(harness, query: str, variables: dict | None = None, *, plans: bool = True):
-    client, endpoint, token, _ = harness
-    endpoint.use_plans = plans
-    try:
-        response = client.post("/v1/graphql", json={"query": query, "variables": variables},
+    clients, _, token, _ = harness
+    return clients[plans].post("/v1/graphql", json={"query": query, "variables": variables},
                                headers={"authorization": f"Bearer {token}"})
-    finally:
-        endpoint.use_plans = True
-    return response
 
 
 def refused(response, *codes: str) -> dict:

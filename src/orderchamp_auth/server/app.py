@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLEndpoint(schema, platform.database, platform.authenticator,
                               graphiql_page(f"{api_path}/graphql"),
                               response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics,
-                              rate_limits=rate_limits)
+                              rate_limits=rate_limits, engine=settings.api_engine)
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -95,10 +94,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *support_changes_routes.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    if os.environ.get("ORDERCHAMP_BENCH_BASELINE") == "1":
-        from .api.baseline import BaselineEndpoint
-
-        routes.insert(0, Route("/bench/graphql-baseline", BaselineEndpoint().handle, methods=["POST"]))
     app = Starlette(
         routes=routes,
         exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler,

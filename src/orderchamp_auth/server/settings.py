@@ -38,6 +38,9 @@ class Settings:
     auth_cache_check_interval: float = 1.0
     # per worker, for API responses (api/response_cache.py); 0 turns the cache off
     api_response_cache_mb: int = 32
+    # "plans": reads the plan compiler covers run as plans (api/plan.py), the rest on
+    # graphql-core; "graphql-core": every request on graphql-core (to compare the two)
+    api_engine: str = "plans"
     # how long a write may wait for a lock (off the event loop: store/write_lock.py), then 503
     write_lock_timeout_ms: int = 15000
     data_dir: Path = field(default_factory=Path.cwd)
@@ -242,6 +245,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         login_max_failures_per_email=_int(env, "ORDERCHAMP_LOGIN_MAX_FAILURES", 5, low=1, high=1000),
         login_max_failures_per_address=_int(env, "ORDERCHAMP_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, low=1, high=100000),
         api_response_cache_mb=_int(env, "ORDERCHAMP_API_RESPONSE_CACHE_MB", 32, low=0, high=4096),
+        api_engine=_choice(env, "ORDERCHAMP_API_ENGINE", ("plans", "graphql-core")),
         write_lock_timeout_ms=_int(env, "ORDERCHAMP_WRITE_LOCK_TIMEOUT_MS", 15000, low=1, high=600_000),
         data_dir=data_dir,
         web_url_given=bool(env.get("ORDERCHAMP_WEB_URL")),

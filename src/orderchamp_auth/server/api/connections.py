@@ -1,39 +1,13 @@
-"""Relay connections: argument rules, and the connection value the schema resolves.
-
-One of ``first``/``last`` is required (at most ``MAX_PAGE_SIZE``); cursors are opaque and
-keyset-based, so they stay valid when rows are inserted.
-"""
+"""Relay connections: the window of an already loaded list, and the connection value that
+graphql-core's resolvers return (the plan executor builds the same dicts directly)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from graphql import GraphQLError
-
-from ..store.repositories.catalogue import Page
-from ..store.repositories.cursors import CursorError, decode_id_cursor, encode_cursor
-
-MAX_PAGE_SIZE = 250
-
-
-def bad_input(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
-
-
-def check_window(first: int | None, last: int | None, after: str | None, before: str | None) -> None:
-    if first is None and last is None:
-        raise bad_input("Give first or last to page through this list.")
-    if first is not None and last is not None:
-        raise bad_input("Give first or last, not both.")
-    size = first if first is not None else last
-    assert size is not None
-    if size < 0 or size > MAX_PAGE_SIZE:
-        raise bad_input(f"first and last must be between 0 and {MAX_PAGE_SIZE}.")
-    if first is not None and before is not None:
-        raise bad_input("Use before with last, and after with first.")
-    if last is not None and after is not None:
-        raise bad_input("Use before with last, and after with first.")
+from .arguments import ChildWindow, bad_input
+from .cursors import encode_cursor
 
 
 class Connection:
@@ -41,8 +15,8 @@ class Connection:
 
     __slots__ = ("nodes", "_keys", "_count", "_edges", "_has_next", "_has_previous")
 
-    def __init__(self, nodes: list[dict[str, Any]], keys: list[list[Any]], has_next: bool, has_previous: bool,
-                 count: Callable[[], int]) -> None:
+    def __init__(self, nodes: list[dict[str, Any]], keys: Sequence[Sequence[Any]], has_next: bool,
+                 has_previous: bool, count: Callable[[], int]) -> None:
         self.nodes = nodes
         self._keys = keys
         self._count = count
@@ -70,18 +44,12 @@ class Connection:
         return self._count()
 
 
-def connection_from_page(page: Page) -> Connection:
-    return Connection(page.rows, page.keys, page.has_next, page.has_previous, page.count)
-
-
-def list_window(
-    rows: Sequence[Any], key_of: Callable[[Any], int], first: int | None, after: str | None, last: int | None,
-    before: str | None,
-) -> tuple[Sequence[Any], bool, bool]:
+def list_window(rows: Sequence[Any], key_of: Callable[[Any], int], window: ChildWindow
+                ) -> tuple[Sequence[Any], bool, bool]:
     """The page of an already loaded (batched) list of children that the arguments select,
     with (has_next, has_previous). Cursors hold the row id (``key_of``)."""
-    check_window(first, last, after, before)
-    if after is None and before is None:
+    first, last = window.first, window.last
+    if window.after is None and window.before is None:
         # The common case (no cursors) without building an index.
         if first is not None:
             return rows[:first], len(rows) > first, False
@@ -89,37 +57,32 @@ def list_window(
         return (rows[len(rows) - last:] if last else []), False, len(rows) > last
     index = {key_of(row): i for i, row in enumerate(rows)}
 
-    def position(cursor: str) -> int:
-        try:
-            row_id = decode_id_cursor(cursor)
-        except CursorError:
-            raise bad_input("The cursor is not valid.") from None
+    def position(row_id: int) -> int:
         if row_id not in index:
             raise bad_input("The cursor does not point into this list.")
         return index[row_id]
 
     start, end = 0, len(rows)
-    if after is not None:
-        start = position(after) + 1
-    if before is not None:
-        end = position(before)
-    window = rows[start:end]
+    if window.after is not None:
+        start = position(window.after) + 1
+    if window.before is not None:
+        end = position(window.before)
+    selected = rows[start:end]
     if first is not None:
-        return window[:first], len(window) > first or end < len(rows), start > 0
+        return selected[:first], len(selected) > first or end < len(rows), start > 0
     assert last is not None
-    return (window[len(window) - last:] if last else []), end < len(rows), len(window) > last or start > 0
+    return (selected[len(selected) - last:] if last else []), end < len(rows), len(selected) > last or start > 0
 
 
 def _row_id(row: dict[str, Any]) -> int:
     return row["_id"]  # type: ignore[no-any-return]
 
 
-def connection_from_list(
-    rows: Sequence[dict[str, Any]], first: int | None, after: str | None, last: int | None, before: str | None
-) -> Connection:
+def connection_from_list(rows: Sequence[dict[str, Any]], window: ChildWindow) -> Connection:
     """Page through an already loaded (batched) list of children."""
-    window, has_next, has_previous = list_window(rows, _row_id, first, after, last, before)
-    return Connection(list(window), [[row["_id"]] for row in window], has_next, has_previous, lambda: len(rows))
+    selected, has_next, has_previous = list_window(rows, _row_id, window)
+    return Connection(list(selected), [(row["_id"],) for row in selected], has_next, has_previous,
+                      lambda: len(rows))
 
 
 def resolve_total_count(connection: Connection, _info: Any) -> int:

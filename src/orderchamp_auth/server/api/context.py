@@ -1,13 +1,14 @@
-"""What a resolver gets: the token's account and scopes, a session, the request's loaders."""
+"""What a graphql-core resolver gets: the token's account and scopes, the transaction's
+source (an ORM session for mutations), the catalogue repository and the request's loaders."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from sqlalchemy.orm import Session
+from functools import cached_property
 
 from ...protocol.scopes import ScopeSet
 from ..store.repositories.catalogue import CatalogueRepository
+from ..store.repositories.catalogue_writes import CatalogueWrites
 from ..store.transaction import Transaction
 from .loaders import Loaders
 
@@ -17,13 +18,15 @@ class RequestContext:
     account_id: int
     scopes: ScopeSet
     source: Transaction  # a write for mutations, a read for queries
-    catalogue: CatalogueRepository = field(init=False)
+    catalogue: CatalogueRepository = None  # type: ignore[assignment]  # made from ``source`` when not given
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.catalogue = self.source.catalogue(self.account_id)
+        if self.catalogue is None:
+            self.catalogue = self.source.catalogue(self.account_id)
         self.loaders = Loaders(self.catalogue)
 
-    @property
-    def session(self) -> Session:
-        return self.catalogue.session
+    @cached_property
+    def writes(self) -> CatalogueWrites:
+        """The mutations' way to change data (needs an ORM session: a write transaction)."""
+        return CatalogueWrites(self.catalogue.session, self.account_id)

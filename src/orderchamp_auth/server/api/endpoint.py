@@ -3,7 +3,6 @@ read transaction. ``GET`` serves the GraphiQL page."""
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -24,13 +23,15 @@ from ...protocol.errors import ScopeError
 from ...protocol.scopes import ScopeSet
 from ..oauth.bearer import BearerAuthenticator
 from ..store.database import Database
-from ..store.repositories.cursors import CursorError
 from ..store.repositories.tokens import TokenGrant
-from .compiled import Fallback, Unsupported, compile_plan
+from ..store.write_lock import WriteLockUnavailable
 from .context import RequestContext
 from .errors import format_errors, has_internal_error
-from .execution import FastExecutionContext, never_awaitable
+from .execution import LockAwareExecutionContext, never_awaitable
+from .executor import run_plan
+from .guard import field_scopes
 from .limits import MAX_NODES, node_limit_error
+from .plan import CoreOnly, Plan, compile_plan
 from .response_cache import ResponseCache
 from .schema import CachedDocument, DocumentCache, Operation, add_plan
 from .throttle import RateLimitGate
@@ -38,8 +39,6 @@ from .throttle import RateLimitGate
 if TYPE_CHECKING:
     from ..metrics import Metrics
 
-log = logging.getLogger(__name__)
-_MISSING = object()
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_SCOPE_SETS = 1024
@@ -59,6 +58,18 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
 
 def _errors(message: str, code: str, status: int, headers: dict[str, str] | None = None) -> Response:
     return _json({"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers)
+
+
+def _result_response(data: dict[str, Any] | None, errors: list[GraphQLError]) -> Response:
+    """A GraphQL result as the client sees it, from either engine."""
+    payload: dict[str, Any] = {}
+    status = 200
+    if errors:
+        payload["errors"] = format_errors(errors)
+        if data is None:
+            status = 500 if has_internal_error(payload["errors"]) else 400
+    payload["data"] = data
+    return _json(payload, status)
 
 
 def unauthenticated(message: str) -> Response:
@@ -85,16 +96,16 @@ def bearer_token(request: Request) -> str | None:
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
                  graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None,
-                 rate_limits: RateLimitGate | None = None) -> None:
+                 rate_limits: RateLimitGate | None = None, engine: str = "plans") -> None:
         self.schema = schema
         self.database = database
         self.authenticator = authenticator
         self.documents = DocumentCache(schema)
         self.graphiql_html = graphiql_html
+        self.field_scopes = field_scopes(schema)
         self._scopes: dict[str, ScopeSet] = {}
-        # Compiled plans for the common reads (compiled.py); off only to compare both paths.
-        self.use_plans = True
-        self.fallbacks = 0  # requests a plan handed back to graphql-core (tests read it)
+        # "plans": compiled plans where they cover the document (plan.py); "graphql-core": never
+        self.engine = engine
         self.responses = ResponseCache(response_cache_bytes) if response_cache_bytes > 0 else None
         self._compile_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
         self.metrics = metrics
@@ -133,36 +144,43 @@ class GraphQLEndpoint:
             nodes = operation.node_bound.count(variables or {})
             if nodes > MAX_NODES:
                 return _json({"errors": [node_limit_error(nodes).formatted]}, 400)
-        operation_name = operation.name
-        admission = None
-        if self.rate_limits is not None:  # the cost is taken before anything runs (throttle.py)
-            admission = await self.rate_limits.admit(grant, query, cached, operation, variables)
-            if isinstance(admission, Response):
-                return admission
-        body = self._answer_by_plan(query, cached, grant, variables, operation)
-        if body is not None:
-            if admission is not None:
-                body = await admission.settle_body(body)
-            return Response(body, headers=_JSON_HEADERS)
+        coerced: dict[str, Any] = {}
+        if operation.node.variable_definitions:
+            # Checked once here for both engines: graphql-core would refuse them the same way.
+            found = get_variable_values(self.schema, operation.node.variable_definitions, variables or {})
+            if not isinstance(found, dict):
+                return _result_response(None, found)
+            coerced = found
+        if self.rate_limits is None:
+            return await self._answer(query, cached, operation, grant, variables, coerced)
+        # The requested cost is taken before anything runs, the rest refunded after (throttle.py).
+        admission = await self.rate_limits.admit(grant, query, cached, operation, variables)
+        if isinstance(admission, Response):
+            return admission
+        response = await self._answer(query, cached, operation, grant, variables, coerced)
+        body = await admission.settle_body(bytes(response.body))
+        response.body = body
+        response.headers["content-length"] = str(len(body))
+        return response
+
+    async def _answer(self, query: str, cached: CachedDocument, operation: Operation, grant: TokenGrant,
+                      variables: dict[str, Any] | None, coerced: dict[str, Any]) -> Response:
+        """The response by the engine chosen for this operation and scopes."""
+        metrics = self.metrics
+        document = cached.document
+        plan = self._plan_of(cached, operation, grant)
+        if isinstance(plan, Plan):
+            return self._answer_by_plan(query, plan, grant, variables, coerced, operation)
         if metrics is not None:
             metrics.api_by_graphql_core.inc()
         if operation.node.operation == OperationType.MUTATION:
             # Writes may wait for a lock (SQLite's busy timeout): keep them off the event loop.
-            result = await run_in_threadpool(self._execute, grant, document, variables, operation_name, True)
+            result = await run_in_threadpool(self._execute, grant, document, variables, operation.name, True)
         else:
             # Reads never wait for locks (WAL, MVCC) and take well under a millisecond for the
             # usual query; a thread handoff would cost more than the work itself.
-            result = self._execute(grant, document, variables, operation_name, False)
-        payload: dict[str, Any] = {}
-        status = 200
-        if result.errors:
-            payload["errors"] = format_errors(result.errors)
-            if result.data is None:
-                status = 500 if has_internal_error(payload["errors"]) else 400
-        payload["data"] = result.data
-        if admission is not None:
-            payload["extensions"] = {"cost": await admission.settle(result.data)}
-        return _json(payload, status)
+            result = self._execute(grant, document, variables, operation.name, False)
+        return _result_response(result.data, result.errors or [])
 
     async def _compile_off_loop(self, query: str) -> CachedDocument:
         if self._compile_limiter is None:
@@ -181,69 +199,65 @@ class GraphQLEndpoint:
             self._scopes[grant.scopes] = scopes
         return scopes
 
-    def _answer_by_plan(self, query: str, cached: CachedDocument, grant: TokenGrant,
-                        variables: dict[str, Any] | None, operation: Operation) -> bytes | None:
-        """The response body by the document's compiled plan (or the response cache); None
-        where graphql-core must answer."""
-        operation_name = operation.name
-        key = (operation_name, grant.scopes)
-        plan = cached.plans.get(key, _MISSING)
-        if plan is _MISSING:
-            try:
-                plan = compile_plan(self.schema, cached.document, operation_name,  # type: ignore[arg-type]
-                                    self._scopes_of(grant))
-            except Unsupported as exc:
-                log.debug("graphql-core's path for this document: %s", exc)
-                plan = None
+    def _plan_of(self, cached: CachedDocument, operation: Operation, grant: TokenGrant) -> Plan | CoreOnly:
+        """The engine for this operation and scopes, chosen once (plan.py) and kept with the document."""
+        if self.engine != "plans":
+            return CoreOnly("the graphql-core engine is configured")
+        key = (operation.name, grant.scopes)
+        plan = cached.plans.get(key)
+        if plan is None:
+            plan = compile_plan(self.schema, cached.document, operation.node,  # type: ignore[arg-type]
+                                self._scopes_of(grant), self.field_scopes)
             add_plan(cached, key, plan)
-        if plan is None or not self.use_plans:
-            return None
-        coerced: Any = {}
-        if plan.operation.variable_definitions:
-            coerced = get_variable_values(self.schema, plan.operation.variable_definitions, variables or {})
-            if not isinstance(coerced, dict):
-                return None  # graphql-core reports the variables' errors
+        return plan  # type: ignore[no-any-return]
+
+    def _transaction(self, *, write: bool) -> Any:
+        """The one way into the database for both engines: a snapshot to read, a session to
+        write (the account's catalogue repository is made on it: ``CatalogueRepository``)."""
+        return self.database.write() if write else self.database.read()
+
+    def _answer_by_plan(self, query: str, plan: Plan, grant: TokenGrant, variables: dict[str, Any] | None,
+                        coerced: dict[str, Any], operation: Operation) -> Response:
+        """The response by the operation's plan, or from the response cache."""
+        metrics = self.metrics
         cache_key: tuple[Any, ...] | None = None
         try:
-            with self.database.read() as tx:
-                catalogue = tx.catalogue(grant.account_id)
+            with self._transaction(write=False) as source:
+                catalogue = source.catalogue(grant.account_id)
                 if self.responses is not None:
                     # The version is read before the data, in the same transaction: an entry
                     # is never older than the version it is filed under.
                     version = catalogue.data_version()
                     variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-                    cache_key = (query, operation_name, grant.scopes, grant.account_id, variables_key)
+                    cache_key = (query, operation.name, grant.scopes, grant.account_id, variables_key)
                     body = self.responses.get(cache_key, version)
                     if body is not None:
-                        if self.metrics is not None:
-                            self.metrics.response_cache_hit.inc()
-                            self.metrics.api_from_cache.inc()
-                        return body
-                data = plan.run(catalogue, coerced)
-        except (Fallback, GraphQLError, CursorError) as exc:  # graphql-core's path reports these
-            self.fallbacks += 1
-            log.debug("graphql-core's path for this request: %r", exc)
-            return None
-        except Exception:  # graphql-core's path runs it again, and reports it (format_errors) if it fails too
-            self.fallbacks += 1
-            log.warning("A compiled plan failed; graphql-core's path answers instead", exc_info=True)
-            return None
+                        if metrics is not None:
+                            metrics.response_cache_hit.inc()
+                            metrics.api_from_cache.inc()
+                        return Response(body, headers=_JSON_HEADERS)
+                data, errors = run_plan(plan, catalogue, coerced)
+        except WriteLockUnavailable:
+            raise  # the database is busy: the app answers 503 with Retry-After
+        except Exception as exc:  # a bug or a database failure: logged, answered without its text
+            return _result_response(None, [GraphQLError("plan failed", original_error=exc)])
+        if metrics is not None:
+            metrics.api_by_plan.inc()
+        if errors:
+            return _result_response(data, errors)
         body = orjson.dumps({"data": data})
-        if self.metrics is not None:
-            self.metrics.api_by_plan.inc()
-            if cache_key is not None:
-                self.metrics.response_cache_miss.inc()
         if cache_key is not None and self.responses is not None:
+            if metrics is not None:
+                metrics.response_cache_miss.inc()
             self.responses.put(cache_key, version, body, len(query) + len(cache_key[4]))
-        return body
+        return Response(body, headers=_JSON_HEADERS)
 
     def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                  operation_name: str | None, write: bool) -> ExecutionResult:
-        transaction = self.database.write if write else self.database.read
-        with transaction() as source:
+        with self._transaction(write=write) as source:
             context = RequestContext(grant.account_id, self._scopes_of(grant), source)
             result = execute(self.schema, document, context_value=context, variable_values=variables,
-                             operation_name=operation_name, execution_context_class=FastExecutionContext,
+                             operation_name=operation_name, execution_context_class=LockAwareExecutionContext,
                              is_awaitable=never_awaitable)
             assert isinstance(result, ExecutionResult)
             return result

@@ -36,7 +36,7 @@ from graphql.language import (
 )
 from graphql.utilities import value_from_ast_untyped
 
-from .connections import MAX_PAGE_SIZE
+from .arguments import MAX_PAGE_SIZE
 
 MAX_QUERY_LENGTH = 20_000
 MAX_DEPTH = 10

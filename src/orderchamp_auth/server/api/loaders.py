@@ -1,19 +1,19 @@
-"""Batch loading within one request: no N+1 queries.
+"""Batch loading for graphql-core's resolvers within one request: no N+1 queries.
 
 graphql-core's synchronous executor resolves a list item by item, depth first. When a page
-of parents is loaded, its ids are *primed* into the loaders of their relations; the first
-child lookup then loads the children of every primed parent in one query. The number of
-queries therefore grows with the depth of a query, not with the number of rows.
+of parents is loaded, its ids are *primed* into the loaders of their relations (from the
+description); the first child lookup then loads the children of every primed parent in one
+query. The number of queries grows with the depth of a query, not with the number of rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from ..store.repositories import catalogue as c
-from ..store.repositories.catalogue import CatalogueRepository, TypeSpec
+from ..store.repositories.catalogue import CatalogueRepository, Projection
+from .description import TYPES, ObjectType, Relation
 
 
 class BatchLoader:
@@ -39,77 +39,34 @@ class BatchLoader:
     def _default_value(self) -> Any:
         return list(self._default) if isinstance(self._default, list) else self._default
 
-    def clear(self) -> None:
-        self._cache.clear()
-        self._pending.clear()
+
+@cache
+def row_keys(spec: ObjectType) -> tuple[str, ...]:
+    """The raw columns a row of this type carries for relations: its parents' ids, and the
+    column its parent's children relation groups it by."""
+    keys = list(spec.keys)
+    for owner in TYPES.values():
+        for relation in owner.relations:
+            if relation.kind == "children" and relation.target == spec.name and relation.key not in keys:
+                keys.append(relation.key)
+    return tuple(keys)
 
 
-_BY_ID: dict[str, TypeSpec] = {
-    "product_by_id": c.PRODUCT, "variant_by_id": c.VARIANT, "image_by_id": c.IMAGE,
-    "customer_by_id": c.CUSTOMER, "order_by_id": c.ORDER, "order_product_by_id": c.ORDER_PRODUCT,
-    "invoice_by_id": c.INVOICE, "invoice_item_by_id": c.INVOICE_ITEM, "shipment_by_id": c.SHIPMENT,
-}
-_CHILDREN: dict[str, tuple[TypeSpec, str, tuple[Any, ...]]] = {  # loader -> (spec, parent key, order)
-    "variants_by_product": (c.VARIANT, "product_id", (c.m.ProductVariant.position,)),
-    "images_by_product": (c.IMAGE, "product_id", (c.m.ProductImage.position,)),
-    "products_by_order": (c.ORDER_PRODUCT, "order_id", ()),
-    "invoices_by_order": (c.INVOICE, "order_id", ()),
-    "shipments_by_order": (c.SHIPMENT, "order_id", ()),
-    "items_by_invoice": (c.INVOICE_ITEM, "invoice_id", ()),
-    "items_by_shipment": (c.SHIPMENT_ITEM, "shipment_id", ()),
-}
+def full_projection(spec: ObjectType) -> Projection:
+    return spec.projection(spec.fields, row_keys(spec))
 
 
-@dataclass(frozen=True)
-class Relation:
-    """A field that leads from one object to others.
-
-    ``children``: the rows whose ``key`` column holds the parent's id, through the loader
-    ``loader`` (a connection, or a plain list when ``is_list``); ``parent``: the one row whose
-    id the parent's ``key`` column holds."""
-
-    kind: str  # "children" or "parent"
-    loader: str
-    key: str
-    is_list: bool = False
-
-    @property
-    def spec(self) -> TypeSpec:
-        return _BY_ID[self.loader] if self.kind == "parent" else _CHILDREN[self.loader][0]
-
-    @property
-    def order(self) -> tuple[Any, ...]:
-        return () if self.kind == "parent" else _CHILDREN[self.loader][2]
+def as_dicts(spec: ObjectType, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows of ``full_projection`` as the dicts graphql-core's default resolver reads."""
+    names = _dict_keys(spec)
+    type_name = spec.name
+    # zip stops at the names: a page's rows carry their sort key after them
+    return [{**dict(zip(names, row)), "__typename": type_name} for row in rows]  # noqa: B905
 
 
-RELATIONS: dict[tuple[str, str], Relation] = {
-    ("Product", "variants"): Relation("children", "variants_by_product", "product_id"),
-    ("Product", "images"): Relation("children", "images_by_product", "product_id"),
-    ("ProductVariant", "product"): Relation("parent", "product_by_id", "product_id"),
-    ("Order", "customer"): Relation("parent", "customer_by_id", "customer_id"),
-    ("Order", "products"): Relation("children", "products_by_order", "order_id"),
-    ("Order", "invoices"): Relation("children", "invoices_by_order", "order_id"),
-    ("Order", "shipments"): Relation("children", "shipments_by_order", "order_id"),
-    ("OrderProduct", "variant"): Relation("parent", "variant_by_id", "variant_id"),
-    ("Invoice", "order"): Relation("parent", "order_by_id", "order_id"),
-    ("Invoice", "items"): Relation("children", "items_by_invoice", "invoice_id"),
-    ("Shipment", "order"): Relation("parent", "order_by_id", "order_id"),
-    ("Shipment", "items"): Relation("children", "items_by_shipment", "shipment_id", is_list=True),
-    ("ShipmentItem", "orderProduct"): Relation("parent", "order_product_by_id", "order_product_id"),
-}
-
-
-def _related() -> dict[str, list[tuple[str, str]]]:
-    """Per type: the loaders to prime with a page of its rows, and the row key that feeds each
-    (the row's own id for its children, the parent's id column for its parent)."""
-    related: dict[str, list[tuple[str, str]]] = {}
-    for (type_name, _), relation in RELATIONS.items():
-        key = "_id" if relation.kind == "children" else f"_{relation.key}"
-        related.setdefault(type_name, []).append((relation.loader, key))
-    return related
-
-
-_RELATED = _related()
+@cache
+def _dict_keys(spec: ObjectType) -> tuple[str, ...]:
+    return ("_id", *spec.fields, *(f"_{key}" for key in row_keys(spec)))
 
 
 class Loaders:
@@ -117,45 +74,52 @@ class Loaders:
 
     def __init__(self, catalogue: CatalogueRepository) -> None:
         self.catalogue = catalogue
-        self._loaders: dict[str, BatchLoader] = {}
+        self._loaders: dict[tuple[str, str], BatchLoader] = {}
 
-    def _make(self, name: str) -> BatchLoader:
-        if name in _BY_ID:
-            loader = BatchLoader(self._by_ids(_BY_ID[name]))
-        else:
-            spec, key, order = _CHILDREN[name]
-            loader = BatchLoader(self._children(spec, key, order), default=[])
-        self._loaders[name] = loader
+    def by_id(self, type_name: str) -> BatchLoader:
+        loader = self._loaders.get((type_name, ""))
+        if loader is None:
+            loader = self._loaders[(type_name, "")] = BatchLoader(self._fetch_by_ids(TYPES[type_name]))
         return loader
 
-    def _by_ids(self, spec: TypeSpec) -> Callable[[list[int]], dict[int, Any]]:
+    def children(self, owner: str, relation: Relation) -> BatchLoader:
+        loader = self._loaders.get((owner, relation.field))
+        if loader is None:
+            loader = self._loaders[(owner, relation.field)] = BatchLoader(self._fetch_children(relation), default=[])
+        return loader
+
+    def _fetch_by_ids(self, spec: ObjectType) -> Callable[[list[int]], dict[int, Any]]:
         def fetch(ids: list[int]) -> dict[int, Any]:
-            rows = self.catalogue.by_ids(spec, ids)
-            self.prime_related(spec.name, rows.values())
-            return rows
+            rows = as_dicts(spec, self.catalogue.by_ids(full_projection(spec), ids))
+            self.prime_related(spec.name, rows)
+            return {row["_id"]: row for row in rows}
 
         return fetch
 
-    def _children(self, spec: TypeSpec, key: str, order: tuple[Any, ...]) -> Callable[[list[int]], dict[int, Any]]:
+    def _fetch_children(self, relation: Relation) -> Callable[[list[int]], dict[int, Any]]:
+        spec = TYPES[relation.target]
+
         def fetch(ids: list[int]) -> dict[int, Any]:
-            grouped = self.catalogue.children(spec, key, ids, order)
-            self.prime_related(spec.name, (row for rows in grouped.values() for row in rows))
+            rows = as_dicts(spec, self.catalogue.children(full_projection(spec), relation.key, ids, relation.order))
+            self.prime_related(spec.name, rows)
+            grouped: dict[int, list[Any]] = {}
+            for row in rows:
+                grouped.setdefault(row[f"_{relation.key}"], []).append(row)
             return grouped
 
         return fetch
 
-    def __getitem__(self, name: str) -> BatchLoader:
-        loader = self._loaders.get(name)
-        return loader if loader is not None else self._make(name)
+    def clear(self) -> None:
+        """Forget everything loaded (a mutation changed it)."""
+        self._loaders.clear()
 
     def prime_related(self, type_name: str, rows: Iterable[dict[str, Any]]) -> None:
-        related = _RELATED.get(type_name)
-        if not related:
+        relations = TYPES[type_name].relations
+        if not relations:
             return
         rows = list(rows)
-        for loader, key in related:
-            self[loader].prime(row.get(key) for row in rows)
-
-    def clear(self) -> None:
-        for loader in self._loaders.values():
-            loader.clear()
+        for relation in relations:
+            if relation.kind == "parent":
+                self.by_id(relation.target).prime(row.get(f"_{relation.key}") for row in rows)
+            else:
+                self.children(type_name, relation).prime(row["_id"] for row in rows)

@@ -9,15 +9,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from graphql import GraphQLSchema
-from sqlalchemy import delete, func, select
 
 from ..oauth.apps import check_app_url
 from ..store import models as m
 from ..store.database import utcnow
-from ..store.repositories import catalogue as c
-from ..store.repositories.catalogue import TypeSpec
+from .arguments import local_id
 from .context import RequestContext
-from .resolvers import account_dict, local_id
+from .description import TYPES
+from .loaders import as_dicts, full_projection
 
 MAX_MONEY = Decimal("9999999999.99")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -74,24 +73,31 @@ def _int(data: dict[str, Any], name: str, *, low: int = 0, high: int = 1_000_000
 
 def _owned(ctx: RequestContext, model: type[m.Base], global_id: str, type_name: str, field: str = "id") -> Any:
     object_id = local_id(global_id, type_name)
-    obj = None if object_id is None else ctx.catalogue.get_model(model, object_id)
+    obj = None if object_id is None else ctx.writes.get(model, object_id)
     if obj is None:
         raise UserErrors((field, f"No {type_name} with this id."))
     return obj
 
 
-def _shaped(ctx: RequestContext, spec: TypeSpec, object_id: int) -> dict[str, Any] | None:
-    ctx.session.flush()
-    return ctx.catalogue.by_ids(spec, [object_id]).get(object_id)
+def _shaped(ctx: RequestContext, type_name: str, object_id: int | None = None) -> dict[str, Any] | None:
+    """The object as the API shows it, read again after the change (the account: no id)."""
+    ctx.writes.flush()
+    spec = TYPES[type_name]
+    if object_id is None:
+        rows = ctx.catalogue.account(full_projection(spec))
+    else:
+        rows = ctx.catalogue.by_ids(full_projection(spec), [object_id])
+    shaped = as_dicts(spec, rows)
+    return shaped[0] if shaped else None
 
 
 def _mutation(payload_field: str, run: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Any:
     def resolve(_parent: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         ctx: RequestContext = info.context
-        savepoint = ctx.session.begin_nested()
+        savepoint = ctx.writes.savepoint()
         try:
             result = run(ctx, input)
-            ctx.session.flush()
+            ctx.writes.flush()
         except UserErrors as exc:
             savepoint.rollback()
             return {payload_field: None, "userErrors": exc.errors}
@@ -106,8 +112,7 @@ def _mutation(payload_field: str, run: Callable[[RequestContext, dict[str, Any]]
 
 
 def account_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
-    account = ctx.session.get(m.Account, ctx.account_id)
-    assert account is not None
+    account = ctx.writes.account()
     name = _text(data, "name", max_length=200)
     if name is not None:
         if not name:
@@ -119,8 +124,8 @@ def account_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
             raise UserErrors(("currency", "currency must be a three-letter ISO 4217 code such as EUR."))
         account.currency = currency
     account.updated_at = utcnow()
-    ctx.session.flush()
-    return {"account": account_dict(account)}
+    ctx.writes.flush()
+    return {"account": _shaped(ctx, "Account")}
 
 
 def _product_fields(product: m.Product, data: dict[str, Any], *, creating: bool) -> None:
@@ -138,23 +143,20 @@ def _product_fields(product: m.Product, data: dict[str, Any], *, creating: bool)
 def product_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = m.Product(account_id=ctx.account_id, title="", description="", brand="")
     _product_fields(product, data, creating=True)
-    ctx.session.add(product)
-    ctx.session.flush()
-    return {"product": _shaped(ctx, c.PRODUCT, product.id)}
+    ctx.writes.add(product)
+    return {"product": _shaped(ctx, "Product", product.id)}
 
 
 def product_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = _owned(ctx, m.Product, data["id"], "Product")
     _product_fields(product, data, creating=False)
     product.updated_at = utcnow()
-    return {"product": _shaped(ctx, c.PRODUCT, product.id)}
+    return {"product": _shaped(ctx, "Product", product.id)}
 
 
 def product_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = _owned(ctx, m.Product, data["id"], "Product")
-    ctx.session.execute(delete(m.ProductVariant).where(m.ProductVariant.product_id == product.id))
-    ctx.session.execute(delete(m.ProductImage).where(m.ProductImage.product_id == product.id))
-    ctx.session.delete(product)
+    ctx.writes.remove_product(product)
     return {"deletedProductId": data["id"]}
 
 
@@ -180,26 +182,23 @@ def variant_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = _owned(ctx, m.Product, data["productId"], "Product", "productId")
     if _money(data, "price") is None:
         raise UserErrors(("price", "price is required."))
-    highest = ctx.session.scalar(
-        select(func.max(m.ProductVariant.position)).where(m.ProductVariant.product_id == product.id)
-    )
     variant = m.ProductVariant(account_id=ctx.account_id, product_id=product.id, title="", sku="",
-                               inventory_quantity=0, inventory_policy="DENY", position=(highest or 0) + 1)
+                               inventory_quantity=0, inventory_policy="DENY",
+                               position=ctx.writes.next_variant_position(product.id))
     _variant_fields(variant, data)
-    ctx.session.add(variant)
-    ctx.session.flush()
-    return {"productVariant": _shaped(ctx, c.VARIANT, variant.id)}
+    ctx.writes.add(variant)
+    return {"productVariant": _shaped(ctx, "ProductVariant", variant.id)}
 
 
 def variant_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     variant = _owned(ctx, m.ProductVariant, data["id"], "ProductVariant")
     _variant_fields(variant, data)
     variant.updated_at = utcnow()
-    return {"productVariant": _shaped(ctx, c.VARIANT, variant.id)}
+    return {"productVariant": _shaped(ctx, "ProductVariant", variant.id)}
 
 
 def variant_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
-    ctx.session.delete(_owned(ctx, m.ProductVariant, data["id"], "ProductVariant"))
+    ctx.writes.remove(_owned(ctx, m.ProductVariant, data["id"], "ProductVariant"))
     return {"deletedProductVariantId": data["id"]}
 
 
@@ -216,14 +215,10 @@ def _image_url(data: dict[str, Any]) -> str | None:
 def image_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = _owned(ctx, m.Product, data["productId"], "Product", "productId")
     url = _image_url(data)
-    highest = ctx.session.scalar(
-        select(func.max(m.ProductImage.position)).where(m.ProductImage.product_id == product.id)
-    )
-    position = _int(data, "position", low=1, high=10_000) or (highest or 0) + 1
+    position = _int(data, "position", low=1, high=10_000) or ctx.writes.next_image_position(product.id)
     image = m.ProductImage(account_id=ctx.account_id, product_id=product.id, original_url=url, position=position)
-    ctx.session.add(image)
-    ctx.session.flush()
-    return {"productImage": _shaped(ctx, c.IMAGE, image.id)}
+    ctx.writes.add(image)
+    return {"productImage": _shaped(ctx, "ProductImage", image.id)}
 
 
 def image_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -234,11 +229,11 @@ def image_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     position = _int(data, "position", low=1, high=10_000)
     if position is not None:
         image.position = position
-    return {"productImage": _shaped(ctx, c.IMAGE, image.id)}
+    return {"productImage": _shaped(ctx, "ProductImage", image.id)}
 
 
 def image_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
-    ctx.session.delete(_owned(ctx, m.ProductImage, data["id"], "ProductImage"))
+    ctx.writes.remove(_owned(ctx, m.ProductImage, data["id"], "ProductImage"))
     return {"deletedProductImageId": data["id"]}
 
 
@@ -250,7 +245,7 @@ def order_confirm(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         raise UserErrors(("id", "The order is already confirmed."))
     now = utcnow()
     order.is_confirmed, order.confirmed_at, order.status, order.updated_at = True, now, "CONFIRMED", now
-    return {"order": _shaped(ctx, c.ORDER, order.id)}
+    return {"order": _shaped(ctx, "Order", order.id)}
 
 
 def order_cancel(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +256,7 @@ def order_cancel(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         raise UserErrors(("id", "A fulfilled order cannot be cancelled."))
     now = utcnow()
     order.is_cancelled, order.cancelled_at, order.status, order.updated_at = True, now, "CANCELLED", now
-    return {"order": _shaped(ctx, c.ORDER, order.id)}
+    return {"order": _shaped(ctx, "Order", order.id)}
 
 
 def _shipment_fields(shipment: m.Shipment, data: dict[str, Any]) -> None:
@@ -284,16 +279,8 @@ def _shipment_fields(shipment: m.Shipment, data: dict[str, Any]) -> None:
 
 
 def _mark_fulfilled_if_complete(ctx: RequestContext, order: m.Order) -> None:
-    ordered = dict(ctx.session.execute(
-        select(m.OrderProduct.id, m.OrderProduct.quantity).where(m.OrderProduct.order_id == order.id)
-    ).all())
-    shipped: dict[int, int] = {}
-    for op_id, quantity in ctx.session.execute(
-        select(m.ShipmentItem.order_product_id, m.ShipmentItem.quantity)
-        .join(m.Shipment, m.Shipment.id == m.ShipmentItem.shipment_id)
-        .where(m.Shipment.order_id == order.id, m.Shipment.status.in_(("SHIPPED", "DELIVERED")))
-    ):
-        shipped[op_id] = shipped.get(op_id, 0) + quantity
+    ordered = ctx.writes.ordered_quantities(order.id)
+    shipped = ctx.writes.shipped_quantities(order.id)
     if ordered and all(shipped.get(op, 0) >= qty for op, qty in ordered.items()):
         order.is_fulfilled, order.status, order.updated_at = True, "FULFILLED", utcnow()
 
@@ -309,9 +296,7 @@ def shipment_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
     if _text(data, "carrier", required=True) is None:
         raise UserErrors(("carrier", "carrier is required."))
     _shipment_fields(shipment, data)
-    ordered = dict(ctx.session.execute(
-        select(m.OrderProduct.id, m.OrderProduct.quantity).where(m.OrderProduct.order_id == order.id)
-    ).all())
+    ordered = ctx.writes.ordered_quantities(order.id)
     items = data.get("items")
     wanted: list[tuple[int, int]] = []
     if items is None:
@@ -329,25 +314,24 @@ def shipment_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
             if not 1 <= item["quantity"] <= ordered[op_id]:
                 raise UserErrors(("items", "An item's quantity must be between 1 and the quantity ordered."))
             wanted.append((op_id, item["quantity"]))
-    ctx.session.add(shipment)
-    ctx.session.flush()
+    ctx.writes.add(shipment)
     for op_id, quantity in wanted:
-        ctx.session.add(m.ShipmentItem(account_id=ctx.account_id, shipment_id=shipment.id,
+        ctx.writes.add(m.ShipmentItem(account_id=ctx.account_id, shipment_id=shipment.id,
                                        order_product_id=op_id, quantity=quantity))
-    ctx.session.flush()
+    ctx.writes.flush()
     _mark_fulfilled_if_complete(ctx, order)
-    return {"shipment": _shaped(ctx, c.SHIPMENT, shipment.id)}
+    return {"shipment": _shaped(ctx, "Shipment", shipment.id)}
 
 
 def shipment_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     shipment = _owned(ctx, m.Shipment, data["id"], "Shipment")
     _shipment_fields(shipment, data)
     shipment.updated_at = utcnow()
-    ctx.session.flush()
-    order = ctx.session.get(m.Order, shipment.order_id)
+    ctx.writes.flush()
+    order = ctx.writes.get(m.Order, shipment.order_id)
     assert order is not None
     _mark_fulfilled_if_complete(ctx, order)
-    return {"shipment": _shaped(ctx, c.SHIPMENT, shipment.id)}
+    return {"shipment": _shaped(ctx, "Shipment", shipment.id)}
 
 
 def customer_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -357,9 +341,8 @@ def customer_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
         raise UserErrors(("email", "email is not an email address."))
     address = _text(data, "address", max_length=2000) or ""
     customer = m.Customer(account_id=ctx.account_id, company_name=name, email=email, address=address)
-    ctx.session.add(customer)
-    ctx.session.flush()
-    return {"customer": _shaped(ctx, c.CUSTOMER, customer.id)}
+    ctx.writes.add(customer)
+    return {"customer": _shaped(ctx, "Customer", customer.id)}
 
 
 MUTATIONS: dict[str, tuple[str, Callable[[RequestContext, dict[str, Any]], dict[str, Any]]]] = {

@@ -27,8 +27,9 @@ from .resolvers import bind_resolvers
 SDL = Path(__file__).with_name("schema.graphql")
 
 
-def build_api_schema() -> GraphQLSchema:
-    schema = build_schema(SDL.read_text("utf-8"))
+def build_api_schema(sdl: str | None = None) -> GraphQLSchema:
+    """The executable schema of ``schema.graphql`` (or of ``sdl``, a variant of it for tests)."""
+    schema = build_schema(SDL.read_text("utf-8") if sdl is None else sdl)
     bind_resolvers(schema)
     bind_mutations(schema)
     apply_scope_guards(schema)
@@ -51,7 +52,7 @@ class CachedDocument:
     errors: list[GraphQLError]
     # by operationName as a request gives it (None: the document's only operation)
     operations: dict[str | None, Operation] = field(default_factory=dict)
-    # compiled plans (or None: graphql-core's path) by (operation name, scopes); see compiled.py.
+    # each operation's engine (a plan, or CoreOnly) by (operation name, scopes); see plan.py.
     # At most MAX_PLANS: a document has few operations, and tokens few distinct scope sets.
     plans: dict[tuple[str | None, str], Any] = field(default_factory=dict)
 

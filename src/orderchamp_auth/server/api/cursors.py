@@ -1,4 +1,4 @@
-"""Keyset cursors: opaque to clients, and taken back only exactly as written here.
+"""Keyset cursors and times on the wire: opaque to clients, taken back only exactly as written.
 
 A cursor is unpadded URL-safe base64 of a JSON list of a page's keyset values (a time as
 ``{"t": ISO 8601}``, integers as they are). The values go into a read's bound parameters, so
@@ -17,10 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger
-
-from ....protocol.global_ids import MAX_ROW_ID
-from ..types import UTCDateTime
+from ...protocol.global_ids import MAX_ROW_ID
 
 
 def iso_utc(value: dt.datetime) -> str:
@@ -85,7 +82,7 @@ def decode_cursor(cursor: Any, kinds: Sequence[str]) -> list[Any]:
         raise CursorError("The cursor is not valid.") from None
     if not isinstance(values, list) or len(values) != len(kinds):
         raise CursorError("The cursor is not valid.")
-    out = []
+    out: list[Any] = []
     for value, kind in zip(values, kinds, strict=True):
         if kind == "time":
             moment = parse_timestamp(value.get("t")) if isinstance(value, dict) else None
@@ -106,12 +103,3 @@ def decode_id_cursor(cursor: Any) -> int:
     """The row id of a cursor of an id-ordered list (``CursorError`` if it is not one)."""
     (row_id,) = decode_cursor(cursor, ("id",))
     return row_id  # type: ignore[no-any-return]
-
-
-def cursor_kind(column: Any, model_id: Any) -> str:
-    """The kind ``decode_cursor`` checks a keyset column's value against."""
-    if column is model_id:
-        return "id"
-    if isinstance(column.type, UTCDateTime):
-        return "time"
-    return "big" if isinstance(column.type, BigInteger) else "int"

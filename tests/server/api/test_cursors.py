@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from orderchamp_auth.server.store.repositories.cursors import CursorError, decode_cursor, encode_cursor
+from orderchamp_auth.server.api.cursors import CursorError, decode_cursor, encode_cursor
 
 MOMENTS = [dt.datetime(2026, 1, 20, 10, 0, tzinfo=dt.UTC), dt.datetime(1, 1, 1, tzinfo=dt.UTC),
            dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),

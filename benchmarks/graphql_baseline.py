@@ -1,16 +1,24 @@
 """The benchmark baseline: a bare graphql-core endpoint on the same stack (Starlette route,
 JSON body, cached parse and validation) answering a constant account, with no auth and no
-database. Mounted only when ``ORDERCHAMP_BENCH_BASELINE=1``; ``benchmarks/`` compares the real,
-bearer-authenticated API against it."""
+database. ``profile_api.py`` mounts it in process; for ``bench.py --baseline-path``, serve the
+app with it mounted at ``/bench/graphql-baseline``:
+
+    ORDERCHAMP_DATA_DIR=... uvicorn --factory graphql_baseline:app_with_baseline --app-dir benchmarks
+"""
 
 from __future__ import annotations
 
 import orjson
 from graphql import build_schema, execute
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
-from .schema import DocumentCache
+from orderchamp_auth.server.api.schema import DocumentCache
+from orderchamp_auth.server.app import create_app
+
+PATH = "/bench/graphql-baseline"
 
 _SDL = """
 type Account { name: String! type: String! slug: String! }
@@ -33,3 +41,14 @@ class BaselineEndpoint:
             result = execute(self.schema, document, root_value={"account": _ACCOUNT})
             payload = {"data": result.data}  # type: ignore[union-attr]
         return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def mount_baseline(app: Starlette) -> Starlette:
+    """``app`` with the baseline at ``PATH`` (before its own routes)."""
+    app.router.routes.insert(0, Route(PATH, BaselineEndpoint().handle, methods=["POST"]))
+    return app
+
+
+def app_with_baseline() -> Starlette:
+    """The real app (settings from the environment) with the baseline mounted."""
+    return mount_baseline(create_app())

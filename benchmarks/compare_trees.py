@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Two trees of the package in one process, on one database, measured in turns.
+
+A same-run comparison that a busy machine cannot skew one way: the old tree is imported
+under another name (``--old-package DIR`` holding ``orderchamp_old/``, a copy of the old
+``src/orderchamp_auth``), both apps serve the same demo data, and each round measures a
+batch on one then the other, for each query; the figure is the best batch (thread CPU time)
+of each.
+
+    cp -r OLD/src/orderchamp_auth /tmp/old/orderchamp_old
+    .venv/bin/python benchmarks/compare_trees.py --old-package /tmp/old --response-cache-mb 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from profile_api import QUERIES, call  # noqa: E402
+
+
+async def batch(app, path: str, body: bytes, token: str) -> float:
+    began = time.thread_time()
+    for _ in range(20):
+        status, payload = await call(app, path, body, token)
+    assert status == 200 and b'"errors"' not in payload, payload[:200]
+    return (time.thread_time() - began) / 20 * 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--old-package", required=True)
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--response-cache-mb", default="0")
+    args = ap.parse_args()
+    sys.path.insert(0, args.old_package)
+    from orderchamp_auth.server.app import create_app
+    from orderchamp_auth.server.demo import seed_demo
+    from orderchamp_auth.server.settings import load_settings
+    from orderchamp_auth.server.store.migrate import upgrade_to_head
+
+    old_app_module = importlib.import_module("orderchamp_old.server.app")
+    old_settings_module = importlib.import_module("orderchamp_old.server.settings")
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
+               "ORDERCHAMP_API_RESPONSE_CACHE_MB": args.response_cache_mb}
+        settings = load_settings(env)
+        upgrade_to_head(settings.database_url)
+        new = create_app(settings)
+        platform = new.state.platform
+        demo = seed_demo(settings, platform.database, platform.client_secrets)
+        old = old_app_module.create_app(old_settings_module.load_settings(env))
+        loop = asyncio.new_event_loop()
+        for name, (path, query) in QUERIES.items():
+            if path != "/v1/graphql":
+                continue
+            body = json.dumps({"query": query}).encode()
+            best = {"old": float("inf"), "new": float("inf")}
+            for _ in range(args.rounds):
+                for side, app in (("old", old), ("new", new)):
+                    best[side] = min(best[side], loop.run_until_complete(batch(app, path, body, demo.private_token)))
+            print(f"{name:12s} old {best['old']:8.1f} µs  new {best['new']:8.1f} µs  new/old {best['new'] / best['old']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
