@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 from orderchamp_auth.protocol.pkce import METHOD_S256, compute_code_challenge, generate_code_verifier
 from orderchamp_auth.protocol.scopes import Scope, ScopeSet
@@ -129,5 +129,5 @@ class QueryCost:
                    throttle)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)

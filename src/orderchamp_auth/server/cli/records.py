@@ -71,6 +71,7 @@ def _partner(db: Transaction, reference: str) -> Any:
     """A partner by id, name, or the email of one of its users (what the demo prints)."""
     partners = db.partners
     reference = reference.strip()
+    partner: Any
     if reference.isdigit():
         partner = partners.get(int(reference))
     elif "@" in reference:

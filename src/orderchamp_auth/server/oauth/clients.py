@@ -14,6 +14,7 @@ from functools import lru_cache
 from ...protocol.tokens import TokenKind, generate_client_id, generate_secret
 from ..keys import SecretBox
 from ..store.models import App
+from ..store.repositories.clients import ClientApp
 from ..store.transaction import Transaction
 
 
@@ -36,7 +37,7 @@ class ClientSecrets:
         secret = generate_secret(TokenKind.CLIENT_SECRET)
         return generate_client_id(), secret, self.box.encrypt(secret)
 
-    def current_secret(self, app: App) -> str:
+    def current_secret(self, app: App | ClientApp) -> str:
         return self._decrypt(app.client_secret_encrypted)
 
     def load(self, tx: Transaction, client_id: str, now: dt.datetime) -> ClientCredentials | None:
@@ -48,7 +49,7 @@ class ClientSecrets:
             secrets.append(self._decrypt(row[3]))
         return ClientCredentials(row[0], row[1], tuple(secrets), row[5], row[6])
 
-    def signing_secret(self, app: App) -> str:
+    def signing_secret(self, app: App | ClientApp) -> str:
         """Redirects are always signed with the current secret."""
         return self.current_secret(app)
 

@@ -18,10 +18,13 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
 
 import anyio
 
 from .bucket import Limits, Reservation, refund, reserve
+
+T = TypeVar("T")
 
 SHARED_FILE_ENV = "ORDERCHAMP_RATE_LIMIT_SHARED_FILE"
 MAX_LOCAL_BUCKETS = 100_000
@@ -111,7 +114,7 @@ class SharedBuckets:
     async def refund(self, key: str, points: int) -> None:
         await self._locked(self._refund, _hash(key), points)
 
-    async def _locked(self, step: Callable[[int, int], object], hashed: int, amount: int) -> object:
+    async def _locked(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -122,7 +125,7 @@ class SharedBuckets:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def _blocking(self, step: Callable[[int, int], object], hashed: int, amount: int) -> object:
+    def _blocking(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             return step(hashed, amount)
