@@ -108,7 +108,7 @@ class GraphQLEndpoint:
         if metrics is not None:
             (metrics.bearer_cache_miss if grant is None else metrics.bearer_cache_hit).inc()
         if grant is None:
-            grant = self.authenticator.lookup(token)
+            grant = await self.authenticator.lookup_from_loop(token)
             if grant is None:
                 return unauthenticated("The access token is invalid or has been revoked.")
         parsed = await self._read_request(request)

@@ -40,12 +40,22 @@ def _revoke_installation_statement() -> Any:
     table = AccessToken.__table__
     return (update(table)
             .where(table.c.installation_id == bindparam("b_installation_id"), table.c.revoked_at.is_(None))
-            .values(revoked_at=bindparam("b_now", type_=UTCDateTime())))
+            .values(revoked_at=bindparam("b_now", type_=UTCDateTime()))
+            .returning(table.c.token_hash))
 
 
 def _bump_counter_statement() -> Any:
     table = RevocationCounter.__table__
-    return update(table).where(table.c.id == 1).values(version=table.c.version + 1)
+    return update(table).where(table.c.id == 1).values(version=table.c.version + 1).returning(table.c.version)
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedTokens:
+    """What a revocation did: the hashes of the tokens it revoked, and the revocation counter's
+    version it bumped to (``None`` when it revoked nothing)."""
+
+    token_hashes: tuple[str, ...] = ()
+    version: int | None = None
 
 
 def _active_grant_statement() -> Any:
@@ -79,14 +89,15 @@ class TokenRepository(Repository):
         """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``."""
         self.tx.execute(self.tx.statement("insert_app_token", _insert_token_statement), values)
 
-    def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> int:
-        """Revoke the installation's live tokens, bumping the counter if any was; how many were."""
+    def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> RevokedTokens:
+        """Revoke the installation's live tokens, bumping the counter if any was."""
         tx = self.tx
-        revoked = tx.execute(tx.statement("revoke_installation_tokens", _revoke_installation_statement),
-                             {"b_installation_id": installation_id, "b_now": now})
-        if revoked:
-            tx.execute(tx.statement("bump_revocation_counter", _bump_counter_statement))
-        return revoked
+        revoked = tx.rows(tx.statement("revoke_installation_tokens", _revoke_installation_statement),
+                          {"b_installation_id": installation_id, "b_now": now})
+        if not revoked:
+            return RevokedTokens()
+        version = tx.rows(tx.statement("bump_revocation_counter", _bump_counter_statement))[0][0]
+        return RevokedTokens(tuple(row[0] for row in revoked), int(version))
 
     def create(self, **fields: object) -> AccessToken:
         token = AccessToken(**fields)
