@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -207,23 +207,23 @@ class Database:
         return await self._workers.run(self._write_work, work)
 
     def _read_work(self, work: Callable[[Transaction], T]) -> T:
-        try:
-            with self.read() as tx:
-                return work(tx)
-        except DatabaseUnreachable as lost:
-            if not lost.retryable:
-                raise
-        with self.read() as tx:  # once more, on a fresh connection (connection_health)
-            return work(tx)
+        return self._once_more_if_lost(self.read, work)
 
     def _write_work(self, work: Callable[[Transaction], T]) -> T:
+        return self._once_more_if_lost(self.write, work)
+
+    @staticmethod
+    def _once_more_if_lost(begin: Callable[[], AbstractContextManager[Transaction]],
+                           work: Callable[[Transaction], T]) -> T:
+        """``work`` in a transaction, and once more on a fresh connection if the first was lost
+        before anything was committed (``connection_health``)."""
         try:
-            with self.write() as tx:
+            with begin() as tx:
                 return work(tx)
         except DatabaseUnreachable as lost:
             if not lost.retryable:
                 raise
-        with self.write() as tx:  # nothing was committed: once more, on a fresh connection
+        with begin() as tx:
             return work(tx)
 
     # -- connections -------------------------------------------------------------------------
