@@ -378,7 +378,8 @@ def test_an_unexpected_resolver_failure_is_a_generic_error_logged_with_a_request
     endpoint = harness[1]
     connection = endpoint.database.engine.connect()
     tx = Transaction(endpoint.database.statements, connection, writing=False)
-    connection.invalidate()  # its driver connection is closed: every read in tx fails inside the driver
+    tx.driver = FailingDriver()  # every read in tx fails inside the driver layer, for no planned reason
+    connection.close()
     context = RequestContext(harness[3], ScopeSet.parse(ALL), tx)
     result = execute(endpoint.schema, parse("{ account { name } products(first: 1) { nodes { id } } }"),
                      context_value=context)
@@ -445,3 +446,10 @@ def test_the_attacks_get_the_same_answers_from_the_live_server(harness, live):
             e["extensions"]["code"] for e in in_process.json().get("errors", [])]
         assert body.get("errors") or body["data"] in ({"node": None}, {"productCreate": {"userErrors": [
             {"field": ["input", "title"]}]}})
+
+
+class FailingDriver:
+    """A driver connection that fails as no one planned (not a lost connection: that is a 503)."""
+
+    def execute(self, *_args: object) -> None:
+        raise RuntimeError("Cannot operate on a closed Connection")

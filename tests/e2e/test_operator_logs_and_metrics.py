@@ -180,7 +180,8 @@ def test_an_internal_api_error_carries_the_id_of_its_request_and_its_log_line(pl
     schema = build_api_schema()
     connection = platform.database.engine.connect()
     tx = Transaction(platform.database.statements, connection, writing=False)
-    connection.invalidate()  # its driver connection is closed: every read in tx fails inside the driver
+    tx.driver = FailingDriver()  # every read in tx fails inside the driver layer, for no planned reason
+    connection.close()
 
     async def failing(_request: Request) -> JSONResponse:
         context = RequestContext(supplier.account_id, ScopeSet.parse("account_read"), tx)
@@ -206,3 +207,10 @@ def test_an_internal_api_error_carries_the_id_of_its_request_and_its_log_line(pl
     logged = [orjson.loads(entry) for entry in records.getvalue().splitlines()]
     assert logged and all(entry["request_id"] == request_id and entry["level"] == "ERROR"
                           and request_id in entry["message"] and "exception" in entry for entry in logged)
+
+
+class FailingDriver:
+    """A driver connection that fails as no one planned (not a lost connection: that is a 503)."""
+
+    def execute(self, *_args: object) -> None:
+        raise RuntimeError("Cannot operate on a closed Connection")

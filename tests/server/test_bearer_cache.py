@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orderchamp_auth.protocol.scopes import ScopeSet
+from orderchamp_auth.protocol.tokens import hash_secret
 from orderchamp_auth.server.admin import create_account
 from orderchamp_auth.server.oauth.bearer import BearerAuthenticator
 from orderchamp_auth.server.oauth.private_tokens import create_private_token, revoke_private_token
@@ -78,3 +79,37 @@ def test_a_stream_of_tokens_keeps_the_cache_within_its_bound(database):
     # The oldest went, not everything: the latest are still answered without the database.
     assert auth.cached(values[0]) is None
     assert all(auth.cached(value) is not None for value in values[2:])
+
+
+def _revoke(database: Database, account_id: int, token_id: int) -> int:
+    """Revoke a token; the revocation counter's version after it."""
+    with database.write() as tx:
+        revoke_private_token(tx, account_id=account_id, token_id=token_id, now=utcnow())
+    with database.read() as tx:
+        return tx.tokens.revocation_version()
+
+
+def test_forgetting_what_this_worker_revoked_keeps_the_rest_of_the_cache(database):
+    clock = FakeClock()
+    auth = BearerAuthenticator(database, check_interval=1.0, clock=clock)
+    account_id, token_id, revoked = make_token(database)
+    _, _, kept = make_token(database)
+    assert auth.lookup(revoked) and auth.lookup(kept)
+    auth.forget((hash_secret(revoked),), _revoke(database, account_id, token_id))
+    assert auth.cached(revoked) is None and auth.lookup(revoked) is None  # refused at once
+    assert auth.cached(kept) is not None  # the rest stays cached
+    clock.now += 1.01
+    assert auth.lookup(kept) is not None
+    assert auth.cached(kept) is not None  # the refresh saw only this worker's own revocation
+
+
+def test_forgetting_after_another_workers_revocation_refreshes_and_drops_it_too(database):
+    clock = FakeClock()
+    auth = BearerAuthenticator(database, check_interval=60.0, clock=clock)
+    account_a, token_a, value_a = make_token(database)
+    account_b, token_b, value_b = make_token(database)
+    assert auth.lookup(value_a) and auth.lookup(value_b)
+    _revoke(database, account_b, token_b)  # another worker's revocation, not seen here yet
+    auth.forget((hash_secret(value_a),), _revoke(database, account_a, token_a))
+    assert auth.cached(value_b) is None  # the cache is due for a refresh at once
+    assert auth.lookup(value_b) is None

@@ -23,8 +23,8 @@ from .oauth.clients import ClientSecrets
 from .ratelimit.wiring import build_limiter
 from .request_log import RequestLogMiddleware
 from .settings import Settings, load_settings
+from .store.connection_health import DatabaseUnavailable
 from .store.database import Database
-from .store.write_lock import WriteLockUnavailable
 from .web import (
     auth_routes,
     backoffice_routes,
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler,
-                            WriteLockUnavailable: write_lock_handler},
+                            DatabaseUnavailable: write_lock_handler},
     )
     app.state.platform = platform
     app.state.graphql = graphql

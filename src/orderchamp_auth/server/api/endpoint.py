@@ -22,9 +22,10 @@ from starlette.responses import HTMLResponse, Response
 from ...protocol.errors import ScopeError
 from ...protocol.scopes import ScopeSet
 from ..oauth.bearer import BearerAuthenticator
+from ..store.connection_health import DatabaseUnavailable
 from ..store.database import Database
 from ..store.repositories.tokens import TokenGrant
-from ..store.write_lock import WriteLockUnavailable
+from ..store.transaction import Transaction
 from .context import RequestContext
 from .errors import format_errors, has_internal_error
 from .execution import LockAwareExecutionContext, never_awaitable
@@ -122,7 +123,7 @@ class GraphQLEndpoint:
         if metrics is not None:
             (metrics.bearer_cache_miss if grant is None else metrics.bearer_cache_hit).inc()
         if grant is None:
-            grant = self.authenticator.lookup(token)
+            grant = await self.authenticator.lookup_from_loop(token)
             if grant is None:
                 return unauthenticated("The access token is invalid or has been revoked.")
         parsed = await self._read_request(request)
@@ -170,16 +171,17 @@ class GraphQLEndpoint:
         document = cached.document
         plan = self._plan_of(cached, operation, grant)
         if isinstance(plan, Plan):
-            return self._answer_by_plan(query, plan, grant, variables, coerced, operation)
+            return await self._answer_by_plan(query, plan, grant, variables, coerced, operation)
         if metrics is not None:
             metrics.api_by_graphql_core.inc()
         if operation.node.operation == OperationType.MUTATION:
             # Writes may wait for a lock (SQLite's busy timeout): keep them off the event loop.
             result = await run_in_threadpool(self._execute, grant, document, variables, operation.name, True)
         else:
-            # Reads never wait for locks (WAL, MVCC) and take well under a millisecond for the
-            # usual query; a thread handoff would cost more than the work itself.
-            result = self._execute(grant, document, variables, operation.name, False)
+            # Reads never wait for locks (WAL, MVCC): inline on SQLite, in the database's
+            # threads on PostgreSQL (store.write_lock's rule).
+            result = await self.database.reading(
+                lambda tx: self._execute_in(tx, grant, document, variables, operation.name))
         return _result_response(result.data, result.errors or [])
 
     async def _compile_off_loop(self, query: str) -> CachedDocument:
@@ -211,36 +213,39 @@ class GraphQLEndpoint:
             add_plan(cached, key, plan)
         return plan  # type: ignore[no-any-return]
 
-    def _transaction(self, *, write: bool) -> Any:
-        """The one way into the database for both engines: a snapshot to read, a session to
-        write (the account's catalogue repository is made on it: ``CatalogueRepository``)."""
-        return self.database.write() if write else self.database.read()
-
-    def _answer_by_plan(self, query: str, plan: Plan, grant: TokenGrant, variables: dict[str, Any] | None,
-                        coerced: dict[str, Any], operation: Operation) -> Response:
+    async def _answer_by_plan(self, query: str, plan: Plan, grant: TokenGrant, variables: dict[str, Any] | None,
+                              coerced: dict[str, Any], operation: Operation) -> Response:
         """The response by the operation's plan, or from the response cache."""
         metrics = self.metrics
         cache_key: tuple[Any, ...] | None = None
+        if self.responses is not None:
+            variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+            cache_key = (query, operation.name, grant.scopes, grant.account_id, variables_key)
+
+        def read(tx: Transaction) -> tuple[Any, ...]:
+            catalogue = tx.catalogue(grant.account_id)
+            version = None
+            if cache_key is not None and self.responses is not None:
+                # The version is read before the data, in the same transaction: an entry
+                # is never older than the version it is filed under.
+                version = catalogue.data_version()
+                body = self.responses.get(cache_key, version)
+                if body is not None:
+                    return body, None, version
+            data, errors = run_plan(plan, catalogue, coerced)
+            return data, errors, version
+
         try:
-            with self._transaction(write=False) as source:
-                catalogue = source.catalogue(grant.account_id)
-                if self.responses is not None:
-                    # The version is read before the data, in the same transaction: an entry
-                    # is never older than the version it is filed under.
-                    version = catalogue.data_version()
-                    variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-                    cache_key = (query, operation.name, grant.scopes, grant.account_id, variables_key)
-                    body = self.responses.get(cache_key, version)
-                    if body is not None:
-                        if metrics is not None:
-                            metrics.response_cache_hit.inc()
-                            metrics.api_from_cache.inc()
-                        return Response(body, headers=_JSON_HEADERS)
-                data, errors = run_plan(plan, catalogue, coerced)
-        except WriteLockUnavailable:
-            raise  # the database is busy: the app answers 503 with Retry-After
-        except Exception as exc:  # a bug or a database failure: logged, answered without its text
+            data, errors, version = await self.database.reading(read)
+        except DatabaseUnavailable:
+            raise  # busy or unreachable: the app answers 503 with Retry-After
+        except Exception as exc:  # a bug: logged, answered without its text
             return _result_response(None, [GraphQLError("plan failed", original_error=exc)])
+        if errors is None:
+            if metrics is not None:
+                metrics.response_cache_hit.inc()
+                metrics.api_from_cache.inc()
+            return Response(data, headers=_JSON_HEADERS)
         if metrics is not None:
             metrics.api_by_plan.inc()
         if errors:
@@ -254,13 +259,18 @@ class GraphQLEndpoint:
 
     def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                  operation_name: str | None, write: bool) -> ExecutionResult:
-        with self._transaction(write=write) as source:
-            context = RequestContext(grant.account_id, self._scopes_of(grant), source)
-            result = execute(self.schema, document, context_value=context, variable_values=variables,
-                             operation_name=operation_name, execution_context_class=LockAwareExecutionContext,
-                             is_awaitable=never_awaitable)
-            assert isinstance(result, ExecutionResult)
-            return result
+        with self.database.write() if write else self.database.read() as tx:
+            return self._execute_in(tx, grant, document, variables, operation_name)
+
+    def _execute_in(self, tx: Transaction, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
+                    operation_name: str | None) -> ExecutionResult:
+        """graphql-core's run of the operation in ``tx``, the one transaction of the request."""
+        context = RequestContext(grant.account_id, self._scopes_of(grant), tx)
+        result = execute(self.schema, document, context_value=context, variable_values=variables,
+                         operation_name=operation_name, execution_context_class=LockAwareExecutionContext,
+                         is_awaitable=never_awaitable)
+        assert isinstance(result, ExecutionResult)
+        return result
 
     async def _read_request(self, request: Request) -> tuple[str, dict[str, Any] | None, str | None] | Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

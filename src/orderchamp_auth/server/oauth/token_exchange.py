@@ -57,6 +57,8 @@ class IssuedToken:
     account_id: int
     replaced: int = 0  # earlier tokens of the installation this one revoked
     scope_delimiter: str = ","  # the one the app asked with (authorize.AuthorizationRequest)
+    replaced_hashes: tuple[str, ...] = ()  # theirs, for this worker's bearer cache to drop
+    revocation_version: int | None = None  # the revocation counter's version the revocation bumped to
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -128,7 +130,8 @@ def exchange_code(
             "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
             "revoked_at": None,
         })
-        return IssuedToken(value, scopes, account_id, replaced, delimiter)
+        return IssuedToken(value, scopes, account_id, len(replaced.token_hashes), delimiter,
+                           replaced.token_hashes, replaced.version)
     # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
     # uninstalled app's — or a replay, whose tokens are revoked.
     used = tx.codes.find_used(code_hash)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from .connection_health import DatabaseUnreachable, cannot_connect, is_disconnect, looks_dead
 from .driver_statements import StatementCache
 from .transaction import DRIVER_BEGUN, Transaction
 from .types import UTCDateTime, utcnow
@@ -132,17 +133,25 @@ class Database:
         connection, release = self._connection("reader")
         tx = Transaction(self.statements, connection, writing=False)
         try:
-            if self.is_sqlite:
-                tx.driver.execute("BEGIN")
-            yield tx
-        finally:
             try:
-                tx._end(commit=False)
-            except Exception:
-                connection.invalidate()  # its transaction could not be ended: the next one gets another
+                if self.is_sqlite:
+                    tx.driver.execute("BEGIN")
+                yield tx
+            except BaseException as exc:
+                self._raise_if_lost(exc, tx, committed_maybe=False)
+                self._end_read(tx, connection)
                 raise
-            finally:
-                release()
+            self._end_read(tx, connection)
+        finally:
+            release()
+
+    @staticmethod
+    def _end_read(tx: Transaction, connection: Connection) -> None:
+        try:
+            tx._end(commit=False)
+        except Exception:
+            connection.invalidate()  # its transaction could not be ended: the next one gets another
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
@@ -150,6 +159,7 @@ class Database:
         held lock is then raised here (``write_lock``), before the block did anything."""
         connection, release = self._connection("writer")
         tx = Transaction(self.statements, connection, writing=True)
+        committing = False
         try:
             try:
                 if self.is_sqlite:
@@ -157,8 +167,10 @@ class Database:
                 else:
                     _set_loop_lock_timeout(connection, tx.driver)
                 yield tx
+                committing = True
                 tx._end(commit=True)
             except BaseException as exc:
+                self._raise_if_lost(exc, tx, committed_maybe=committing)
                 try:
                     tx._end(commit=False)
                 except Exception:
@@ -169,14 +181,21 @@ class Database:
         finally:
             release()
 
+    def _raise_if_lost(self, exc: BaseException, tx: Transaction, *, committed_maybe: bool) -> None:
+        """A lost PostgreSQL connection ends the transaction as ``DatabaseUnreachable``
+        (``connection_health``): retryable unless the loss came while its commit was sent."""
+        if self.is_sqlite or isinstance(exc, DatabaseUnreachable) or not is_disconnect(exc, tx.driver):
+            return
+        tx._abandon()
+        raise DatabaseUnreachable("The connection to the database was lost.", retryable=not committed_maybe) from None
+
     # -- the event loop's forms --------------------------------------------------------------
 
     async def reading(self, work: Callable[[Transaction], T]) -> T:
         """``work(tx)`` in a read, from the event loop: inline on SQLite (a local read costs
         less than a thread handoff), in the database's threads on PostgreSQL."""
         if self.is_sqlite:
-            with self.read() as tx:
-                return work(tx)
+            return self._read_work(work)
         return await self._workers.run(self._read_work, work)
 
     async def writing(self, work: Callable[[Transaction], T]) -> T:
@@ -188,11 +207,23 @@ class Database:
         return await self._workers.run(self._write_work, work)
 
     def _read_work(self, work: Callable[[Transaction], T]) -> T:
-        with self.read() as tx:
-            return work(tx)
+        return self._once_more_if_lost(self.read, work)
 
     def _write_work(self, work: Callable[[Transaction], T]) -> T:
-        with self.write() as tx:
+        return self._once_more_if_lost(self.write, work)
+
+    @staticmethod
+    def _once_more_if_lost(begin: Callable[[], AbstractContextManager[Transaction]],
+                           work: Callable[[Transaction], T]) -> T:
+        """``work`` in a transaction, and once more on a fresh connection if the first was lost
+        before anything was committed (``connection_health``)."""
+        try:
+            with begin() as tx:
+                return work(tx)
+        except DatabaseUnreachable as lost:
+            if not lost.retryable:
+                raise
+        with begin() as tx:
             return work(tx)
 
     # -- connections -------------------------------------------------------------------------
@@ -202,9 +233,10 @@ class Database:
         keeps = on_event_loop() or getattr(self._local, "worker", False)
         if keeps and not getattr(self._local, role + "_busy", False):
             conn: Connection | None = getattr(self._local, role, None)
-            if conn is None or conn.closed or conn.invalidated:
+            if conn is None or not self._usable(conn):
                 if conn is not None:
-                    conn.close()
+                    _discard(conn)
+                setattr(self._local, role, None)
                 conn = self._new_connection(role)
                 setattr(self._local, role, conn)
             setattr(self._local, role + "_busy", True)
@@ -225,8 +257,28 @@ class Database:
 
         return conn, release
 
+    def _usable(self, conn: Connection) -> bool:
+        if conn.closed or conn.invalidated:
+            return False
+        return self.is_sqlite or not looks_dead(conn.connection.driver_connection)
+
     def _new_connection(self, role: str) -> Connection:
-        conn = self.engine.connect()
+        """A connection from the pool, alive: one the server closed is dropped, and the pool
+        with it (its neighbours died too); a database that cannot be reached raises
+        ``DatabaseUnreachable``."""
+        for _ in range(2):
+            try:
+                conn = self.engine.connect()
+            except Exception as exc:
+                if self.is_sqlite or not cannot_connect(exc):
+                    raise
+                raise DatabaseUnreachable("The database cannot be reached.", retryable=False) from None
+            if self._usable(conn):
+                break
+            _discard(conn)
+            self.engine.dispose(close=False)
+        else:
+            raise DatabaseUnreachable("The database gives only closed connections.", retryable=False)
         if role == "reader" and not self.is_sqlite:
             # SQLAlchemy restores the isolation level when the connection goes back to the pool.
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -254,3 +306,10 @@ def _set_loop_lock_timeout(conn: Connection, driver: Any) -> None:
             driver.execute("RESET lock_timeout")  # back to the connection's startup value
         driver.commit()
         conn.info["loop_lock_timeout"] = loop
+
+
+def _discard(conn: Connection) -> None:
+    """Drop a connection that is dead or whose state is unknown: never back into the pool."""
+    if not conn.closed and not conn.invalidated:
+        conn.invalidate()
+    conn.close()

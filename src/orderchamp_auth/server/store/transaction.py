@@ -79,6 +79,15 @@ class Transaction:
         if self._session is not None:
             self._session.flush()
 
+    def _abandon(self) -> None:
+        """The connection is lost: forget the session (its transaction ended with it)."""
+        session, self._session = self._session, None
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # noqa: S110 - the connection is gone; nothing is left to close
+                pass
+
     def _end(self, commit: bool) -> None:
         """Commit or roll back, on the driver unless SQLAlchemy took part. A read's loaded
         objects stay usable afterwards (closing the session does not expire them)."""

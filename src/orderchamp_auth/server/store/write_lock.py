@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from ...protocol.errors import OrderchampAuthError
+from .connection_health import DatabaseUnavailable, is_disconnect
 
 T = TypeVar("T")
 
@@ -58,10 +58,8 @@ LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout
 READER_BUSY_TIMEOUT_MS = 15000  # readers' busy handler (rarely needed in WAL)
 
 
-class WriteLockUnavailable(OrderchampAuthError):
+class WriteLockUnavailable(DatabaseUnavailable):
     """A write could not take its lock; nothing it did was kept."""
-
-    retry_after = 1
 
 
 class WriteLockBusy(WriteLockUnavailable):
@@ -72,7 +70,7 @@ class WriteLockTimeout(WriteLockUnavailable):
     """The lock stayed held past ``write_lock_timeout``."""
 
 
-class DatabaseBusy(WriteLockUnavailable):
+class DatabaseBusy(DatabaseUnavailable):
     """More units of work wait for the database's threads than ``MAX_QUEUED``."""
 
 
@@ -100,8 +98,10 @@ def is_lock_timeout(exc: BaseException) -> bool:
 
 
 def is_lock_failure(exc: BaseException | None) -> bool:
-    """A write met a held lock, as raised by this module or by PostgreSQL."""
-    return exc is not None and (isinstance(exc, WriteLockUnavailable) or is_lock_timeout(exc))
+    """The database could not take the work: a held lock (as raised by this module or by
+    PostgreSQL), or a lost connection (``connection_health``). Such a failure ends the unit of
+    work as a whole, never one field or step of it."""
+    return exc is not None and (isinstance(exc, DatabaseUnavailable) or is_lock_timeout(exc) or is_disconnect(exc))
 
 
 def begin_immediate(driver: sqlite3.Connection, timeout: float) -> None:

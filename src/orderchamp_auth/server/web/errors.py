@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from ...protocol.errors import OAuthError
 from ..errors import FatalAuthorizeError, PlatformError
+from ..store.connection_health import DatabaseUnavailable
 from ..store.write_lock import WriteLockBusy, WriteLockUnavailable
 from .platform import platform_of
 from .render import render
@@ -76,24 +77,27 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 BUSY_MESSAGE = "The service is busy with other changes. Try again in a moment; nothing was changed."
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Try again in a moment; nothing was changed."
 
 
 async def write_lock_handler(request: Request, exc: Exception) -> Response:
-    """A write whose lock stayed held past the bound (store/write_lock.py): 503 with
-    Retry-After, in the shape of the endpoint that was asked; nothing was written."""
-    assert isinstance(exc, WriteLockUnavailable)
+    """A write whose lock stayed held past the bound (store/write_lock.py), or a database that
+    cannot be reached (store/connection_health.py): 503 with Retry-After, in the shape of the
+    endpoint that was asked; nothing was written."""
+    assert isinstance(exc, DatabaseUnavailable)
+    message = BUSY_MESSAGE if isinstance(exc, WriteLockUnavailable) else UNAVAILABLE_MESSAGE
     if isinstance(exc, WriteLockBusy):
         # A write on the event loop outside db.writing(): refused rather than stall the loop.
         log.warning("write on the event loop found the lock held, outside db.writing(): %s", request.url.path)
     headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
     path = request.url.path
     if path.startswith(("/oauth/access_token", "/oauth/revoke")):
-        oauth = {"error": "temporarily_unavailable", "error_description": BUSY_MESSAGE}
+        oauth = {"error": "temporarily_unavailable", "error_description": message}
         return JSONResponse(oauth, status_code=503, headers=headers)
     if path.startswith(platform_of(request).settings.api_path + "/"):
-        graphql = {"errors": [{"message": BUSY_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+        graphql = {"errors": [{"message": message, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
         return JSONResponse(graphql, status_code=503, headers=headers)
-    response = render(request, "error.html", {"title": "Busy, try again", "message": BUSY_MESSAGE},
+    response = render(request, "error.html", {"title": "Busy, try again", "message": message},
                       user=request.scope.get("current_user"), status_code=503)
     response.headers.update(headers)
     return response

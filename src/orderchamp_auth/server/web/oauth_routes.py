@@ -187,7 +187,7 @@ async def access_token(request: Request) -> Response:
                 platform.authenticator.invalidate()
             raise outcome
         if outcome.replaced:
-            platform.authenticator.invalidate()
+            platform.authenticator.forget(outcome.replaced_hashes, outcome.revocation_version)
     except OAuthError as error:
         _count_exchange(request, error.error)
         return oauth_error_response(error, basic_auth=basic)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -20,3 +21,8 @@ class Repository:
     @property
     def session(self) -> Session:
         return self.tx.session
+
+
+def table_of(model: Any) -> Table:
+    """A mapped class's table, typed as one (``__table__`` is declared a ``FromClause``)."""
+    return cast(Table, model.__table__)

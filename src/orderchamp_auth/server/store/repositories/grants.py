@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import App, AppStatus, AuthorizationCode, Installation, PartnerDemoAccount
 from ..types import UTCDateTime
-from .base import Repository
+from .base import Repository, table_of
 
 
 def _claim_statement() -> Any:
@@ -29,8 +29,8 @@ def _claim_statement() -> Any:
     then sees every token committed before it, and a concurrent uninstall either comes first
     (nothing is claimed) or revokes the token issued here.
     """
-    codes, installations = AuthorizationCode.__table__, Installation.__table__
-    apps, demos = App.__table__, PartnerDemoAccount.__table__
+    codes, installations = table_of(AuthorizationCode), table_of(Installation)
+    apps, demos = table_of(App), table_of(PartnerDemoAccount)
     live_grant = (
         select(installations.c.id)
         .where(installations.c.id == codes.c.installation_id, installations.c.uninstalled_at.is_(None),
@@ -65,7 +65,7 @@ CODE_COLUMNS = ("code_hash", "app_id", "account_id", "installation_id", "user_id
 
 
 def _insert_code_statement() -> Any:
-    return insert(AuthorizationCode.__table__).values({name: bindparam(name) for name in CODE_COLUMNS})
+    return insert(table_of(AuthorizationCode)).values({name: bindparam(name) for name in CODE_COLUMNS})
 
 
 class InstallationRepository(Repository):
@@ -82,7 +82,7 @@ class InstallationRepository(Repository):
     ) -> int:
         """Record consent: a new installation, or the existing one re-activated with the new
         scopes. One INSERT .. ON CONFLICT, so two consents at once cannot collide."""
-        table = Installation.__table__
+        table = table_of(Installation)
         dialect = self.tx.dialect.name
 
         def build() -> object:

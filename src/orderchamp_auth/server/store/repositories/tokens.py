@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import CursorResult, bindparam, insert, select, update
 
 from ..models import AccessToken, Installation, RevocationCounter, TokenKindName
 from ..types import UTCDateTime
-from .base import Repository
+from .base import Repository, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,19 +35,29 @@ APP_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id
 
 
 def _insert_token_statement() -> Any:
-    return insert(AccessToken.__table__).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
+    return insert(table_of(AccessToken)).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
 
 
 def _revoke_installation_statement() -> Any:
-    table = AccessToken.__table__
+    table = table_of(AccessToken)
     return (update(table)
             .where(table.c.installation_id == bindparam("b_installation_id"), table.c.revoked_at.is_(None))
-            .values(revoked_at=bindparam("b_now", type_=UTCDateTime())))
+            .values(revoked_at=bindparam("b_now", type_=UTCDateTime()))
+            .returning(table.c.token_hash))
 
 
 def _bump_counter_statement() -> Any:
-    table = RevocationCounter.__table__
-    return update(table).where(table.c.id == 1).values(version=table.c.version + 1)
+    table = table_of(RevocationCounter)
+    return update(table).where(table.c.id == 1).values(version=table.c.version + 1).returning(table.c.version)
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedTokens:
+    """What a revocation did: the hashes of the tokens it revoked, and the revocation counter's
+    version it bumped to (``None`` when it revoked nothing)."""
+
+    token_hashes: tuple[str, ...] = ()
+    version: int | None = None
 
 
 def _active_grant_statement() -> Any:
@@ -82,14 +92,15 @@ class TokenRepository(Repository):
         """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``."""
         self.tx.execute(self.tx.statement("insert_app_token", _insert_token_statement), values)
 
-    def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> int:
-        """Revoke the installation's live tokens, bumping the counter if any was; how many were."""
+    def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> RevokedTokens:
+        """Revoke the installation's live tokens, bumping the counter if any was."""
         tx = self.tx
-        revoked = tx.execute(tx.statement("revoke_installation_tokens", _revoke_installation_statement),
-                             {"b_installation_id": installation_id, "b_now": now})
-        if revoked:
-            tx.execute(tx.statement("bump_revocation_counter", _bump_counter_statement))
-        return revoked
+        revoked = tx.rows(tx.statement("revoke_installation_tokens", _revoke_installation_statement),
+                          {"b_installation_id": installation_id, "b_now": now})
+        if not revoked:
+            return RevokedTokens()
+        version = tx.rows(tx.statement("bump_revocation_counter", _bump_counter_statement))[0][0]
+        return RevokedTokens(tuple(row[0] for row in revoked), int(version))
 
     def create(self, **fields: object) -> AccessToken:
         token = AccessToken(**fields)
@@ -160,7 +171,7 @@ class TokenRepository(Repository):
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
-        count = result.rowcount or 0
+        count = cast(CursorResult[Any], result).rowcount or 0
         if count:
             self.bump_revocation_counter()
         return count
