@@ -7,6 +7,9 @@ every time; an entry made at another version is never served. So a change is vis
 very next request on every worker, and a hit costs one primary-key read instead of a query's
 statements and the building of its response. Per worker, bounded by the bytes it holds,
 least recently used out.
+
+Looked up in the database's threads on PostgreSQL (``Database.reading``), filled on the event
+loop only: each dict operation is atomic, and a lookup survives its entry's eviction.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ class ResponseCache:
             self.misses += 1
             return None
         self.hits += 1
-        self._entries.move_to_end(key)
+        try:
+            self._entries.move_to_end(key)
+        except KeyError:
+            pass  # evicted meanwhile by the loop's put: the body read is still this version's
         return entry[1]
 
     def put(self, key: Hashable, version: int, body: bytes, key_size: int) -> None:
