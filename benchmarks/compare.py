@@ -10,6 +10,14 @@ the ratios ours/peer for token exchanges/s, full flows/s and bearer API requests
   authlib       Authlib + Flask, gunicorn 2 sync workers, SQLite      (peers/run_authlib.sh)
   oidc          node-oidc-provider, ONE Node process, in-memory Map    (peers/run_oidc.sh)
   oidc-sqlite2  node-oidc-provider, node:cluster of 2, SQLite (WAL)    (OIDC_ADAPTER=sqlite WORKERS=2)
+  ours-pg       ours on PostgreSQL (bench.py makes and drops a database on --pg-url)
+  oidc-pg2      node-oidc-provider, node:cluster of 2, PostgreSQL      (OIDC_ADAPTER=pg WORKERS=2)
+  authlib-pg    Authlib on PostgreSQL                                  (AUTHLIB_DATABASE_URL)
+  before, before-pg   ours from another checkout (--before-bin PATH/TO/orderchamp-auth), for
+                before/after figures of one change in the same run
+
+Ratios: ours/peer for every peer on SQLite or in memory, ours-pg/peer for the PostgreSQL peers,
+and ours/before, ours-pg/before-pg.
 
 The peers must have been set up first (compare.sh does it: /work/shared/bench/peers/setup_*.sh
 install into ~/.cache/oc-peers). Peer code stays there; nothing of it is copied here.
@@ -39,7 +47,27 @@ PEERS = {
     "authlib": ("authlib", "run_authlib.sh", {"WORKERS": "2"}, 8101),
     "oidc": ("oidc", "run_oidc.sh", {"OIDC_ADAPTER": "map", "WORKERS": "1"}, 8103),
     "oidc-sqlite2": ("oidc", "run_oidc.sh", {"OIDC_ADAPTER": "sqlite", "WORKERS": "2"}, 8103),
+    "oidc-pg2": ("oidc", "run_oidc.sh", {"OIDC_ADAPTER": "pg", "WORKERS": "2"}, 8103),
+    "authlib-pg": ("authlib", "run_authlib.sh",
+                   {"AUTHLIB_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/oc_peer_authlib"}, 8101),
 }
+OURS = ("ours", "ours-pg", "before", "before-pg")
+PG_PEERS = ("oidc-pg2", "authlib-pg")
+
+
+def ratio_pairs(labels: list[str]) -> list[tuple[str, str]]:
+    """(numerator, denominator) of the ratios worth printing for these targets."""
+    pairs = []
+    for lab in labels:
+        if lab in OURS:
+            continue
+        mine = "ours-pg" if lab in PG_PEERS else "ours"
+        if mine in labels:
+            pairs.append((mine, lab))
+    for mine, before in (("ours", "before"), ("ours-pg", "before-pg")):
+        if mine in labels and before in labels:
+            pairs.append((mine, before))
+    return pairs
 TESTS = (("token", "token exchanges/s"), ("flow", "full install flows/s"), ("api", "bearer API req/s"))
 
 
@@ -62,10 +90,10 @@ def wait_port_free(port: int, seconds: float = 20) -> bool:
     return False
 
 
-def run_bench(args: list[str], timeout: float) -> list[dict]:
+def run_bench(args: list[str], timeout: float, env: dict[str, str] | None = None) -> list[dict]:
     cmd = [sys.executable, BENCH, "--json", *args]
     log("$ " + " ".join(cmd))
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     recs = []
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -99,8 +127,18 @@ def bench_target(label: str, a: argparse.Namespace) -> list[dict]:
     ]
     # per target: setup + calibration + per conc (api, mint+token, flow), minting up to 240 s each
     timeout = 600 + len(a.concurrency.split(",")) * (6 * a.duration + 700 + 6 * a.quiet_wait)
-    if label == "ours":
-        return run_bench(["--start", "--workers", str(a.workers), *common, *a.bench_arg], timeout)
+    if label in OURS:
+        start = ["--start", "--workers", str(a.workers)]
+        if label.startswith("before"):
+            if not a.before_bin:
+                log(f"{label} needs --before-bin: skipping it")
+                return []
+            start += ["--server-bin", a.before_bin]
+        env = dict(os.environ)
+        env.pop("DATABASE_URL", None)
+        if label.endswith("-pg"):
+            env["DATABASE_URL"] = a.pg_url
+        return run_bench([*start, *common, *a.bench_arg], timeout, env)
     target, script, env, port = PEERS[label]
     if port_busy(port):
         log(f"port {port} is in use by another process: skipping {label}")
@@ -138,11 +176,11 @@ def summarize(recs: list[dict], labels: list[str]) -> str:
     for r in recs:
         by.setdefault((r["target"], r["test"], r["conc"]), []).append(r)
     concs = sorted({r["conc"] for r in recs})
-    peers = [lab for lab in labels if lab != "ours"]
+    pairs = ratio_pairs(labels)
     lines = []
     for test, title in TESTS:
         lines.append(f"\n{title}")
-        head = ["conc"] + [f"{lab} /s (p50/p99 ms)" for lab in labels] + [f"ours/{p}" for p in peers]
+        head = ["conc"] + [f"{lab} /s (p50/p99 ms)" for lab in labels] + [f"{n}/{d}" for n, d in pairs]
         rows = []
         for c in concs:
             row, rate = [str(c)], {}
@@ -160,9 +198,9 @@ def summarize(recs: list[dict], labels: list[str]) -> str:
                 if sum(r.get("errors", {}).values()):
                     flag += f" err={sum(r['errors'].values())}"
                 row.append(f"{r['rate_per_s']:.0f} ({lat.get('p50')}/{lat.get('p99')}){flag}")
-            for p in peers:
-                if rate.get("ours") and rate.get(p):
-                    row.append(f"{rate['ours'] / rate[p]:.2f}")
+            for n, d in pairs:
+                if rate.get(n) and rate.get(d):
+                    row.append(f"{rate[n] / rate[d]:.2f}")
                 else:
                     row.append("-")
             rows.append(row)
@@ -203,10 +241,13 @@ def main() -> int:
     ap.add_argument("--noise-limit", type=float, default=0.3, help="cores used by other processes = busy")
     ap.add_argument("--bench-arg", action="append", default=[], help="extra argument passed to bench.py")
     ap.add_argument("--summarize", help="print the tables of an earlier --out file and exit")
+    ap.add_argument("--before-bin", help="orderchamp-auth of the checkout measured as before/before-pg")
+    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                    help="PostgreSQL server for ours-pg/before-pg (bench.py makes its own database there)")
     a = ap.parse_args()
     labels = [t for t in a.targets.split(",") if t]
     for lab in labels:
-        if lab != "ours" and lab not in PEERS:
+        if lab not in OURS and lab not in PEERS:
             ap.error(f"unknown target {lab!r}")
     if a.summarize:
         with open(a.summarize) as fh:
