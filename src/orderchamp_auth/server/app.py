@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,22 @@ def build_platform(settings: Settings, database: Database | None = None) -> Plat
     )
 
 
+def webhook_lifespan(platform: Platform) -> Any:
+    """The delivery worker inside the server process, unless the settings turn it off."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if not platform.settings.webhook_worker:
+            yield
+            return
+        from .webhooks.worker import running, worker_from_settings
+
+        async with running(worker_from_settings(platform.settings, platform.database, platform.secret_box)):
+            yield
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app. Called with no argument (uvicorn ``--factory``) it reads the environment."""
     settings = settings or load_settings()
@@ -74,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLEndpoint(build_api_schema(), platform.database, platform.authenticator,
                               graphiql_page(f"{api_path}/graphql"),
                               response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics)
+    graphql.allow_loopback_webhooks = settings.webhook_allow_loopback
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -94,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.insert(0, Route("/bench/graphql-baseline", BaselineEndpoint().handle, methods=["POST"]))
     app = Starlette(
         routes=routes,
+        lifespan=webhook_lifespan(platform),
         exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler,
                             WriteLockUnavailable: write_lock_handler},
     )

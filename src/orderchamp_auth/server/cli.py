@@ -185,6 +185,7 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: Any) -> int:
         ORDERCHAMP_SECRET_KEY=",".join(settings.secret_keys), DATABASE_URL=settings.database_url,
         ORDERCHAMP_REQUEST_LOG="1" if args.access_log else "0", ORDERCHAMP_LOG_FORMAT=settings.log_format,
         ORDERCHAMP_METRICS_PORT=str(settings.metrics_port or ""),
+        ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK="1" if args.demo or settings.webhook_allow_loopback else "0",
     )
     workers = f"{args.workers} worker" + ("s" if args.workers > 1 else "")
     ready = (f"serving on {settings.web_url} (API {settings.api_url}/graphql), listening on "
@@ -194,6 +195,34 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: Any) -> int:
     started = serving.run(sock, workers=args.workers, on_ready=lambda: print(ready, flush=True),
                           log_format=settings.log_format)
     return 0 if started else 1
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from .webhooks.commands import cmd_worker as run_worker
+
+    _platform(settings, args).database.dispose()  # the schema is checked (and brought up to date) first
+    return run_worker(args, settings)
+
+
+def cmd_webhook_trigger(args: argparse.Namespace, settings: Settings) -> int:
+    from .store.repositories.apps import AppRepository
+    from .webhooks.commands import TriggerError, trigger
+
+    platform = _platform(settings, args)
+    try:
+        with platform.database.write() as db:
+            account = _account(db, args.account)
+            app = AppRepository(db).get_by_client_id(args.app.strip())
+            if app is None:
+                raise ValidationError(f"No app with client id {args.app!r}.")
+            webhook_ids = trigger(db, app_id=app.id, account_id=account.id, topic=args.topic)
+    except TriggerError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        platform.database.dispose()
+    _emit(args, {"webhookIds": webhook_ids},
+          "\n".join(f"queued {args.topic} test event {webhook_id}" for webhook_id in webhook_ids))
+    return 0
 
 
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -328,6 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--env", action="store_true",
                       help='print NAME=value lines for the shell: eval "$(orderchamp-auth demo --env)"')
     foreign_tables_option(demo)
+
+    command(sub, "worker", "deliver webhooks (serve runs this too, unless ORDERCHAMP_WEBHOOK_WORKER=0)", cmd_worker)
+    webhook = sub.add_parser("webhook", help="webhooks", description="webhooks").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    webhook_trigger = command(webhook, "trigger", "queue a test event for an app's webhook subscriptions",
+                              cmd_webhook_trigger)
+    webhook_trigger.add_argument("--app", required=True, help="the app's client id")
+    webhook_trigger.add_argument("--account", required=True, help="the account's id or slug")
+    webhook_trigger.add_argument("--topic", required=True, help="the topic, e.g. PRODUCT_UPDATED")
+    json_option(webhook_trigger)
 
     migrate = command(sub, "migrate", "bring the database schema up to date", cmd_migrate)
     foreign_tables_option(migrate)

@@ -50,6 +50,14 @@ class Settings:
     log_format: str = "text"
     # the Prometheus metrics on 127.0.0.1:<port> (metrics.py); None: no metrics at all
     metrics_port: int | None = None
+    # webhooks (server/webhooks/): the delivery worker inside each server process; receivers on
+    # http://127.0.0.1 / localhost (on under ``serve --demo``); the delays in seconds before
+    # each retry (empty: the worker's default schedule); how long a claim is held
+    webhook_worker: bool = True
+    webhook_allow_loopback: bool = False
+    webhook_retry_delays: tuple[float, ...] = ()
+    webhook_lease_ms: int = 30_000
+    webhook_poll_ms: int = 250
 
     @property
     def secret_key(self) -> str:
@@ -160,6 +168,19 @@ def _flag(env: dict[str, str], name: str) -> bool:
     return raw == "1"
 
 
+def _delays(env: dict[str, str], name: str) -> tuple[float, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(f"{name} must be seconds separated by commas, such as 60,300,900, not {raw!r}") from None
+    if len(delays) > 50 or any(not 0 <= d <= 7 * 86400 for d in delays):
+        raise SettingsError(f"{name} must be at most 50 delays of 0 to 604800 seconds each")
+    return delays
+
+
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
     raw = env.get(name) or choices[0]
     if raw not in choices:
@@ -230,4 +251,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_format=_choice(env, "ORDERCHAMP_LOG_FORMAT", LOG_FORMATS),
         metrics_port=_int(env, "ORDERCHAMP_METRICS_PORT", 0, low=1, high=65535) if env.get("ORDERCHAMP_METRICS_PORT")
         else None,
+        webhook_worker=env.get("ORDERCHAMP_WEBHOOK_WORKER", "1") != "0",
+        webhook_allow_loopback=_flag(env, "ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK"),
+        webhook_retry_delays=_delays(env, "ORDERCHAMP_WEBHOOK_RETRY_DELAYS"),
+        webhook_lease_ms=_int(env, "ORDERCHAMP_WEBHOOK_LEASE_MS", 30_000, low=100, high=3_600_000),
+        webhook_poll_ms=_int(env, "ORDERCHAMP_WEBHOOK_POLL_MS", 250, low=10, high=60_000),
     )

@@ -18,6 +18,10 @@ class RequestContext:
     scopes: ScopeSet
     # An ORM session for mutations; a plain connection in a read-only snapshot for queries.
     source: Session | Connection
+    # The token's id (an app's token finds its app by it: webhooks) and whether webhook
+    # addresses may be on loopback (``Settings.webhook_allow_loopback``).
+    token_id: int | None = None
+    allow_loopback_webhooks: bool = False
     catalogue: CatalogueRepository = field(init=False)
     loaders: Loaders = field(init=False)
 

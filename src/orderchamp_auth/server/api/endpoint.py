@@ -97,6 +97,7 @@ class GraphQLEndpoint:
         self.responses = ResponseCache(response_cache_bytes) if response_cache_bytes > 0 else None
         self._compile_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
         self.metrics = metrics
+        self.allow_loopback_webhooks = False  # Settings.webhook_allow_loopback, set by the app factory
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -230,7 +231,8 @@ class GraphQLEndpoint:
                  operation_name: str | None, write: bool) -> ExecutionResult:
         transaction = self.database.write if write else self.database.driver_snapshot
         with transaction() as source:
-            context = RequestContext(grant.account_id, self._scopes_of(grant), source)
+            context = RequestContext(grant.account_id, self._scopes_of(grant), source, grant.token_id,
+                                     self.allow_loopback_webhooks)
             result = execute(self.schema, document, context_value=context, variable_values=variables,
                              operation_name=operation_name, execution_context_class=FastExecutionContext,
                              is_awaitable=never_awaitable)

@@ -16,6 +16,7 @@ from ..store import models as m
 from ..store.database import utcnow
 from ..store.repositories import catalogue as c
 from ..store.repositories.catalogue import TypeSpec
+from . import webhook_events
 from .context import RequestContext
 from .resolvers import account_dict, local_id
 
@@ -85,13 +86,15 @@ def _shaped(ctx: RequestContext, spec: TypeSpec, object_id: int) -> dict[str, An
     return ctx.catalogue.by_ids(spec, [object_id]).get(object_id)
 
 
-def _mutation(payload_field: str, run: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Any:
+def _mutation(name: str, payload_field: str, run: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Any:
     def resolve(_parent: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         ctx: RequestContext = info.context
         savepoint = ctx.session.begin_nested()
         try:
+            before = webhook_events.subject_before(name, ctx, input)
             result = run(ctx, input)
             ctx.session.flush()
+            webhook_events.record(name, info, ctx, input, result, before)
         except UserErrors as exc:
             savepoint.rollback()
             return {payload_field: None, "userErrors": exc.errors}
@@ -385,4 +388,4 @@ def bind_mutations(schema: GraphQLSchema) -> None:
     mutation_type = schema.mutation_type
     assert mutation_type is not None
     for name, (payload_field, run) in MUTATIONS.items():
-        mutation_type.fields[name].resolve = _mutation(payload_field, run)
+        mutation_type.fields[name].resolve = _mutation(name, payload_field, run)

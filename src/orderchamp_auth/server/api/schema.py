@@ -23,6 +23,7 @@ from .guard import apply_scope_guards
 from .limits import MAX_QUERY_LENGTH, NodeBound, measure
 from .mutations import bind_mutations
 from .resolvers import bind_resolvers
+from .webhook_mutations import bind_webhooks
 
 SDL = Path(__file__).with_name("schema.graphql")
 
@@ -31,6 +32,7 @@ def build_api_schema() -> GraphQLSchema:
     schema = build_schema(SDL.read_text("utf-8"))
     bind_resolvers(schema)
     bind_mutations(schema)
+    bind_webhooks(schema)
     apply_scope_guards(schema)
     return schema
 

@@ -8,9 +8,12 @@ from sqlalchemy.orm import Session
 
 from ...protocol.tokens import hash_secret
 from ..store.models import Installation
-from ..store.repositories.apps import PartnerRepository
+from ..store.repositories.apps import AppRepository, PartnerRepository
 from ..store.repositories.grants import AuthorizationCodeRepository, InstallationRepository
 from ..store.repositories.tokens import TokenRepository
+from ..store.repositories.webhooks import SubscriptionRepository
+from ..webhooks.outbox import record_event, uninstalled_payload
+from ..webhooks.topics import APP_UNINSTALLED
 from .clients import ClientCredentials
 
 
@@ -31,6 +34,12 @@ def uninstall(session: Session, installation: Installation, now: dt.datetime) ->
     InstallationRepository(session).mark_uninstalled(installation, now)
     revoked = TokenRepository(session).revoke_for_installation(installation.id, now)
     AuthorizationCodeRepository(session).expire_outstanding_for_installation(installation.id, now)
+    # In this transaction, after the revocation: when the app receives it, its tokens are dead.
+    app = AppRepository(session).get(installation.app_id)
+    assert app is not None
+    record_event(session, installation.account_id, APP_UNINSTALLED,
+                 uninstalled_payload(app.client_id, installation.account_id, now), app_id=app.id, now=now)
+    SubscriptionRepository(session).delete_of_app(installation.account_id, installation.app_id)
     return revoked
 
 

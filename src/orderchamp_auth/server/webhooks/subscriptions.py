@@ -1,0 +1,69 @@
+"""Creating, changing and removing an installation's webhook subscriptions: the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ...protocol.scopes import ScopeSet
+from ..store.repositories.webhooks import SubscriptionRepository
+from ..store.webhook_models import WebhookSubscription
+from .addresses import check_address
+from .topics import TOPICS
+
+MAX_SUBSCRIPTIONS = 100  # per installation: far more than an app has topics
+
+
+class SubscriptionError(Exception):
+    """Bad input for a subscription; ``field`` names the input field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _checked_address(address: Any, allow_loopback: bool) -> str:
+    if not isinstance(address, str):
+        raise SubscriptionError("address", "The address is required.")
+    address = address.strip()
+    problem = check_address(address, allow_loopback=allow_loopback)
+    if problem:
+        raise SubscriptionError("address", problem)
+    return address
+
+
+def create_subscription(session: Session, *, account_id: int, app_id: int, scopes: ScopeSet, topic: str,
+                        address: Any, allow_loopback: bool, now: dt.datetime) -> WebhookSubscription:
+    if topic not in TOPICS:
+        raise SubscriptionError("topic", "Unknown topic.")
+    needed = TOPICS[topic]
+    if needed is not None and needed not in scopes:
+        raise SubscriptionError("topic", f"The topic {topic} needs the {needed.value} scope.")
+    address = _checked_address(address, allow_loopback)
+    repository = SubscriptionRepository(session)
+    if repository.find(account_id, app_id, topic, address) is not None:
+        raise SubscriptionError("address", "The app already has a subscription to this topic at this address.")
+    if repository.count_for(account_id, app_id) >= MAX_SUBSCRIPTIONS:
+        raise SubscriptionError("topic", f"An app can have at most {MAX_SUBSCRIPTIONS} subscriptions per account.")
+    return repository.add(WebhookSubscription(account_id=account_id, app_id=app_id, topic=topic, address=address,
+                                              created_at=now, updated_at=now, disabled_reason=""))
+
+
+def update_subscription(session: Session, subscription: WebhookSubscription, *, address: Any,
+                        allow_loopback: bool, now: dt.datetime) -> WebhookSubscription:
+    """A new address, if given; either way a disabled subscription is enabled again."""
+    if address is not None:
+        address = _checked_address(address, allow_loopback)
+        if address != subscription.address and SubscriptionRepository(session).find(
+                subscription.account_id, subscription.app_id, subscription.topic, address) is not None:
+            raise SubscriptionError("address", "The app already has a subscription to this topic at this address.")
+        subscription.address = address
+    subscription.disabled_at = None
+    subscription.disabled_reason = ""
+    subscription.failing_since = None
+    subscription.updated_at = now
+    session.flush()
+    return subscription

@@ -1,0 +1,138 @@
+"""Webhooks end to end over loopback: an app subscribes, a mutation happens, the app receives a
+delivery the SDK verifies; retries keep one webhook id; a rolled-back write sends nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from orderchamp_auth.client import verify_webhook_request
+from orderchamp_auth.protocol.global_ids import encode_global_id
+from orderchamp_auth.server.store.repositories.webhooks import DeliveryRepository
+from orderchamp_auth.server.webhooks.outbox import record_event
+
+from ..support import LiveServer, Supplier, World, free_port, start_live_server
+from .api_support import Api
+from .webhook_support import Receiver, install, start_receiver
+
+SUBSCRIBE = """mutation($topic: WebhookTopic!, $address: String!) {
+  webhookCreate(input: {topic: $topic, address: $address}) { webhook { id topic address } userErrors { field message } } }"""
+CREATE = "mutation($t: String!) { productCreate(input: {title: $t}) { product { id } userErrors { message } } }"
+UPDATE = """mutation($id: ID!, $t: String!) { productUpdate(input: {id: $id, title: $t}) {
+  product { id title } userErrors { field message } } }"""
+PRODUCT = """query($id: ID!) { product(id: $id) { id title description brand createdAt updatedAt
+  variants(first: 100) { nodes { id title sku price inventoryQuantity inventoryPolicy position } }
+  images(first: 50) { nodes { id position originalUrl } } } }"""
+
+
+@pytest.fixture(scope="module")
+def hooks(settings, tmp_path_factory) -> Iterator[LiveServer]:
+    """A server whose worker delivers to loopback, retrying after a fraction of a second."""
+    port = free_port()
+    from dataclasses import replace
+
+    server = start_live_server(
+        replace(settings, web_url=f"http://127.0.0.1:{port}", api_url=f"http://127.0.0.1:{port}/v1",
+                webhook_worker=True),
+        port, str(tmp_path_factory.mktemp("hooks") / "server.log"),
+        extra_env={"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2,0.2",
+                   "ORDERCHAMP_WEBHOOK_POLL_MS": "50", "ORDERCHAMP_WEBHOOK_LEASE_MS": "3000"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = start_receiver()
+    yield made
+    made.close()
+
+
+def _subscribed(world: World, hooks: LiveServer, receiver: Receiver, path: str = "/hooks",
+                topic: str = "PRODUCT_UPDATED") -> tuple[Supplier, object, Api]:
+    supplier = world.supplier()
+    app = world.app()
+    api = Api(hooks.base_url, install(world, supplier.account_id, app, "products_write"))
+    made = api.data(SUBSCRIBE, {"topic": topic, "address": receiver.url + path})["webhookCreate"]
+    assert made["userErrors"] == [] and made["webhook"]["topic"] == topic
+    return supplier, app, api
+
+
+def test_a_mutation_reaches_the_app_signed_and_verified_by_the_sdk(world, hooks, receiver):
+    supplier, app, api = _subscribed(world, hooks, receiver)
+    product_id = api.data(CREATE, {"t": "Teapot"})["productCreate"]["product"]["id"]
+    api.data(UPDATE, {"id": product_id, "t": "Blue teapot"})
+
+    (delivery,) = receiver.wait_for(1)
+    webhook = verify_webhook_request(delivery.body, delivery.headers, app.client_secret)
+    assert webhook.event == "PRODUCT_UPDATED"
+    assert webhook.account_id == encode_global_id("Account", supplier.account_id)
+    assert webhook.webhook_id and delivery.headers["X-Orderchamp-Attempt"] == "1"
+    # The payload is the API's answer to the query of that product, just after the change.
+    assert json.loads(delivery.body) == {"data": api.data(PRODUCT, {"id": product_id})}
+    assert json.loads(delivery.body)["data"]["product"]["title"] == "Blue teapot"
+    # Only the subscribed topic: the creation was not sent.
+    assert [r.headers["X-Orderchamp-Event"] for r in receiver.received] == ["PRODUCT_UPDATED"]
+
+
+def test_a_body_changed_in_transit_does_not_verify(world, hooks, receiver):
+    _, app, api = _subscribed(world, hooks, receiver)
+    product_id = api.data(CREATE, {"t": "Cup"})["productCreate"]["product"]["id"]
+    api.data(UPDATE, {"id": product_id, "t": "Mug"})
+    (delivery,) = receiver.wait_for(1)
+    from orderchamp_auth.client import WebhookVerificationError
+
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(delivery.body.replace(b"Mug", b"Cup"), delivery.headers, app.client_secret)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(delivery.body, delivery.headers, "ocs_not-the-secret")
+
+
+def test_a_receiver_failing_twice_gets_three_attempts_with_one_webhook_id(world, hooks, receiver):
+    receiver.respond = lambda count: 500 if count < 2 else 200
+    _, app, api = _subscribed(world, hooks, receiver)
+    product_id = api.data(CREATE, {"t": "Jug"})["productCreate"]["product"]["id"]
+    api.data(UPDATE, {"id": product_id, "t": "Big jug"})
+
+    attempts = receiver.wait_for(3)
+    assert len({a.headers["X-Orderchamp-Webhook-Id"] for a in attempts}) == 1
+    assert [a.headers["X-Orderchamp-Attempt"] for a in attempts] == ["1", "2", "3"]
+    assert len({a.headers["X-Orderchamp-Triggered-At"] for a in attempts}) == 1
+    assert len({a.body for a in attempts}) == 1
+    for attempt in attempts:
+        verify_webhook_request(attempt.body, attempt.headers, app.client_secret)
+    webhook_id = attempts[0].headers["X-Orderchamp-Webhook-Id"]
+    with world.platform.database.read() as db:
+        stored = DeliveryRepository(db).by_webhook_id(webhook_id)
+        assert stored is not None
+        log = DeliveryRepository(db).attempts_of([stored.id])[stored.id]
+    assert (stored.status, stored.attempts) == ("delivered", 3)
+    assert [a.status_code for a in log] == [500, 500, 200]
+
+
+def test_a_redirect_is_a_failure_and_not_followed(world, hooks, receiver):
+    receiver.respond = lambda count: 302 if count == 0 else 200
+    _, _, api = _subscribed(world, hooks, receiver)
+    product_id = api.data(CREATE, {"t": "Bowl"})["productCreate"]["product"]["id"]
+    api.data(UPDATE, {"id": product_id, "t": "Deep bowl"})
+    attempts = receiver.wait_for(2)
+    assert [a.path for a in attempts] == ["/hooks", "/hooks"]  # never the Location
+    assert [a.headers["X-Orderchamp-Attempt"] for a in attempts] == ["1", "2"]
+
+
+def test_a_rolled_back_write_sends_nothing(world, hooks, receiver, platform):
+    supplier, _, api = _subscribed(world, hooks, receiver)
+    product_id = api.data(CREATE, {"t": "Vase"})["productCreate"]["product"]["id"]
+    # A mutation that fails its checks rolls back, its event with it.
+    failed = api.data(UPDATE, {"id": product_id, "t": "   "})["productUpdate"]
+    assert failed["userErrors"] and failed["product"] is None
+    # A transaction that records an event and then fails leaves no delivery either.
+    with pytest.raises(RuntimeError), platform.database.write() as db:
+        assert record_event(db, supplier.account_id, "PRODUCT_UPDATED", {"data": {"product": None}}) == 1
+        raise RuntimeError("the change fails after recording its event")
+    api.data(UPDATE, {"id": product_id, "t": "Tall vase"})
+    receiver.wait_for(1)
+    # Deliveries go in the order they were recorded: nothing rolled back came before this one.
+    assert [json.loads(r.body)["data"]["product"]["title"] for r in receiver.received] == ["Tall vase"]
