@@ -10,12 +10,11 @@ import pytest
 
 from orderchamp_auth.client import verify_webhook_request
 from orderchamp_auth.protocol.global_ids import encode_global_id
-from orderchamp_auth.server.store.repositories.webhooks import DeliveryRepository
 from orderchamp_auth.server.webhooks.outbox import record_event
 
 from ..support import LiveServer, Supplier, World, free_port, start_live_server
 from .api_support import Api
-from .webhook_support import Receiver, install, start_receiver
+from .webhook_support import Receiver, install, start_receiver, wait_for_delivery
 
 SUBSCRIBE = """mutation($topic: WebhookTopic!, $address: String!) {
   webhookCreate(input: {topic: $topic, address: $address}) { webhook { id topic address } userErrors { field message } } }"""
@@ -103,12 +102,8 @@ def test_a_receiver_failing_twice_gets_three_attempts_with_one_webhook_id(world,
     assert len({a.body for a in attempts}) == 1
     for attempt in attempts:
         verify_webhook_request(attempt.body, attempt.headers, app.client_secret)
-    webhook_id = attempts[0].headers["X-Orderchamp-Webhook-Id"]
-    with world.platform.database.read() as db:
-        stored = DeliveryRepository(db).by_webhook_id(webhook_id)
-        assert stored is not None
-        log = DeliveryRepository(db).attempts_of([stored.id])[stored.id]
-    assert (stored.status, stored.attempts) == ("delivered", 3)
+    stored, log = wait_for_delivery(world, attempts[0].headers["X-Orderchamp-Webhook-Id"], "delivered")
+    assert stored.attempts == 3
     assert [a.status_code for a in log] == [500, 500, 200]
 
 

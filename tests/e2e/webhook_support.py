@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,6 +18,7 @@ from orderchamp_auth.server.store.repositories.grants import InstallationReposit
 from orderchamp_auth.server.store.repositories.tokens import TokenRepository
 
 from ..support import PartnerApp, World
+from .cli_support import COMMAND, Serving, _pump
 
 DELIVERY_BOUND = 60.0  # seconds a test waits for a delivery: far beyond the worker's poll
 
@@ -94,3 +97,51 @@ def install(world: World, account_id: int, app: PartnerApp, scopes: str) -> str:
             account_id=account_id, installation_id=installation_id, scopes=ScopeSet.parse(scopes).to_string(),
             created_at=now)
     return value
+
+
+def wait_for_delivery(world: World, webhook_id: str, status: str) -> tuple[object, list[object]]:
+    """The stored delivery once the worker recorded it as ``status``, with its attempts."""
+    from orderchamp_auth.server.store.repositories.webhooks import DeliveryRepository
+
+    deadline = time.monotonic() + DELIVERY_BOUND
+    while True:
+        with world.platform.database.read() as db:
+            deliveries = DeliveryRepository(db)
+            stored = deliveries.by_webhook_id(webhook_id)
+            if stored is not None and stored.status == status:
+                return stored, deliveries.attempts_of([stored.id])[stored.id]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"delivery {webhook_id} is {stored and stored.status}, not {status}")
+        time.sleep(0.02)
+
+
+@contextmanager
+def running_worker(env: dict[str, str]) -> Iterator[Serving]:
+    """``orderchamp-auth worker`` in a session of its own, until it says it delivers."""
+    process = subprocess.Popen([*COMMAND, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    serving = Serving(process)
+    threads = [threading.Thread(target=_pump, args=(serving, "stdout", process.stdout, serving.stdout), daemon=True),
+               threading.Thread(target=_pump, args=(serving, "stderr", process.stderr, serving.stderr), daemon=True)]
+    for thread in threads:
+        thread.start()
+    try:
+        serving.wait_for("delivering webhooks")
+        yield serving
+    finally:
+        serving.stop()
+        for thread in threads:
+            thread.join(10)
+
+
+def subscribe(world: World, account_id: int, app: PartnerApp, topic: str, address: str) -> int:
+    """The app installed, and a subscription made directly as webhookCreate would; its id."""
+    from orderchamp_auth.server.store.repositories.webhooks import SubscriptionRepository
+    from orderchamp_auth.server.store.webhook_models import WebhookSubscription
+
+    install(world, account_id, app, "products_read,orders_read")
+    now = utcnow()
+    with world.platform.database.write() as db:
+        return SubscriptionRepository(db).add(WebhookSubscription(
+            account_id=account_id, app_id=app.app_id, topic=topic, address=address, created_at=now,
+            updated_at=now, disabled_reason="")).id
