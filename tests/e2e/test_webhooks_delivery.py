@@ -10,9 +10,10 @@ import pytest
 
 from orderchamp_auth.client import verify_webhook_request
 from orderchamp_auth.protocol.global_ids import encode_global_id
+from orderchamp_auth.server.store.repositories.webhooks import SubscriptionRepository
 from orderchamp_auth.server.webhooks.outbox import record_event
 
-from ..support import LiveServer, Supplier, World, free_port, start_live_server
+from ..support import Browser, LiveServer, Supplier, World, free_port, start_live_server
 from .api_support import Api
 from .webhook_support import Receiver, install, start_receiver, wait_for_delivery
 
@@ -131,3 +132,39 @@ def test_a_rolled_back_write_sends_nothing(world, hooks, receiver, platform):
     receiver.wait_for(1)
     # Deliveries go in the order they were recorded: nothing rolled back came before this one.
     assert [json.loads(r.body)["data"]["product"]["title"] for r in receiver.received] == ["Tall vase"]
+
+
+def test_uninstalling_sends_app_uninstalled_after_the_tokens_stop_working(world, hooks, receiver):
+    supplier = world.supplier()
+    app = world.app()
+    token = install(world, supplier.account_id, app, "products_read")
+    api = Api(hooks.base_url, token)
+    made = api.data(SUBSCRIBE, {"topic": "PRODUCT_CREATED", "address": receiver.url + "/gone"})["webhookCreate"]
+    assert made["userErrors"] == []
+    token_status_on_arrival: list[int] = []
+
+    def respond(_count: int) -> int:
+        # What the app's token does at the moment the delivery arrives.
+        token_status_on_arrival.append(api.post("{ account { id } }").status_code)
+        return 200
+
+    receiver.respond = respond
+    browser = Browser(hooks.base_url)
+    try:
+        browser.login(supplier.email)
+        csrf = browser.csrf(f"/backoffice/apps/{app.client_id}")
+        answer = browser.http.post(f"/backoffice/apps/{app.client_id}/uninstall", data={"csrf_token": csrf})
+        assert answer.status_code == 303
+    finally:
+        browser.close()
+
+    (delivery,) = receiver.wait_for(1)
+    webhook = verify_webhook_request(delivery.body, delivery.headers, app.client_secret)
+    assert webhook.event == "APP_UNINSTALLED"
+    payload = json.loads(delivery.body)["data"]["appUninstalled"]
+    assert payload["app"] == {"clientId": app.client_id} and payload["tokensRevoked"] is True
+    assert payload["account"]["id"] == encode_global_id("Account", supplier.account_id)
+    assert token_status_on_arrival == [401]
+    # The subscriptions went with the installation.
+    with world.platform.database.read() as db:
+        assert SubscriptionRepository(db).count_for(supplier.account_id, app.app_id) == 0

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..models import Account, App, Installation
+from ..driver_statements import compiled, run
+from ..models import AccessToken, Account, App, Installation
 from ..webhook_models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
@@ -241,21 +242,28 @@ class DeliveryRepository:
         return {row[0]: int(row[1]) for row in rows}
 
 
-def app_of_token(source: Session | Any, token_id: int) -> int | None:
-    """The app whose installation issued this token; None for private tokens."""
-    from ..models import AccessToken
+def _connection(source: Session | Connection) -> Connection:
+    return source.connection() if isinstance(source, Session) else source
 
-    return source.execute(
+
+def app_of_token(source: Session | Connection, token_id: int) -> int | None:
+    """The app whose installation issued this token; None for private tokens. On the driver:
+    the API's queries read on a plain snapshot connection (``Database.driver_snapshot``)."""
+    conn = _connection(source)
+    read = compiled("webhooks_app_of_token", conn.dialect, lambda: (
         select(Installation.app_id).join(AccessToken, AccessToken.installation_id == Installation.id)
-        .where(AccessToken.id == token_id)
-    ).scalar()
+        .where(AccessToken.id == bindparam("token_id"))))
+    rows = run(conn, read, {"token_id": token_id})
+    return int(rows[0][0]) if rows else None
 
 
-def subscription_rows(source: Session | Any, account_id: int, app_id: int, limit: int) -> list[dict[str, Any]]:
-    """An installation's subscriptions as plain rows: the API reads them on a plain connection."""
+def subscription_rows(source: Session | Connection, account_id: int, app_id: int, limit: int) -> list[dict[str, Any]]:
+    """An installation's subscriptions as plain rows, oldest first (on the driver, as above)."""
+    conn = _connection(source)
     t = WebhookSubscription.__table__
-    rows = source.execute(
+    read = compiled("webhooks_subscription_rows", conn.dialect, lambda: (
         select(t.c.id, t.c.topic, t.c.address, t.c.created_at, t.c.updated_at, t.c.disabled_at, t.c.disabled_reason)
-        .where(t.c.account_id == account_id, t.c.app_id == app_id).order_by(t.c.id).limit(limit)
-    ).all()
-    return [dict(row._mapping) for row in rows]
+        .where(t.c.account_id == bindparam("account_id"), t.c.app_id == bindparam("app_id"))
+        .order_by(t.c.id).limit(bindparam("limit"))))
+    return [dict(zip(read.columns, row, strict=True))
+            for row in run(conn, read, {"account_id": account_id, "app_id": app_id, "limit": limit})]
