@@ -38,7 +38,7 @@ def hooks(settings, tmp_path_factory) -> Iterator[LiveServer]:
                 webhook_worker=True),
         port, str(tmp_path_factory.mktemp("hooks") / "server.log"),
         extra_env={"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2,0.2",
-                   "ORDERCHAMP_WEBHOOK_POLL_MS": "50", "ORDERCHAMP_WEBHOOK_LEASE_MS": "3000"})
+                   "ORDERCHAMP_WEBHOOK_POLL_MS": "50", "ORDERCHAMP_WEBHOOK_LEASE_MS": "10000"})
     yield server
     server.stop()
 

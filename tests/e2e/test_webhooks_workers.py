@@ -19,7 +19,7 @@ from .cli_support import cli_env
 from .webhook_support import Receiver, running_worker, start_receiver, subscribe, wait_for_delivery
 
 WORKER_ENV = {"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_POLL_MS": "50",
-              "ORDERCHAMP_WEBHOOK_LEASE_MS": "1000", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2"}
+              "ORDERCHAMP_WEBHOOK_LEASE_MS": "10000", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2"}
 
 # Claims what is due, as the worker does, then dies before sending anything.
 CLAIM_THEN_DIE = """

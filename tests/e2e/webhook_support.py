@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from orderchamp_auth.server.store.repositories.grants import InstallationReposit
 from orderchamp_auth.server.store.repositories.tokens import TokenRepository
 
 from ..support import PartnerApp, World
-from .cli_support import COMMAND, Serving, _pump
+from .cli_support import Serving, running
 
 DELIVERY_BOUND = 60.0  # seconds a test waits for a delivery: far beyond the worker's poll
 
@@ -117,21 +116,10 @@ def wait_for_delivery(world: World, webhook_id: str, status: str) -> tuple[objec
 
 @contextmanager
 def running_worker(env: dict[str, str]) -> Iterator[Serving]:
-    """``orderchamp-auth worker`` in a session of its own, until it says it delivers."""
-    process = subprocess.Popen([*COMMAND, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
-    serving = Serving(process)
-    threads = [threading.Thread(target=_pump, args=(serving, "stdout", process.stdout, serving.stdout), daemon=True),
-               threading.Thread(target=_pump, args=(serving, "stderr", process.stderr, serving.stderr), daemon=True)]
-    for thread in threads:
-        thread.start()
-    try:
-        serving.wait_for("delivering webhooks")
-        yield serving
-    finally:
-        serving.stop()
-        for thread in threads:
-            thread.join(10)
+    """``orderchamp-auth worker``, once it says it delivers."""
+    with running(env, "worker") as worker:
+        worker.wait_for("delivering webhooks")
+        yield worker
 
 
 def subscribe(world: World, account_id: int, app: PartnerApp, topic: str, address: str) -> int:

@@ -34,8 +34,10 @@ from .web import (
     oauth_routes,
     partner_changes_routes,
     partner_routes,
+    partner_webhooks_routes,
     support_changes_routes,
     support_routes,
+    support_webhooks_routes,
 )
 from .web.errors import http_error_handler, platform_error_handler, write_lock_handler
 from .web.platform import Platform
@@ -104,7 +106,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *partner_routes.routes,
         *support_routes.routes,
         *partner_changes_routes.routes,
+        *partner_webhooks_routes.routes,
         *support_changes_routes.routes,
+        *support_webhooks_routes.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     if os.environ.get("ORDERCHAMP_BENCH_BASELINE") == "1":

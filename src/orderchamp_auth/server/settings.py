@@ -254,6 +254,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         webhook_worker=env.get("ORDERCHAMP_WEBHOOK_WORKER", "1") != "0",
         webhook_allow_loopback=_flag(env, "ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK"),
         webhook_retry_delays=_delays(env, "ORDERCHAMP_WEBHOOK_RETRY_DELAYS"),
-        webhook_lease_ms=_int(env, "ORDERCHAMP_WEBHOOK_LEASE_MS", 30_000, low=100, high=3_600_000),
+        # At least twice an attempt's 5 s bound: a lease that ran out while its attempt was still
+        # going would let another worker send the delivery a second time.
+        webhook_lease_ms=_int(env, "ORDERCHAMP_WEBHOOK_LEASE_MS", 30_000, low=10_000, high=3_600_000),
         webhook_poll_ms=_int(env, "ORDERCHAMP_WEBHOOK_POLL_MS", 250, low=10, high=60_000),
     )

@@ -22,6 +22,7 @@ from ..store.repositories.apps import AppRepository
 from ..store.repositories.grants import InstallationRepository
 from ..store.repositories.sessions import WebSessionRepository
 from ..store.repositories.tokens import TokenRepository
+from ..store.repositories.webhooks import SubscriptionRepository
 from . import paths  # noqa: F401 - registers the {name:id} and {name:client_id} path convertors
 from .forms import every, first, read_form
 from .platform import platform_of
@@ -109,7 +110,9 @@ async def app_page(request: Request, user: CurrentUser) -> Response:
             installation = InstallationRepository(db).get_for(account_id, app.id)
             if installation is not None and installation.uninstalled_at is not None:
                 installation = None
-            return {"app": app, "installation": installation, "has_logo": AppRepository(db).has_logo(app.id)}
+            webhooks = SubscriptionRepository(db).list_for(account_id, app.id) if installation else []
+            return {"app": app, "installation": installation, "has_logo": AppRepository(db).has_logo(app.id),
+                    "webhooks": webhooks}
 
     return render(request, "backoffice/app.html", await run_in_threadpool(_load), user=user)
 

@@ -48,6 +48,7 @@ def trigger(db: Any, *, app_id: int, account_id: int, topic: str) -> list[str]:
     subscriptions = SubscriptionRepository(db)
     targets = [t for t in subscriptions.targets(account_id, topic) if t.app_id == app_id]
     if not targets:
+        # Any address the app subscribed with: a test of a topic it has not subscribed to yet.
         targets = [Target(None, app_id, a) for a in subscriptions.addresses_of_app(account_id, app_id)]
     if not targets:
         raise TriggerError("the app has no webhook subscription on this account")

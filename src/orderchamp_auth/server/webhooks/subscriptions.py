@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ...protocol.scopes import ScopeSet
-from ..store.repositories.webhooks import SubscriptionRepository
+from ..store.repositories.webhooks import DeliveryRepository, SubscriptionRepository, Target
 from ..store.webhook_models import WebhookSubscription
 from .addresses import check_address
+from .outbox import enqueue, test_payload
 from .topics import TOPICS
 
 MAX_SUBSCRIPTIONS = 100  # per installation: far more than an app has topics
@@ -67,3 +68,26 @@ def update_subscription(session: Session, subscription: WebhookSubscription, *, 
     subscription.updated_at = now
     session.flush()
     return subscription
+
+
+def send_test_event(session: Session, app_id: int, subscription_id: int, now: dt.datetime) -> str | None:
+    """Queue a test event of the subscription's topic to its address; the webhook id (None:
+    no such subscription of this app)."""
+    subscription = SubscriptionRepository(session).get_of_app(app_id, subscription_id)
+    if subscription is None:
+        return None
+    target = Target(subscription.id, app_id, subscription.address)
+    (webhook_id,) = enqueue(session, subscription.account_id, subscription.topic,
+                            test_payload(subscription.topic, subscription.account_id, now), [target],
+                            now=now, is_test=True)
+    return webhook_id
+
+
+def redeliver(session: Session, app_id: int, delivery_id: int, now: dt.datetime) -> str | None:
+    """Send a delivery of this app again, now, under its webhook id; the id (None: not found)."""
+    deliveries = DeliveryRepository(session)
+    delivery = deliveries.get(delivery_id)
+    if delivery is None or delivery.app_id != app_id:
+        return None
+    deliveries.requeue(delivery, now)
+    return delivery.webhook_id

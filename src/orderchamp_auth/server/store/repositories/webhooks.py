@@ -112,6 +112,10 @@ class SubscriptionRepository:
             WebhookSubscription.id == subscription_id, WebhookSubscription.account_id == account_id,
             WebhookSubscription.app_id == app_id))
 
+    def get_of_app(self, app_id: int, subscription_id: int) -> WebhookSubscription | None:
+        return self.session.scalar(select(WebhookSubscription).where(
+            WebhookSubscription.id == subscription_id, WebhookSubscription.app_id == app_id))
+
     def find(self, account_id: int, app_id: int, topic: str, address: str) -> WebhookSubscription | None:
         return self.session.scalar(select(WebhookSubscription).where(
             WebhookSubscription.account_id == account_id, WebhookSubscription.app_id == app_id,
