@@ -3,6 +3,7 @@ never send one delivery twice."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from orderchamp_auth.client import verify_webhook_request
 from orderchamp_auth.server.store.repositories.webhooks import DeliveryRepository
 from orderchamp_auth.server.webhooks.outbox import record_event
 
-from .cli_support import cli_env
+from .cli_support import assert_one_line_error, cli_env, run
 from .webhook_support import Receiver, running_worker, start_receiver, subscribe, wait_for_delivery
 
 WORKER_ENV = {"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_POLL_MS": "50",
@@ -84,3 +85,25 @@ def test_two_workers_never_deliver_one_event_twice(world, settings, receiver):
     counts = Counter(r.headers["X-Orderchamp-Webhook-Id"] for r in receiver.received)
     assert set(counts) == set(webhook_ids)
     assert set(counts.values()) == {1}
+
+
+def test_webhook_trigger_queues_a_test_event_that_the_worker_delivers(world, settings, receiver):
+    supplier, app = world.supplier(), world.app()
+    subscribe(world, supplier.account_id, app, "ORDER_CREATED", receiver.url + "/trigger")
+    env = cli_env(settings.database_url, **WORKER_ENV)
+    args = ["webhook", "trigger", "--app", app.client_id, "--account", str(supplier.account_id)]
+    queued = run(env, *args, "--topic", "ORDER_CREATED", "--json")
+    assert queued.returncode == 0, queued.stderr
+    (webhook_id,) = json.loads(queued.stdout)["webhookIds"]
+    with running_worker(env) as worker:
+        (delivery,) = receiver.wait_for(1)
+    assert worker.process.returncode == 0  # SIGTERM stops it cleanly
+    assert delivery.headers["X-Orderchamp-Webhook-Id"] == webhook_id
+    assert delivery.headers["X-Orderchamp-Event"] == "ORDER_CREATED"
+    verify_webhook_request(delivery.body, delivery.headers, app.client_secret)
+    assert json.loads(delivery.body)["data"]["test"] is True
+
+    assert_one_line_error(run(env, *args, "--topic", "ORDER_EXPLODED"), "unknown topic")
+    other = world.app()
+    assert_one_line_error(run(env, "webhook", "trigger", "--app", other.client_id, "--account",
+                              str(supplier.account_id), "--topic", "ORDER_CREATED"), "no webhook subscription")
