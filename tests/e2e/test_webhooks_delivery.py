@@ -4,6 +4,8 @@ delivery the SDK verifies; retries keep one webhook id; a rolled-back write send
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -168,3 +170,45 @@ def test_uninstalling_sends_app_uninstalled_after_the_tokens_stop_working(world,
     # The subscriptions went with the installation.
     with world.platform.database.read() as db:
         assert SubscriptionRepository(db).count_for(supplier.account_id, app.app_id) == 0
+
+
+def test_the_example_app_subscribes_on_install_and_shows_the_product_updates_it_receives(world, hooks):
+    import subprocess
+    import sys
+
+    from .test_sdk_example_app import EXAMPLE, wait_until_up
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    registration = world.app(application_url=f"{base}/install", redirect_uris=[f"{base}/callback"])
+    env = {**os.environ, "ORDERCHAMP_CLIENT_ID": registration.client_id,
+           "ORDERCHAMP_CLIENT_SECRET": registration.client_secret}
+    process = subprocess.Popen([sys.executable, str(EXAMPLE), "--web-url", hooks.base_url, "--api-url",
+                                f"{hooks.base_url}/v1", "--port", str(port)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    browser = Browser(hooks.base_url)
+    try:
+        wait_until_up(base, process)
+        supplier = world.supplier()
+        browser.login(supplier.email)
+        http = browser.http
+        csrf = browser.csrf("/backoffice/integrations")
+        install = http.post(f"/backoffice/integrations/{registration.client_id}/install", data={"csrf_token": csrf})
+        consent = http.get(http.get(install.headers["location"]).headers["location"])
+        http.get(browser.decide(consent.text, "approve").headers["location"])
+        home = http.get(f"{base}/").text
+        assert f"subscribed to PRODUCT_UPDATED at {base}/webhooks" in home
+
+        api = Api(hooks.base_url, world.private_token(supplier.account_id, "products_write"))
+        product_id = api.data(CREATE, {"t": "Kettle"})["productCreate"]["product"]["id"]
+        api.data(UPDATE, {"id": product_id, "t": "Whistling kettle"})
+        deadline = time.monotonic() + 60
+        while "Whistling kettle" not in home.split("id=webhooks", 1)[1]:
+            assert time.monotonic() < deadline, home
+            time.sleep(0.05)
+            home = http.get(f"{base}/").text
+    finally:
+        browser.close()
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert registration.client_secret not in stderr
