@@ -212,3 +212,45 @@ def test_the_example_app_subscribes_on_install_and_shows_the_product_updates_it_
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert registration.client_secret not in stderr
+
+
+def test_the_readme_app_receives_its_first_webhook(world, hooks, tmp_path):
+    import subprocess
+    import sys
+
+    from .test_sdk_example_app import wait_until_up
+    from .test_sdk_readme import readme_app
+
+    (tmp_path / "app.py").write_text(readme_app(), "utf-8")
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    registration = world.app(application_url=f"{app_url}/install", redirect_uris=[f"{app_url}/callback"])
+    env = {**os.environ, "ORDERCHAMP_CLIENT_ID": registration.client_id,
+           "ORDERCHAMP_CLIENT_SECRET": registration.client_secret, "ORDERCHAMP_WEB_URL": hooks.base_url,
+           "APP_URL": app_url}
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--no-access-log"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    browser = Browser(hooks.base_url)
+    try:
+        wait_until_up(app_url, process)
+        supplier = world.supplier()
+        browser.login(supplier.email)
+        http = browser.http
+        csrf = browser.csrf("/backoffice/integrations")
+        install = http.post(f"/backoffice/integrations/{registration.client_id}/install", data={"csrf_token": csrf})
+        consent = http.get(http.get(install.headers["location"]).headers["location"])
+        http.get(browser.decide(consent.text, "approve").headers["location"])
+        assert "Product updates: none yet" in http.get(f"{app_url}/").text
+
+        api = Api(hooks.base_url, world.private_token(supplier.account_id, "products_write"))
+        product_id = api.data(CREATE, {"t": "Teddy"})["productCreate"]["product"]["id"]
+        api.data(UPDATE, {"id": product_id, "t": "Blue Teddy"})
+        deadline = time.monotonic() + 60
+        while "Product updates: Blue Teddy" not in (home := http.get(f"{app_url}/").text):
+            assert time.monotonic() < deadline, home
+            time.sleep(0.05)
+    finally:
+        browser.close()
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert registration.client_secret not in stderr
