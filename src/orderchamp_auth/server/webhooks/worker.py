@@ -96,6 +96,10 @@ class DeliveryWorker:
 
     def claim(self) -> list[ClaimedDelivery]:
         now = utcnow()
+        # A read first: an idle worker's polls then never take SQLite's write lock.
+        with self.database.read() as session:
+            if not DeliveryRepository(session).any_due(now):
+                return []
         with self.database.write() as session:
             return DeliveryRepository(session).claim(now, now + dt.timedelta(seconds=self.config.lease),
                                                      secrets.token_hex(16), self.config.batch)

@@ -139,6 +139,13 @@ class DeliveryRepository:
         if rows:
             self.session.execute(WebhookDelivery.__table__.insert(), rows)
 
+    def any_due(self, now: dt.datetime) -> bool:
+        """Whether a delivery is due: the idle worker's poll, a read (no write lock taken)."""
+        return self.session.scalar(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now)
+            .limit(1)) is not None
+
     def claim(self, now: dt.datetime, lease_until: dt.datetime, token: str, limit: int) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries to this worker until ``lease_until``.
 
