@@ -104,18 +104,20 @@ class DeliveryWorker:
             return DeliveryRepository(session).claim(now, now + dt.timedelta(seconds=self.config.lease),
                                                      secrets.token_hex(16), self.config.batch)
 
-    def record(self, delivery: ClaimedDelivery, outcome: AttemptOutcome) -> None:
+    def record(self, results: list[tuple[ClaimedDelivery, AttemptOutcome]]) -> None:
+        """A pass's attempts, in one transaction (one write per pass, not per delivery)."""
         now = utcnow()
-        retry_at = None if outcome.succeeded else self.config.schedule.next_attempt(delivery.attempt, now)
         with self.database.write() as session:
             deliveries = DeliveryRepository(session)
-            if not deliveries.finish(delivery, outcome, retry_at=retry_at, now=now):
-                log.info("webhook %s: lease lost before its attempt was recorded", delivery.webhook_id)
-                return
-            if delivery.subscription_id is not None:
-                reason = f"Every delivery failed for {self.config.disable_after}; last: {outcome.error}"
-                deliveries.note_subscription_result(delivery.subscription_id, outcome.succeeded, now,
-                                                    self.config.disable_after, reason[:1000])
+            for delivery, outcome in results:
+                retry_at = None if outcome.succeeded else self.config.schedule.next_attempt(delivery.attempt, now)
+                if not deliveries.finish(delivery, outcome, retry_at=retry_at, now=now):
+                    log.info("webhook %s: lease lost before its attempt was recorded", delivery.webhook_id)
+                    continue
+                if delivery.subscription_id is not None:
+                    reason = f"Every delivery failed for {self.config.disable_after}; last: {outcome.error}"
+                    deliveries.note_subscription_result(delivery.subscription_id, outcome.succeeded, now,
+                                                        self.config.disable_after, reason[:1000])
 
     # -- sending, on the loop
 
@@ -133,7 +135,7 @@ class DeliveryWorker:
             "X-Orderchamp-Signature": compute_signature(body, self._secret(delivery.secret_encrypted)),
         }
 
-    async def deliver(self, delivery: ClaimedDelivery) -> None:
+    async def deliver(self, delivery: ClaimedDelivery) -> AttemptOutcome:
         outcome = await self.sender.post(delivery.address, delivery.body.encode("utf-8"), self.headers(delivery))
         if outcome.succeeded:
             self.delivered += 1
@@ -141,15 +143,23 @@ class DeliveryWorker:
             self.failed_attempts += 1
             log.info("webhook %s attempt %d to app %d failed: %s", delivery.webhook_id, delivery.attempt,
                      delivery.app_id, outcome.error)
-        await anyio.to_thread.run_sync(self.record, delivery, outcome)
+        return outcome
 
     async def run_once(self) -> int:
-        """Claim and send one batch; how many were claimed."""
+        """Claim one batch, send it (concurrently), record what happened; how many were claimed."""
         claimed = await anyio.to_thread.run_sync(self.claim)
-        if claimed:
-            async with anyio.create_task_group() as group:
-                for delivery in claimed:
-                    group.start_soon(self.deliver, delivery)
+        if not claimed:
+            return 0
+        outcomes: list[AttemptOutcome | None] = [None] * len(claimed)
+
+        async def send(index: int, delivery: ClaimedDelivery) -> None:
+            outcomes[index] = await self.deliver(delivery)
+
+        async with anyio.create_task_group() as group:
+            for index, delivery in enumerate(claimed):
+                group.start_soon(send, index, delivery)
+        results = [(d, o) for d, o in zip(claimed, outcomes, strict=True) if o is not None]
+        await anyio.to_thread.run_sync(self.record, results)
         return len(claimed)
 
     def wake(self) -> None:
