@@ -1,4 +1,5 @@
-"""An Orderchamp app in one file: install it from the back office, see your account and products.
+"""An Orderchamp app in one file: install it from the back office, see your account and products,
+and the product changes Orderchamp tells it about by webhook.
 
 Run it (the client id and secret come from the partner dashboard, or ``orderchamp-auth demo``):
 
@@ -12,6 +13,10 @@ EXAMPLE_APP_PORT, EXAMPLE_APP_URL, EXAMPLE_APP_SCOPES, EXAMPLE_APP_DB.
 
 Register these URLs for the app: application URL ``{app url}/install``, redirect URL
 ``{app url}/callback`` (or pass ``--application-url`` / ``--redirect-url`` to match yours).
+
+On install the app subscribes to ``PRODUCT_UPDATED`` at ``{app url}/webhooks``. Orderchamp sends
+only to https addresses on public networks; ``orderchamp-auth serve --demo`` also sends to
+http://127.0.0.1, so the app receives its webhooks on a developer's machine.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import contextlib
 import html
 import os
 import sys
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -41,10 +47,14 @@ from orderchamp_auth.client import (
     SQLiteTokenStore,
     TokenStore,
     UnauthenticatedError,
+    Webhook,
 )
-from orderchamp_auth.client.integrations.starlette import OrderchampInstallFlow
+from orderchamp_auth.client.integrations.starlette import OrderchampInstallFlow, OrderchampWebhooks
 
 HOME_QUERY = "{ account { name } products(first: 10) { nodes { id title } } }"
+SUBSCRIBE = """mutation($address: String!) {
+  webhookCreate(input: {topic: PRODUCT_UPDATED, address: $address}) { webhook { id } userErrors { message } } }"""
+RECENT_EVENTS = 20
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -108,11 +118,31 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
     )
     tokens: TokenStore = SQLiteTokenStore(settings.database) if settings.database else InMemoryTokenStore()
     sessions: dict[str, str] = {}  # this browser (flow session key) -> the account it installed
+    subscriptions: dict[str, str] = {}  # account -> what subscribing to PRODUCT_UPDATED said
+    received: deque[tuple[str, str, str]] = deque(maxlen=RECENT_EVENTS)  # (account, webhook id, title)
+    secrets = [settings.client_secret, *([settings.previous_client_secret] if settings.previous_client_secret else [])]
+    webhooks = OrderchampWebhooks(secrets, path="/webhooks")
 
-    def remember(installation: Installation, request: Request) -> None:
+    @webhooks.on("PRODUCT_UPDATED")
+    def product_updated(webhook: Webhook, payload: dict) -> None:
+        product = (payload.get("data") or {}).get("product") or {}
+        received.appendleft((webhook.account_id or "", webhook.webhook_id or "", str(product.get("title", ""))))
+
+    async def remember(installation: Installation, request: Request) -> None:
         key = flow.session_key(request)
         if key is not None:
             sessions[key] = installation.account_id
+        async with oauth.api_client(installation.access_token) as api:
+            try:
+                result = await api.execute(SUBSCRIBE, {"address": f"{settings.base_url}/webhooks"},
+                                           raise_on_errors=False)
+            except OrderchampClientError as exc:
+                subscriptions[installation.account_id] = f"not subscribed ({type(exc).__name__})"
+                return
+        errors = ((result.data or {}).get("webhookCreate") or {}).get("userErrors") or []
+        subscriptions[installation.account_id] = (
+            "not subscribed: " + "; ".join(e["message"] for e in errors) if errors
+            else f"subscribed to PRODUCT_UPDATED at {settings.base_url}/webhooks")
 
     flow = OrderchampInstallFlow(
         oauth,
@@ -151,6 +181,8 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
         account = result.data.get("account") or {}
         products = (result.data.get("products") or {}).get("nodes") or []
         items = "".join(f"<li>{html.escape(str(p.get('title')))}</li>" for p in products)
+        events = "".join(f"<li><code>{html.escape(webhook_id)}</code> {html.escape(title)}</li>"
+                         for _account, webhook_id, title in received)
         missing = ", ".join(result.missing_scopes)
         return _page(
             f"{account.get('name') or 'Your account'} on Orderchamp",
@@ -158,6 +190,9 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
             f"scopes <code>{html.escape(installation.scopes.to_string())}</code>.</p>"
             + (f"<p>Missing scopes: {html.escape(missing)}.</p>" if missing else "")
             + f"<h2>Products</h2><ul id=products>{items or '<li>No products yet.</li>'}</ul>"
+            + "<h2>Product updates received</h2>"
+            f"<p id=subscription>{html.escape(subscriptions.get(installation.account_id, 'not subscribed'))}</p>"
+            f"<ul id=webhooks>{events or '<li>None yet.</li>'}</ul>"
             "<form method=post action=/uninstall><button>Revoke this app's token</button></form>",
         )
 
@@ -183,6 +218,7 @@ def create_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None
             Route("/", home),
             Route("/uninstall", uninstall, methods=["POST"]),
             *flow.routes,
+            *webhooks.routes,
         ],
         lifespan=lifespan,
     )

@@ -24,10 +24,11 @@ SLOW_DIRS = {TESTS / "fuzz"}
 # Modules whose tests start processes: the CLI, servers with other settings, several workers.
 SLOW_MODULES = {
     "test_cli_and_storage", "test_cli_demo", "test_cli_options", "test_cli_serve", "test_cli_startup_errors",
-    "test_multi_worker", "test_rate_limits_across_processes", "test_sdk_throttling", "test_sdk_readme", "test_sdk_example_app", "test_example_app",
+    "test_multi_worker", "test_rate_limits_across_processes", "test_sdk_throttling", "test_sdk_readme",
+    "test_sdk_example_app", "test_example_app", "test_webhooks_workers",
 }
 # Fixtures that start a second live server for the tests of a module that otherwise need none.
-SLOW_FIXTURES = {"two_workers", "short_bound"}
+SLOW_FIXTURES = {"two_workers", "short_bound", "hooks"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

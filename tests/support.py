@@ -41,6 +41,8 @@ def make_settings(database_url: str, port: int, **overrides: object) -> Settings
         web_url=base,
         api_url=f"{base}/v1",
         login_max_failures_per_address=10_000,
+        # No delivery worker in the tests' servers: the webhook tests start their own.
+        webhook_worker=False,
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -60,7 +62,8 @@ class LiveServer:
             self.process.kill()
 
 
-def start_live_server(settings: Settings, port: int, log_path: str, workers: int = 1) -> LiveServer:
+def start_live_server(settings: Settings, port: int, log_path: str, workers: int = 1,
+                      extra_env: dict[str, str] | None = None) -> LiveServer:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=settings.database_url,
@@ -74,7 +77,9 @@ def start_live_server(settings: Settings, port: int, log_path: str, workers: int
         ORDERCHAMP_RATE_LIMIT_RESTORE_RATE=str(settings.rate_limit_restore_rate),
         ORDERCHAMP_RATE_LIMIT_MAX_QUERY_COST=str(settings.rate_limit_max_query_cost),
         ORDERCHAMP_REDIS_URL=settings.redis_url or "",
+        ORDERCHAMP_WEBHOOK_WORKER="1" if settings.webhook_worker else "0",
     )
+    env.update(extra_env or {})
     cmd = [sys.executable, "-m", "uvicorn", "orderchamp_auth.server.app:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(workers)]
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process

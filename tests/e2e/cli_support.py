@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -83,9 +84,14 @@ def _pump(serving: Serving, name: str, stream: object, sink: list[str]) -> None:
     serving._lines.put((name, None))
 
 
+def serve(env: dict[str, str], *args: str, cwd: Path | None = None) -> contextlib.AbstractContextManager[Serving]:
+    return running(env, "serve", *args, cwd=cwd)
+
+
 @contextmanager
-def serve(env: dict[str, str], *args: str, cwd: Path | None = None) -> Iterator[Serving]:
-    process = subprocess.Popen([*COMMAND, "serve", *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
+def running(env: dict[str, str], *args: str, cwd: Path | None = None) -> Iterator[Serving]:
+    """A long-running command (``serve``, ``worker``) in a session of its own, until the block ends."""
+    process = subprocess.Popen([*COMMAND, *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     serving = Serving(process)
     threads = [threading.Thread(target=_pump, args=(serving, "stdout", process.stdout, serving.stdout), daemon=True),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,10 @@ from .web import (
     oauth_routes,
     partner_changes_routes,
     partner_routes,
+    partner_webhooks_routes,
     support_changes_routes,
     support_routes,
+    support_webhooks_routes,
 )
 from .web.errors import http_error_handler, platform_error_handler, write_lock_handler
 from .web.platform import Platform
@@ -62,6 +66,22 @@ def build_platform(settings: Settings, database: Database | None = None) -> Plat
     )
 
 
+def webhook_lifespan(platform: Platform) -> Any:
+    """The delivery worker inside the server process, unless the settings turn it off."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if not platform.settings.webhook_worker:
+            yield
+            return
+        from .webhooks.worker import running, worker_from_settings
+
+        async with running(worker_from_settings(platform.settings, platform.database, platform.secret_box)):
+            yield
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app. Called with no argument (uvicorn ``--factory``) it reads the environment."""
     settings = settings or load_settings()
@@ -79,7 +99,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLEndpoint(schema, platform.database, platform.authenticator,
                               graphiql_page(f"{api_path}/graphql"),
                               response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics,
-                              rate_limits=rate_limits, engine=settings.api_engine)
+                              rate_limits=rate_limits, engine=settings.api_engine,
+                              allow_loopback_webhooks=settings.webhook_allow_loopback)
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -91,11 +112,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *partner_routes.routes,
         *support_routes.routes,
         *partner_changes_routes.routes,
+        *partner_webhooks_routes.routes,
         *support_changes_routes.routes,
+        *support_webhooks_routes.routes,
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(
         routes=routes,
+        lifespan=webhook_lifespan(platform),
         exception_handlers={PlatformError: platform_error_handler, HTTPException: http_error_handler,
                             DatabaseUnavailable: write_lock_handler},
     )

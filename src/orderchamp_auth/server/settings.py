@@ -64,6 +64,14 @@ class Settings:
     redis_url: str | None = None
     # the longest a request waits for Redis before it goes on with the worker's own buckets
     redis_timeout_ms: int = 100
+    # webhooks (server/webhooks/): the delivery worker inside each server process; receivers on
+    # http://127.0.0.1 / localhost (on under ``serve --demo``); the delays in seconds before
+    # each retry (empty: the worker's default schedule); how long a claim is held
+    webhook_worker: bool = True
+    webhook_allow_loopback: bool = False
+    webhook_retry_delays: tuple[float, ...] = ()
+    webhook_lease_ms: int = 30_000
+    webhook_poll_ms: int = 250
 
     @property
     def secret_key(self) -> str:
@@ -183,6 +191,19 @@ def _redis_url(env: dict[str, str]) -> str | None:
     return raw
 
 
+def _delays(env: dict[str, str], name: str) -> tuple[float, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(f"{name} must be seconds separated by commas, such as 60,300,900, not {raw!r}") from None
+    if len(delays) > 50 or any(not 0 <= d <= 7 * 86400 for d in delays):
+        raise SettingsError(f"{name} must be at most 50 delays of 0 to 604800 seconds each")
+    return delays
+
+
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
     raw = env.get(name) or choices[0]
     if raw not in choices:
@@ -262,4 +283,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             c.strip() for c in env.get("ORDERCHAMP_RATE_LIMIT_THROTTLE_APPS", "").split(",") if c.strip()),
         redis_url=_redis_url(env),
         redis_timeout_ms=_int(env, "ORDERCHAMP_REDIS_TIMEOUT_MS", 100, low=1, high=10_000),
+        webhook_worker=_flag(env, "ORDERCHAMP_WEBHOOK_WORKER", default=True),
+        webhook_allow_loopback=_flag(env, "ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK"),
+        webhook_retry_delays=_delays(env, "ORDERCHAMP_WEBHOOK_RETRY_DELAYS"),
+        # At least twice an attempt's 5 s bound: a lease that ran out while its attempt was still
+        # going would let another worker send the delivery a second time.
+        webhook_lease_ms=_int(env, "ORDERCHAMP_WEBHOOK_LEASE_MS", 30_000, low=10_000, high=3_600_000),
+        webhook_poll_ms=_int(env, "ORDERCHAMP_WEBHOOK_POLL_MS", 250, low=10, high=60_000),
     )

@@ -11,6 +11,8 @@
 - ``GET {redirect_path}`` (the app's *redirect URL*): verifies the callback's signature and
   state, exchanges the code, saves the installation in the token store, calls ``on_install``
   and redirects to ``after_install_url`` (default: the account's app page on Orderchamp).
+
+Webhooks have a route of their own: ``OrderchampWebhooks`` (see ``starlette_webhooks``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from .. import (
     TokenStore,
     TransportError,
 )
+from .starlette_webhooks import InMemoryWebhookIds, OrderchampWebhooks, WebhookIdStore
+
+__all__ = ["InMemoryWebhookIds", "OrderchampInstallFlow", "OrderchampWebhooks", "WebhookIdStore", "render_error"]
 
 InstallHook = Callable[[Installation, Request], Awaitable[Response | None] | Response | None]
 ErrorHook = Callable[[Request, OrderchampClientError], Awaitable[Response] | Response]

@@ -19,6 +19,10 @@ class RequestContext:
     scopes: ScopeSet
     source: Transaction  # a write for mutations, a read for queries
     catalogue: CatalogueRepository = None  # type: ignore[assignment]  # made from ``source`` when not given
+    # The token's id (an app's token finds its app by it: webhooks) and whether webhook
+    # addresses may be on loopback (``Settings.webhook_allow_loopback``).
+    token_id: int | None = None
+    allow_loopback_webhooks: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -18,13 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...protocol.global_ids import MAX_ROW_ID
-
-
-def iso_utc(value: dt.datetime) -> str:
-    """How the API writes a time, in rows and cursors alike: UTC, with ``Z``."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+from ...protocol.times import iso_utc  # how the API writes a time, in rows and cursors alike
 
 
 class CursorError(ValueError):

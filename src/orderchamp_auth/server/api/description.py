@@ -123,7 +123,9 @@ GIVEN = object()
 @dataclass(frozen=True, eq=False)
 class RootField:
     """A field of ``Query``: ``account``, ``node``, ``connection`` (a page of ``type_name``),
-    ``single`` (one by ``id``), ``by_texts`` (those whose ``column`` is in ``argument``)."""
+    ``single`` (one by ``id``), ``by_texts`` (those whose ``column`` is in ``argument``), or
+    ``own``: not the account's catalogue (``webhooks``: the token's app's subscriptions), with a
+    resolver of its own (``webhook_mutations.bind_webhooks``); graphql-core answers it."""
 
     name: str
     kind: str
@@ -210,6 +212,7 @@ ROOT_FIELDS: dict[str, RootField] = {r.name: r for r in (
     RootField("shipments", "connection", "Shipment"),
     RootField("customers", "connection", "Customer"),
     RootField("customer", "single", "Customer"),
+    RootField("webhooks", "own", "WebhookSubscription"),
 )}
 
 

@@ -97,7 +97,8 @@ def bearer_token(request: Request) -> str | None:
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
                  graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None,
-                 rate_limits: RateLimitGate | None = None, engine: str = "plans") -> None:
+                 rate_limits: RateLimitGate | None = None, engine: str = "plans",
+                 allow_loopback_webhooks: bool = False) -> None:
         self.schema = schema
         self.database = database
         self.authenticator = authenticator
@@ -111,6 +112,7 @@ class GraphQLEndpoint:
         self._compile_limiter: anyio.CapacityLimiter | None = None  # made in the event loop
         self.metrics = metrics
         self.rate_limits = rate_limits  # None: no rate limits (settings.rate_limits off)
+        self.allow_loopback_webhooks = allow_loopback_webhooks  # Settings.webhook_allow_loopback
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -265,7 +267,8 @@ class GraphQLEndpoint:
     def _execute_in(self, tx: Transaction, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                     operation_name: str | None) -> ExecutionResult:
         """graphql-core's run of the operation in ``tx``, the one transaction of the request."""
-        context = RequestContext(grant.account_id, self._scopes_of(grant), tx)
+        context = RequestContext(grant.account_id, self._scopes_of(grant), tx, token_id=grant.token_id,
+                                 allow_loopback_webhooks=self.allow_loopback_webhooks)
         result = execute(self.schema, document, context_value=context, variable_values=variables,
                          operation_name=operation_name, execution_context_class=LockAwareExecutionContext,
                          is_awaitable=never_awaitable)

@@ -13,6 +13,7 @@ from graphql import GraphQLSchema
 from ..oauth.apps import check_app_url
 from ..store import models as m
 from ..store.database import utcnow
+from . import webhook_events
 from .arguments import local_id
 from .context import RequestContext
 from .description import TYPES
@@ -91,13 +92,15 @@ def _shaped(ctx: RequestContext, type_name: str, object_id: int | None = None) -
     return shaped[0] if shaped else None
 
 
-def _mutation(payload_field: str, run: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Any:
+def mutation_resolver(name: str, payload_field: str, run: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Any:
     def resolve(_parent: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         ctx: RequestContext = info.context
         savepoint = ctx.writes.savepoint()
         try:
+            before = webhook_events.subject_before(name, ctx, input)
             result = run(ctx, input)
             ctx.writes.flush()
+            webhook_events.record(name, info, ctx, input, result, before)
         except UserErrors as exc:
             savepoint.rollback()
             return {payload_field: None, "userErrors": exc.errors}
@@ -368,4 +371,4 @@ def bind_mutations(schema: GraphQLSchema) -> None:
     mutation_type = schema.mutation_type
     assert mutation_type is not None
     for name, (payload_field, run) in MUTATIONS.items():
-        mutation_type.fields[name].resolve = _mutation(payload_field, run)
+        mutation_type.fields[name].resolve = mutation_resolver(name, payload_field, run)

@@ -239,7 +239,7 @@ class _Compiler:
                 entries.append(Typename(key, query.name))
                 continue
             root = ROOT_FIELDS.get(name)
-            if root is None or root.kind == "node":
+            if root is None or root.kind in ("node", "own"):
                 raise _Unplanned(f"the root field {name}")
             denied = self._denied(query, name, key, nodes)
             if denied is not None:

@@ -114,6 +114,8 @@ def bind_resolvers(schema: GraphQLSchema) -> None:
 
     for root in ROOT_FIELDS.values():
         resolver: Any
+        if root.kind == "own":
+            continue  # bound by its own module
         if root.kind == "account":
             resolver = resolve_account
         elif root.kind == "node":

@@ -23,6 +23,7 @@ from .guard import apply_scope_guards
 from .limits import MAX_QUERY_LENGTH, NodeBound, measure
 from .mutations import bind_mutations
 from .resolvers import bind_resolvers
+from .webhook_mutations import bind_webhooks
 
 SDL = Path(__file__).with_name("schema.graphql")
 
@@ -32,6 +33,7 @@ def build_api_schema(sdl: str | None = None) -> GraphQLSchema:
     schema = build_schema(SDL.read_text("utf-8") if sdl is None else sdl)
     bind_resolvers(schema)
     bind_mutations(schema)
+    bind_webhooks(schema)
     apply_scope_guards(schema)
     return schema
 

@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from ...protocol.errors import OrderchampAuthError
 from ..errors import ValidationError
 from ..settings import Settings, SettingsError, load_settings
-from . import records, running
+from . import records, running, webhooks
 from .commands import CommandError, Commands, describe_validation_error
 from .options import HelpFormatter, OneLineErrorParser
 
 # Each module adds its commands to the parser; a new command is a function in one of them
 # (or a new module listed here).
-COMMAND_MODULES = (running, records)
+COMMAND_MODULES = (running, records, webhooks)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,7 +57,7 @@ def register(commands: Commands) -> None:
     json_option(token_create)
 
 
-def _account(db: Transaction, reference: str) -> Any:
+def account_by_reference(db: Transaction, reference: str) -> Any:
     """An account by id or slug."""
     accounts = db.accounts
     reference = reference.strip()
@@ -127,7 +127,7 @@ def cmd_partner_create(args: argparse.Namespace, settings: Settings) -> int:
         if args.user_email:
             partners.add_member(partner.id, _new_or_existing_user(db, args.user_email, args.user_password).id)
         for reference in args.demo_account or []:
-            partners.link_demo_account(partner.id, _account(db, reference).id)
+            partners.link_demo_account(partner.id, account_by_reference(db, reference).id)
         payload = {"partner_id": str(partner.id), "name": partner.name}
     emit(args, payload, f"partner_id: {payload['partner_id']}")
     return 0
@@ -167,7 +167,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
         raise ValidationError(f"{exc} (the scopes are {', '.join(s.value for s in Scope)})") from None
     platform = open_platform(settings, args)
     with platform.database.write() as db:
-        account = _account(db, args.account)
+        account = account_by_reference(db, args.account)
         token, value = create_private_token(
             db, account_id=account.id, name=args.name, scopes=scopes, user_id=None, now=utcnow()
         )

@@ -127,6 +127,7 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: Any) -> int:
         ORDERCHAMP_SECRET_KEY=",".join(settings.secret_keys), DATABASE_URL=settings.database_url,
         ORDERCHAMP_REQUEST_LOG="1" if args.access_log else "0", ORDERCHAMP_LOG_FORMAT=settings.log_format,
         ORDERCHAMP_METRICS_PORT=str(settings.metrics_port or ""),
+        ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK="1" if args.demo or settings.webhook_allow_loopback else "0",
     )
     shared_buckets = None
     if settings.rate_limits and not settings.redis_url and args.workers > 1:

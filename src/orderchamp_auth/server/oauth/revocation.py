@@ -7,6 +7,8 @@ import datetime as dt
 from ...protocol.tokens import hash_secret
 from ..store.models import Installation
 from ..store.transaction import Transaction
+from ..webhooks.outbox import record_event, uninstalled_payload
+from ..webhooks.topics import APP_UNINSTALLED
 from .clients import ClientCredentials
 
 
@@ -27,6 +29,12 @@ def uninstall(tx: Transaction, installation: Installation, now: dt.datetime) -> 
     tx.installations.mark_uninstalled(installation, now)
     revoked = tx.tokens.revoke_for_installation(installation.id, now)
     tx.codes.expire_outstanding_for_installation(installation.id, now)
+    # In this transaction, after the revocation: when the app receives it, its tokens are dead.
+    app = tx.apps.get(installation.app_id)
+    assert app is not None
+    record_event(tx, installation.account_id, APP_UNINSTALLED,
+                 uninstalled_payload(app.client_id, installation.account_id, now), app_id=app.id, now=now)
+    tx.webhook_subscriptions.delete_of_app(installation.account_id, installation.app_id)
     return revoked
 
 

@@ -15,6 +15,7 @@ second BEGIN (``database._configure_sqlite``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Hashable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,9 +33,12 @@ from .repositories.clients import ClientRepository
 from .repositories.grants import AuthorizationCodeRepository, InstallationRepository
 from .repositories.sessions import LoginFailureRepository, WebSessionRepository
 from .repositories.tokens import TokenRepository
+from .repositories.webhooks import DeliveryRepository, SubscriptionRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
+
+log = logging.getLogger(__name__)
 
 # Marks a connection whose transaction this module began on the driver (see the module's doc).
 DRIVER_BEGUN = "orderchamp_driver_begun"
@@ -50,6 +54,7 @@ class Transaction:
         self.dialect: Dialect = connection.dialect
         self.writing = writing
         self._session: Session | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     # -- the driver path ---------------------------------------------------------------------
 
@@ -88,6 +93,12 @@ class Transaction:
             except Exception:  # noqa: S110 - the connection is gone; nothing is left to close
                 pass
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (never when it rolls back);
+        a callback that raises is logged, not raised: the commit has happened."""
+        if callback not in self._after_commit:
+            self._after_commit.append(callback)
+
     def _end(self, commit: bool) -> None:
         """Commit or roll back, on the driver unless SQLAlchemy took part. A read's loaded
         objects stay usable afterwards (closing the session does not expire them)."""
@@ -108,6 +119,12 @@ class Transaction:
             self.driver.commit()
         else:
             self.driver.rollback()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks if commit else ():
+            try:
+                callback()
+            except Exception:
+                log.exception("a callback after the commit failed")
 
     # -- repositories, made on first use ------------------------------------------------------
 
@@ -163,3 +180,12 @@ class Transaction:
     def catalogue_seed(self) -> CatalogueSeedRepository:
         """Writes whole catalogues at once (the demo's, test data sets')."""
         return CatalogueSeedRepository(self)
+
+    @cached_property
+    def webhook_subscriptions(self) -> SubscriptionRepository:
+        return SubscriptionRepository(self)
+
+    @cached_property
+    def webhook_deliveries(self) -> DeliveryRepository:
+        """The outbox: deliveries, their leases and attempts."""
+        return DeliveryRepository(self)

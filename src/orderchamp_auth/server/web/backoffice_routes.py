@@ -103,7 +103,9 @@ async def app_page(request: Request, user: CurrentUser) -> Response:
         installation = db.installations.get_for(account_id, app.id)
         if installation is not None and installation.uninstalled_at is not None:
             installation = None
-        return {"app": app, "installation": installation, "has_logo": db.apps.has_logo(app.id)}
+        webhooks = db.webhook_subscriptions.list_for(account_id, app.id) if installation else []
+        return {"app": app, "installation": installation, "has_logo": db.apps.has_logo(app.id),
+                "webhooks": webhooks}
 
     return render(request, "backoffice/app.html", await in_read(platform, _load), user=user)
 

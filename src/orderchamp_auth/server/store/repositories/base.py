@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -26,3 +26,9 @@ class Repository:
 def table_of(model: Any) -> Table:
     """A mapped class's table, typed as one (``__table__`` is declared a ``FromClause``)."""
     return cast(Table, model.__table__)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows a DML statement changed (``Session.execute`` types its result as a plain
+    ``Result``, which has no ``rowcount``)."""
+    return cast(CursorResult[Any], result).rowcount or 0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from ..models import AccessToken, Installation, RevocationCounter, TokenKindName
 from ..types import UTCDateTime
-from .base import Repository, table_of
+from .base import Repository, rowcount, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +171,7 @@ class TokenRepository(Repository):
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
-        count = cast(CursorResult[Any], result).rowcount or 0
+        count = rowcount(result)
         if count:
             self.bump_revocation_counter()
         return count

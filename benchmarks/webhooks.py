@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Webhooks: events/s recorded and delivered to a local receiver, commit-to-delivery latency
+(p50/p99), and what recording costs an API mutation (same run, recording on and off).
+
+    benchmarks/webhooks.py                       # SQLite in a temp dir, 2000 events, then 200 at 20/s
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres benchmarks/webhooks.py -n 2000
+    benchmarks/webhooks.py --overhead -n 400     # µs per productUpdate mutation, in process
+
+Makes its own database (a temp SQLite file, or a fresh PostgreSQL database dropped afterwards),
+an account, an installed app subscribed to PRODUCT_UPDATED at a receiver on 127.0.0.1, and runs
+the delivery worker in this process. A script, not a test: nothing here runs in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from orderchamp_auth.protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret  # noqa: E402
+from orderchamp_auth.server.admin import create_account  # noqa: E402
+from orderchamp_auth.server.app import build_platform  # noqa: E402
+from orderchamp_auth.server.oauth.apps import create_app  # noqa: E402
+from orderchamp_auth.server.settings import Settings  # noqa: E402
+from orderchamp_auth.server.store.database import utcnow  # noqa: E402
+from orderchamp_auth.server.store.migrate import upgrade_to_head  # noqa: E402
+from orderchamp_auth.server.store.models import TokenKindName  # noqa: E402
+from orderchamp_auth.server.store.webhook_models import WebhookSubscription  # noqa: E402
+from orderchamp_auth.server.webhooks.outbox import record_event  # noqa: E402
+from orderchamp_auth.server.webhooks.worker import running, worker_from_settings  # noqa: E402
+
+
+class Receiver:
+    """A minimal HTTP/1.1 keep-alive receiver: answers 200, notes when each event arrived."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[int, float] = {}
+        self.done = asyncio.Event()
+        self.expected = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                body = await reader.readexactly(length)
+                data = json.loads(body)["data"]
+                self.arrivals.setdefault(data["seq"], time.time() - data["t"])
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+                if len(self.arrivals) >= self.expected:
+                    self.done.set()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def _database(url: str | None) -> tuple[str, object]:
+    if not url:
+        path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
+        return f"sqlite:///{path}", None
+    import psycopg
+
+    name = f"oc_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def _seed(platform, address: str) -> tuple[int, str]:
+    now = utcnow()
+    with platform.database.write() as db:
+        account = create_account(db, name="Bench shop")
+        partner = db.partners.create("Bench partner")
+        app, _secret = create_app(db, platform.client_secrets, partner_id=partner.id, name="Bench app",
+                                  application_url="https://bench.example.com/install",
+                                  redirect_uris=["https://bench.example.com/callback"], verified=True)
+        installation_id = db.installations.upsert_for_consent(
+            account_id=account.id, app_id=app.id, scopes="products_write", user_id=None, now=now)
+        token = generate_secret(TokenKind.APP_TOKEN)
+        db.tokens.create(token_hash=hash_secret(token), kind=TokenKindName.APP.value,
+                                   display_prefix=display_prefix(token), account_id=account.id,
+                                   installation_id=installation_id, scopes="products_write", created_at=now)
+        if address:
+            db.webhook_subscriptions.add(WebhookSubscription(
+                account_id=account.id, app_id=app.id, topic="PRODUCT_UPDATED", address=address,
+                created_at=now, updated_at=now, disabled_reason=""))
+        return account.id, token
+
+
+async def deliver(settings: Settings, events: int, paced: int, rate: float) -> dict[str, float]:
+    """Throughput: ``events`` recorded (worker stopped), then delivered by a worker started on
+    the backlog. Latency: ``paced`` events recorded at ``rate``/s while the worker runs, each
+    timed from just before its commit to its arrival at the receiver."""
+    receiver = Receiver()
+    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    platform = build_platform(settings)
+    account_id, _ = _seed(platform, f"http://127.0.0.1:{port}/hooks")
+
+    def produce(first: int, count: int, interval: float) -> float:
+        start = time.perf_counter()
+        for seq in range(first, first + count):
+            with platform.database.write() as db:
+                record_event(db, account_id, "PRODUCT_UPDATED", {"data": {"seq": seq, "t": time.time()}})
+            if interval:
+                time.sleep(max(0.0, start + (seq - first + 1) * interval - time.perf_counter()))
+        return time.perf_counter() - start
+
+    recording = await asyncio.to_thread(produce, 0, events, 0.0)
+    receiver.expected = events
+    async with running(worker_from_settings(settings, platform.database, platform.secret_box)):
+        start = time.perf_counter()
+        await asyncio.wait_for(receiver.done.wait(), timeout=900)
+        delivering = time.perf_counter() - start
+        receiver.done.clear()
+        receiver.expected = events + paced
+        await asyncio.to_thread(produce, events, paced, 1 / rate)
+        await asyncio.wait_for(receiver.done.wait(), timeout=900)
+    server.close()
+    platform.database.dispose()
+    latencies = sorted(v for seq, v in receiver.arrivals.items() if seq >= events)
+    return {"events": events, "recorded_per_s": events / recording, "delivered_per_s": events / delivering,
+            "paced_events": paced, "paced_rate": rate, "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000}
+
+
+def overhead(settings: Settings, requests: int, rounds: int) -> dict[str, float]:
+    """µs per productUpdate through the app in process: recording as shipped (one indexed
+    lookup, nobody subscribed), recording with a subscriber (payload built, row written), and
+    recording switched off."""
+    from starlette.testclient import TestClient
+
+    from orderchamp_auth.server.api import webhook_events
+    from orderchamp_auth.server.app import create_app as create_asgi
+
+    platform = build_platform(settings)
+    account_id, token = _seed(platform, "")
+    app = create_asgi(settings)
+    client = TestClient(app)
+    headers = {"authorization": f"Bearer {token}"}
+    created = client.post("/v1/graphql", headers=headers, json={
+        "query": 'mutation { productCreate(input: {title: "Bench"}) { product { id } } }'}).json()
+    product_id = created["data"]["productCreate"]["product"]["id"]
+    query = "mutation($id: ID!, $t: String!) { productUpdate(input: {id: $id, title: $t}) { product { id } } }"
+    real_record = webhook_events.record
+
+    def run() -> float:
+        start = time.perf_counter()
+        for i in range(requests):
+            answer = client.post("/v1/graphql", headers=headers, json={"query": query,
+                                                                      "variables": {"id": product_id, "t": f"T{i}"}})
+            assert answer.status_code == 200, answer.text
+        return (time.perf_counter() - start) / requests * 1e6
+
+    results: dict[str, list[float]] = {"off": [], "on_no_subscriber": [], "on_subscribed": []}
+    for _ in range(rounds):
+        webhook_events.record = lambda *_a, **_k: None  # type: ignore[assignment]
+        results["off"].append(run())
+        webhook_events.record = real_record
+        results["on_no_subscriber"].append(run())
+    now = utcnow()
+    with platform.database.write() as db:
+        app_id = db.installations.list_active_for_account(account_id)[0][1].id
+        db.webhook_subscriptions.add(WebhookSubscription(
+            account_id=account_id, app_id=app_id, topic="PRODUCT_UPDATED", address="https://bench.example.com/h",
+            created_at=now, updated_at=now, disabled_reason=""))
+    for _ in range(rounds):
+        results["on_subscribed"].append(run())
+    client.close()
+    best = {name: min(values) for name, values in results.items()}
+    best["no_subscriber_vs_off_pct"] = (best["on_no_subscriber"] / best["off"] - 1) * 100
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--events", type=int, default=2000)
+    parser.add_argument("--paced", type=int, default=200, help="events for the latency figures")
+    parser.add_argument("--rate", type=float, default=20.0, help="events/s recorded for the latency figures")
+    parser.add_argument("--overhead", action="store_true", help="measure the mutations' cost of recording instead")
+    parser.add_argument("--rounds", type=int, default=5, help="--overhead: rounds (best of)")
+    args = parser.parse_args()
+    url, drop = _database(os.environ.get("DATABASE_URL"))
+    try:
+        upgrade_to_head(url)
+        settings = Settings(database_url=url, secret_keys=(secrets.token_urlsafe(24),), webhook_worker=False,
+                            webhook_allow_loopback=True, webhook_poll_ms=250)
+        backend = "postgresql" if url.startswith("postgres") else "sqlite"
+        if args.overhead:
+            figures = overhead(settings, args.events, args.rounds)
+        else:
+            figures = asyncio.run(deliver(settings, args.events, args.paced, args.rate))
+        print(json.dumps({"backend": backend, **{k: round(v, 1) for k, v in figures.items()}}))
+    finally:
+        if drop is not None:
+            drop()  # type: ignore[operator]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

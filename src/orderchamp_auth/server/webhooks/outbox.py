@@ -1,0 +1,109 @@
+"""Recording events: the one function every writer calls, inside its own transaction.
+
+The delivery rows are written in the writer's transaction (a transactional outbox): a change
+that rolls back leaves no event, and one that commits leaves its deliveries for the worker,
+whatever happens to the process afterwards. Nothing is sent from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from ...protocol.global_ids import encode_global_id
+from ...protocol.times import iso_utc
+from ..store.database import utcnow
+from ..store.repositories.webhooks import Target
+from ..store.transaction import Transaction
+from ..store.webhook_models import DeliveryStatus
+from .topics import APP_UNINSTALLED, TOPICS
+
+Payload = dict[str, Any] | Callable[[], dict[str, Any]]
+
+# Called (from the committing thread) after a transaction that recorded deliveries commits,
+# so that a worker in this process sends them without waiting for its next poll.
+_committed_listeners: list[Callable[[], None]] = []
+_listeners_lock = threading.Lock()
+MAX_LISTENERS = 8  # one per worker in a process
+
+
+def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
+    """Register ``listener``; returns the function that unregisters it."""
+    with _listeners_lock:
+        if len(_committed_listeners) >= MAX_LISTENERS:
+            raise RuntimeError("too many webhook workers in one process")
+        _committed_listeners.append(listener)
+
+    def remove() -> None:
+        with _listeners_lock:
+            if listener in _committed_listeners:
+                _committed_listeners.remove(listener)
+
+    return remove
+
+
+def _notify() -> None:
+    for listener in list(_committed_listeners):
+        listener()
+
+
+def record_event(tx: Transaction, account_id: int, topic: str, payload: Payload, *,
+                 app_id: int | None = None, now: dt.datetime | None = None) -> int:
+    """Record ``topic`` for the account's subscribers, in the writer's transaction ``tx``.
+
+    ``payload`` may be a function: it runs only when someone subscribed, so a change nobody
+    listens to costs one indexed lookup. ``APP_UNINSTALLED`` goes to the app ``app_id`` at
+    every address it subscribed with on the account, whatever the topics. How many deliveries
+    were recorded.
+    """
+    if topic not in TOPICS:
+        raise ValueError(f"unknown webhook topic {topic!r}")
+    subscriptions = tx.webhook_subscriptions
+    if topic == APP_UNINSTALLED:
+        assert app_id is not None
+        targets = [Target(None, app_id, address) for address in subscriptions.addresses_of_app(account_id, app_id)]
+    else:
+        targets = subscriptions.targets(account_id, topic)
+        if app_id is not None:
+            targets = [t for t in targets if t.app_id == app_id]
+    if not targets:
+        return 0
+    return len(enqueue(tx, account_id, topic, payload() if callable(payload) else payload, targets, now=now))
+
+
+def enqueue(tx: Transaction, account_id: int, topic: str, payload: dict[str, Any], targets: list[Target], *,
+            now: dt.datetime | None = None, is_test: bool = False) -> list[str]:
+    """One delivery per target of this payload, each under a webhook id of its own; the ids."""
+    now = now or utcnow()
+    body = orjson.dumps(payload).decode("utf-8")
+    ids = [str(uuid.uuid4()) for _ in targets]
+    tx.webhook_deliveries.add_all([{
+        "webhook_id": webhook_id, "subscription_id": target.subscription_id, "app_id": target.app_id,
+        "account_id": account_id, "topic": topic, "address": target.address, "body": body,
+        "occurred_at": now, "is_test": is_test, "status": DeliveryStatus.PENDING, "attempts": 0,
+        "next_attempt_at": now, "last_error": "", "created_at": now,
+    } for webhook_id, target in zip(ids, targets, strict=True)])
+    if _committed_listeners:
+        tx.after_commit(_notify)  # once per transaction, however many events it recorded
+    return ids
+
+
+def uninstalled_payload(client_id: str, account_id: int, now: dt.datetime) -> dict[str, Any]:
+    """``APP_UNINSTALLED``: the app's tokens were revoked in the same transaction."""
+    return {"data": {"appUninstalled": {
+        "app": {"clientId": client_id},
+        "account": {"id": encode_global_id("Account", account_id)},
+        "uninstalledAt": iso_utc(now),
+        "tokensRevoked": True,
+    }}}
+
+
+def test_payload(topic: str, account_id: int, now: dt.datetime) -> dict[str, Any]:
+    """What "Send a test event" sends: the topic's shape, marked as a test."""
+    return {"data": {"test": True, "topic": topic, "account": {"id": encode_global_id("Account", account_id)},
+                     "sentAt": iso_utc(now)}}
