@@ -33,8 +33,10 @@ from orderchamp_auth.server.oauth.apps import create_app  # noqa: E402
 from orderchamp_auth.server.settings import Settings  # noqa: E402
 from orderchamp_auth.server.store.database import utcnow  # noqa: E402
 from orderchamp_auth.server.store.migrate import upgrade_to_head  # noqa: E402
-from orderchamp_auth.server.store.models import TokenKindName  # noqa: E402
-from orderchamp_auth.server.store.webhook_models import WebhookSubscription  # noqa: E402
+from orderchamp_auth.server.store.models import (
+    TokenKindName,  # noqa: E402
+    WebhookSubscription,  # noqa: E402
+)
 from orderchamp_auth.server.webhooks.outbox import record_event  # noqa: E402
 from orderchamp_auth.server.webhooks.worker import running, worker_from_settings  # noqa: E402
 

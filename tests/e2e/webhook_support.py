@@ -121,7 +121,7 @@ def running_worker(env: dict[str, str]) -> Iterator[Serving]:
 
 def subscribe(world: World, account_id: int, app: PartnerApp, topic: str, address: str) -> int:
     """The app installed, and a subscription made directly as webhookCreate would; its id."""
-    from orderchamp_auth.server.store.webhook_models import WebhookSubscription
+    from orderchamp_auth.server.store.models import WebhookSubscription
 
     install(world, account_id, app, "products_read,orders_read")
     now = utcnow()

@@ -12,7 +12,7 @@ from graphql import GraphQLSchema
 
 from ...protocol.global_ids import encode_global_id
 from ..store.database import utcnow
-from ..store.webhook_models import WebhookSubscription
+from ..store.models import WebhookSubscription
 from ..webhooks.subscriptions import (
     MAX_SUBSCRIPTIONS,
     SubscriptionError,

@@ -18,9 +18,9 @@ import orjson
 from ...protocol.global_ids import encode_global_id
 from ...protocol.times import iso_utc
 from ..store.database import utcnow
+from ..store.models import DeliveryStatus
 from ..store.repositories.webhooks import Target
 from ..store.transaction import Transaction
-from ..store.webhook_models import DeliveryStatus
 from .topics import APP_UNINSTALLED, TOPICS
 
 Payload = dict[str, Any] | Callable[[], dict[str, Any]]

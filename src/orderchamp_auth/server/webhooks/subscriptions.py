@@ -7,9 +7,9 @@ from typing import Any
 
 from ...protocol.scopes import ScopeSet
 from ..store.database import utcnow
+from ..store.models import WebhookSubscription
 from ..store.repositories.webhooks import Target
 from ..store.transaction import Transaction
-from ..store.webhook_models import WebhookSubscription
 from .addresses import check_address
 from .outbox import enqueue, test_payload
 from .topics import TOPICS

@@ -8,8 +8,16 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 
-from ..models import AccessToken, Account, App, Installation
-from ..webhook_models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from ..models import (
+    AccessToken,
+    Account,
+    App,
+    DeliveryStatus,
+    Installation,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from .base import Repository, rowcount, table_of
 
 

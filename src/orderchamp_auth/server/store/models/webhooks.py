@@ -13,8 +13,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, Id, _created
-from .types import UTCDateTime
+from ..types import UTCDateTime
+from .base import Base, Id, _created
 
 
 class DeliveryStatus:
