@@ -61,7 +61,9 @@ def test_the_curl_walkthrough_runs_as_written_next_to_serve_demo(checkout: Path)
         result = run_bash(script, checkout, env)
         assert result.returncode == 0, (result.stdout, result.stderr)
         steps = result.stdout.split("--- step ")
-        assert '{"data":{"account":{"name":"Little Champs","type":"SUPPLIER","slug":"little-champs"}}}' in steps[1]
+        # serve --demo has the rate limits on: the answer carries its cost after the data
+        assert '{"data":{"account":{"name":"Little Champs","type":"SUPPLIER","slug":"little-champs"}},' in steps[1]
+        assert '"extensions":{"cost":{"requestedQueryCost":1,"actualQueryCost":1,' in steps[1]
         assert steps[2].split("\n", 1)[1].strip() == "303"
         assert re.search(r"http://127\.0\.0\.1:8001/callback\?account_id=\d+&code=occ_\S+&state=xyz&timestamp=\d+"
                          r"&signature=[0-9a-f]{64}", steps[4])

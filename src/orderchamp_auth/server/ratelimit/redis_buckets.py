@@ -9,7 +9,6 @@ again as soon as it answers. No call waits for Redis longer than ``timeout``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -78,7 +77,8 @@ class RedisBuckets:
             from redis.backoff import NoBackoff
 
             # No retries of its own: a failure falls back at once, and the pause below paces
-            # the next attempt.
+            # the next attempt. The socket timeouts bound every connect and every read (an
+            # asyncio.wait_for around each call would bound it too, at the cost of a task each).
             self._client = redis.Redis.from_url(
                 self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
                 retry=Retry(NoBackoff(), 0), max_connections=64, single_connection_client=False)
@@ -95,8 +95,7 @@ class RedisBuckets:
             return self.fallback.reserve_now(key, cost)
         script, _ = self._scripts()
         try:
-            granted, available = await asyncio.wait_for(script(keys=[KEY_PREFIX + key], args=self._args(cost)),
-                                                        self.timeout)
+            granted, available = await script(keys=[KEY_PREFIX + key], args=self._args(cost))
         except Exception as exc:  # any failure of Redis or of the way to it: fail open
             self._failed(exc)
             return self.fallback.reserve_now(key, cost)
@@ -109,7 +108,7 @@ class RedisBuckets:
             return
         _, script = self._scripts()
         try:
-            await asyncio.wait_for(script(keys=[KEY_PREFIX + key], args=self._args(points)), self.timeout)
+            await script(keys=[KEY_PREFIX + key], args=self._args(points))
         except Exception as exc:
             self._failed(exc)
             self.fallback.refund_now(key, points)
