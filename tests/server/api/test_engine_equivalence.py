@@ -90,6 +90,8 @@ CORE_ONLY: list[tuple[str, dict | None]] = [
     ("{ __schema { queryType { name } } }", None),
     ("query($s: Boolean!) { account { name @include(if: $s) } }", {"s": True}),
     ("{ products(first: 2) { nodes { id } edges { node { title } } } }", None),
+    # The token's app's own subscriptions, not the catalogue: a private token has none.
+    ("{ webhooks(first: 5) { totalCount nodes { id topic address } } }", None),
 ]
 
 
