@@ -93,8 +93,8 @@ class RedisBuckets:
     async def reserve(self, key: str, cost: int) -> Reservation:
         if self._paused():
             return self.fallback.reserve_now(key, cost)
-        script, _ = self._scripts()
         try:
+            script, _ = self._scripts()  # inside: a client that cannot be made fails open too
             granted, available = await script(keys=[KEY_PREFIX + key], args=self._args(cost))
         except Exception as exc:  # any failure of Redis or of the way to it: fail open
             self._failed(exc)
@@ -106,8 +106,8 @@ class RedisBuckets:
         if self._paused():
             self.fallback.refund_now(key, points)
             return
-        _, script = self._scripts()
         try:
+            _, script = self._scripts()
             await script(keys=[KEY_PREFIX + key], args=self._args(points))
         except Exception as exc:
             self._failed(exc)
