@@ -47,11 +47,12 @@ from graphql.language import (
 )
 from graphql.utilities import value_from_ast_untyped
 
+from .limits import PAGE_ARGUMENTS  # the arguments that size a page, for the bound and the cost alike
+
 OBJECT_COST = 1
 CONNECTION_COST = 2
 MUTATION_COST = 10
 INTROSPECTION_COST = 1
-PAGE_ARGUMENTS = ("first", "last", "skus")
 _CAP = 1 << 40  # a page size in the billions still adds up to a small integer
 _NO_VARIABLES: Mapping[str, Any] = {}
 

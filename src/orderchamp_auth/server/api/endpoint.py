@@ -178,7 +178,7 @@ class GraphQLEndpoint:
             metrics.api_by_graphql_core.inc()
         if operation.node.operation == OperationType.MUTATION:
             # Writes may wait for a lock (SQLite's busy timeout): keep them off the event loop.
-            result = await run_in_threadpool(self._execute, grant, document, variables, operation.name, True)
+            result = await run_in_threadpool(self._execute_mutation, grant, document, variables, operation.name)
         else:
             # Reads never wait for locks (WAL, MVCC): inline on SQLite, in the database's
             # threads on PostgreSQL (store.write_lock's rule).
@@ -259,9 +259,9 @@ class GraphQLEndpoint:
             self.responses.put(cache_key, version, body, len(query) + len(cache_key[4]))
         return Response(body, headers=_JSON_HEADERS)
 
-    def _execute(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
-                 operation_name: str | None, write: bool) -> ExecutionResult:
-        with self.database.write() if write else self.database.read() as tx:
+    def _execute_mutation(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
+                          operation_name: str | None) -> ExecutionResult:
+        with self.database.write() as tx:
             return self._execute_in(tx, grant, document, variables, operation_name)
 
     def _execute_in(self, tx: Transaction, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
