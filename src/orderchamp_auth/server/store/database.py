@@ -163,7 +163,11 @@ class Database:
         try:
             try:
                 if self.is_sqlite:
-                    begin_immediate(tx.driver, self.write_lock_timeout)  # psycopg begins by itself
+                    # A connection this thread keeps may keep the busy timeout the loop's
+                    # writes want; one that goes back to the pool gets the readers' back.
+                    kept = connection is getattr(self._local, "writer", None)
+                    begin_immediate(tx.driver, self.write_lock_timeout,
+                                    connection.connection.info if kept else None)  # psycopg begins by itself
                 else:
                     _set_loop_lock_timeout(connection, tx.driver)
                 yield tx

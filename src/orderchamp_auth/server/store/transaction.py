@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -42,6 +41,23 @@ log = logging.getLogger(__name__)
 
 # Marks a connection whose transaction this module began on the driver (see the module's doc).
 DRIVER_BEGUN = "orderchamp_driver_begun"
+
+R = TypeVar("R")
+
+
+class made_on_first_use(Generic[R]):  # noqa: N801 - used as a decorator, like cached_property
+    """``functools.cached_property`` without its lock: on Python 3.11 that takes a lock on the
+    first use of the property in every instance, and every transaction is a new instance.
+    A transaction belongs to one thread, so there is nothing to lock."""
+
+    def __init__(self, make: Callable[[Any], R]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    def __get__(self, tx: Any, owner: type | None = None) -> R:
+        made = tx.__dict__[self.name] = self.make(tx)  # the instance's value shadows this from now on
+        return made
 
 
 class Transaction:
@@ -128,47 +144,47 @@ class Transaction:
 
     # -- repositories, made on first use ------------------------------------------------------
 
-    @cached_property
+    @made_on_first_use
     def accounts(self) -> AccountRepository:
         return AccountRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def users(self) -> UserRepository:
         return UserRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def partners(self) -> PartnerRepository:
         return PartnerRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def apps(self) -> AppRepository:
         return AppRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def app_changes(self) -> AppChangeRepository:
         return AppChangeRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def clients(self) -> ClientRepository:
         return ClientRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def installations(self) -> InstallationRepository:
         return InstallationRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def codes(self) -> AuthorizationCodeRepository:
         return AuthorizationCodeRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def tokens(self) -> TokenRepository:
         return TokenRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def sessions(self) -> WebSessionRepository:
         return WebSessionRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def login_failures(self) -> LoginFailureRepository:
         return LoginFailureRepository(self)
 
@@ -176,16 +192,16 @@ class Transaction:
         """The catalogue of one account (its products, orders, ...)."""
         return CatalogueRepository(self, account_id)
 
-    @cached_property
+    @made_on_first_use
     def catalogue_seed(self) -> CatalogueSeedRepository:
         """Writes whole catalogues at once (the demo's, test data sets')."""
         return CatalogueSeedRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def webhook_subscriptions(self) -> SubscriptionRepository:
         return SubscriptionRepository(self)
 
-    @cached_property
+    @made_on_first_use
     def webhook_deliveries(self) -> DeliveryRepository:
         """The outbox: deliveries, their leases and attempts."""
         return DeliveryRepository(self)

@@ -104,22 +104,27 @@ def is_lock_failure(exc: BaseException | None) -> bool:
     return exc is not None and (isinstance(exc, DatabaseUnavailable) or is_lock_timeout(exc) or is_disconnect(exc))
 
 
-def begin_immediate(driver: sqlite3.Connection, timeout: float) -> None:
+def begin_immediate(driver: sqlite3.Connection, timeout: float, state: dict[str, Any] | None = None) -> None:
     """Take SQLite's write lock: one try on the event loop, else polling briefly up to the bound.
 
     Not SQLite's busy handler: it sleeps 1, 2, 5, 10 ... 100 ms between tries; our writers hold
     the lock for well under a millisecond, so with two worker processes those sleeps, not the
     work, would set the pace. Readers are unaffected (WAL: they never wait for writers).
+
+    ``state``, given for a connection the loop's thread keeps for its writes, is that
+    connection's own record (SQLAlchemy's ``info``): the connection then keeps a busy timeout of
+    0, set once instead of twice per transaction (in WAL nothing in a write transaction that
+    holds the lock waits for a busy handler). Any other connection gets the readers' timeout back.
     """
-    driver.execute("PRAGMA busy_timeout=0")
+    if state is not None and on_event_loop():
+        _busy_timeout(driver, state, 0)
+        _begin_on_loop(driver)
+        return
+    state = {} if state is None else state
+    _busy_timeout(driver, state, 0)
     try:
         if on_event_loop():
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
-                    raise
-                raise WriteLockBusy("The write lock is held.") from None
+            _begin_on_loop(driver)
             return
         deadline = getattr(_retry, "deadline", None) or time.monotonic() + timeout
         delay = 0.00005
@@ -135,7 +140,27 @@ def begin_immediate(driver: sqlite3.Connection, timeout: float) -> None:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.002)
     finally:
-        driver.execute(f"PRAGMA busy_timeout={READER_BUSY_TIMEOUT_MS}")
+        _busy_timeout(driver, state, READER_BUSY_TIMEOUT_MS)
+
+
+def _begin_on_loop(driver: sqlite3.Connection) -> None:
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if not _is_busy(exc):
+            raise
+        raise WriteLockBusy("The write lock is held.") from None
+
+
+BUSY_TIMEOUT = "orderchamp_busy_timeout_ms"
+
+
+def _busy_timeout(driver: sqlite3.Connection, state: dict[str, Any], ms: int) -> None:
+    """Set the connection's busy timeout, unless ``state`` says it has it already. A
+    connection is made with ``READER_BUSY_TIMEOUT_MS`` (``database._configure_sqlite``)."""
+    if state.get(BUSY_TIMEOUT, READER_BUSY_TIMEOUT_MS) != ms:
+        driver.execute(f"PRAGMA busy_timeout={ms}")
+        state[BUSY_TIMEOUT] = ms
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
