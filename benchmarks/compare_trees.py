@@ -42,6 +42,9 @@ def main() -> None:
     ap.add_argument("--old-package", required=True)
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--response-cache-mb", default="0")
+    ap.add_argument("--bearer-check-interval", type=float,
+                    help="seconds between bearer-cache refreshes in both apps (0: every request looks up)")
+    ap.add_argument("--query", action="append", help="a query (repeatable); default: the named set")
     args = ap.parse_args()
     sys.path.insert(0, args.old_package)
     from orderchamp_auth.server.app import create_app
@@ -53,15 +56,19 @@ def main() -> None:
     old_settings_module = importlib.import_module("orderchamp_old.server.settings")
     with tempfile.TemporaryDirectory() as data_dir:
         env = {"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
-               "ORDERCHAMP_API_RESPONSE_CACHE_MB": args.response_cache_mb}
+               "ORDERCHAMP_API_RESPONSE_CACHE_MB": args.response_cache_mb, "ORDERCHAMP_RATE_LIMITS": "0"}
         settings = load_settings(env)
         upgrade_to_head(settings.database_url)
         new = create_app(settings)
         platform = new.state.platform
         demo = seed_demo(settings, platform.database, platform.client_secrets)
         old = old_app_module.create_app(old_settings_module.load_settings(env))
+        if args.bearer_check_interval is not None:
+            for app in (old, new):
+                app.state.platform.authenticator.check_interval = args.bearer_check_interval
+        queries = {q[:12]: ("/v1/graphql", q) for q in args.query} if args.query else QUERIES
         loop = asyncio.new_event_loop()
-        for name, (path, query) in QUERIES.items():
+        for name, (path, query) in queries.items():
             if path != "/v1/graphql":
                 continue
             body = json.dumps({"query": query}).encode()

@@ -10,26 +10,20 @@ is released, or get a 503 with Retry-After when it stays held past the bound.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from orderchamp_auth.protocol.tokens import hash_secret
-from orderchamp_auth.server.oauth.bearer import BearerAuthenticator
 from orderchamp_auth.server.store.database import Database
-from orderchamp_auth.server.store.models import AccessToken
 from orderchamp_auth.server.store.transaction import Transaction
 from orderchamp_auth.server.store.write_lock import WriteLockBusy, WriteLockTimeout
 
+from ..locks import held_lock, is_sqlite, write_lock_is_held
 from ..support import (
     Browser,
     LiveServer,
@@ -45,40 +39,6 @@ from .test_install_flow import approve, consent, exchange
 # Seconds: generous for a request that needs no lock, on a loaded two-core test machine. A
 # request stalled behind the lock waits until the test releases it (seconds, or never).
 PROMPT = 1.0
-
-
-def _is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
-@contextmanager
-def held_lock(database_url: str, *, account_id: int, code: str | None = None) -> Iterator[None]:
-    """Hold what the server's writes for this account need, until the block ends."""
-    if _is_sqlite(database_url):
-        conn = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK")
-            conn.close()
-        return
-    import psycopg
-
-    conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo) as conn:
-        # The account row: a new product's foreign key needs it; the installation: the
-        # consent answer updates it and a new token's foreign key needs it; the tokens: their
-        # last use is recorded; the code: the claim.
-        conn.execute("SELECT id FROM accounts WHERE id = %s FOR UPDATE", (account_id,))
-        conn.execute("SELECT id FROM installations WHERE account_id = %s FOR UPDATE", (account_id,))
-        conn.execute("SELECT id FROM access_tokens WHERE account_id = %s FOR UPDATE", (account_id,))
-        if code is not None:
-            conn.execute("SELECT id FROM authorization_codes WHERE code_hash = %s FOR UPDATE", (hash_secret(code),))
-        try:
-            yield
-        finally:
-            conn.rollback()
 
 
 def _timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
@@ -182,11 +142,11 @@ def test_a_slow_mutation_does_not_stall_health_checks_or_token_exchanges(
     code = approve(browser, app)["code"]
     token = world.private_token(supplier.account_id, "products_write")
     fields = " ".join(f'p{i}: productCreate(input: {{title: "Bulk {i}"}}) {{ product {{ id }} }}' for i in range(240))
-    sqlite = _is_sqlite(migrated_database_url)
+    sqlite = is_sqlite(migrated_database_url)
     with ThreadPoolExecutor(2) as pool:
         mutation = pool.submit(_graphql, live.base_url, token, "mutation { " + fields + " }")
         deadline = time.monotonic() + 30
-        while sqlite and not _write_lock_is_held(migrated_database_url) and time.monotonic() < deadline:
+        while sqlite and not write_lock_is_held(migrated_database_url) and time.monotonic() < deadline:
             assert not mutation.done(), "the mutation never held the write lock"
             time.sleep(0.005)
         exchanged = pool.submit(exchange, live.base_url, app, code)
@@ -194,7 +154,7 @@ def test_a_slow_mutation_does_not_stall_health_checks_or_token_exchanges(
         health, took = _timed(lambda: httpx.get(f"{live.base_url}/healthz", timeout=30))
         # Answered while the mutation still held the lock: the loop did not wait for it.
         # (Before, the exchange polled for the lock on the loop and /healthz came after it.)
-        held = _write_lock_is_held(migrated_database_url) if sqlite else True
+        held = write_lock_is_held(migrated_database_url) if sqlite else True
         assert health.status_code == 200
         assert held and not mutation.done(), f"the mutation ended before /healthz answered ({took:.2f} s)"
         created = mutation.result(timeout=60)
@@ -202,18 +162,6 @@ def test_a_slow_mutation_does_not_stall_health_checks_or_token_exchanges(
     assert created.status_code == 200, created.text[:300]
     assert len(created.json()["data"]) == 240
     assert issued.status_code == 200, issued.text
-
-
-def _write_lock_is_held(database_url: str) -> bool:
-    probe = sqlite3.connect(make_url(database_url).database, isolation_level=None, timeout=0)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        probe.close()
 
 
 def _touch(tx: Transaction, account_id: int) -> str:
@@ -265,33 +213,5 @@ def test_a_write_off_the_loop_waits_at_most_the_bound(migrated_database_url, wor
                 _touch_account(database, supplier.account_id)
             assert 0.25 < time.monotonic() - started < 3
         assert _touch_account(database, supplier.account_id) == threading.current_thread().name
-    finally:
-        database.dispose()
-
-
-def test_the_bearer_cache_records_last_use_later_rather_than_wait_on_the_event_loop(migrated_database_url, world):
-    supplier = world.supplier()
-    value = world.private_token(supplier.account_id, "account_read")
-    database = Database(migrated_database_url, write_lock_timeout=10)
-    authenticator = BearerAuthenticator(database)
-
-    async def flush_on_the_loop() -> float:
-        started = time.monotonic()
-        authenticator.flush_last_used()
-        return time.monotonic() - started
-
-    def last_used() -> Any:
-        with database.read() as tx:
-            return tx.session.get(AccessToken, grant.token_id).last_used_at  # type: ignore[union-attr]
-
-    try:
-        grant = authenticator.lookup(value)
-        assert grant is not None
-        with held_lock(migrated_database_url, account_id=supplier.account_id):
-            took = asyncio.run(flush_on_the_loop())
-        assert took < PROMPT
-        assert last_used() is None
-        authenticator.flush_last_used()  # the next pass
-        assert last_used() is not None
     finally:
         database.dispose()

@@ -30,7 +30,8 @@ from ._exceptions import (
     UnauthenticatedError,
     WebhookVerificationError,
 )
-from ._graphql import AsyncOrderchampClient, GraphQLResult, OrderchampClient
+from ._graphql import AsyncOrderchampClient, OrderchampClient
+from ._graphql_base import GraphQLResult
 from ._http import DEFAULT_API_URL, DEFAULT_WEB_URL
 from ._models import (
     AccessToken,

@@ -7,7 +7,8 @@ from typing import Unpack
 
 import httpx
 
-from ._graphql import AsyncOrderchampClient, GraphQLOptions, OrderchampClient
+from ._graphql import AsyncOrderchampClient, OrderchampClient
+from ._graphql_base import GraphQLOptions
 from ._http import transport_error
 from ._models import AccessToken
 from ._oauth import OAuthBase, OAuthOptions

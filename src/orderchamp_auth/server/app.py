@@ -61,7 +61,7 @@ def build_platform(settings: Settings, database: Database | None = None) -> Plat
         database=database,
         secret_box=box,
         client_secrets=ClientSecrets(box),
-        authenticator=BearerAuthenticator(database, check_interval=settings.auth_cache_check_interval),
+        authenticator=BearerAuthenticator(check_interval=settings.auth_cache_check_interval),
         templates=build_templates(),
     )
 

@@ -47,7 +47,7 @@ from graphql.language import (
 )
 from graphql.utilities import value_from_ast_untyped
 
-from .limits import PAGE_ARGUMENTS  # the arguments that size a page, for the bound and the cost alike
+from .node_bound import PAGE_ARGUMENTS  # the arguments that size a page, for the bound and the cost alike
 
 OBJECT_COST = 1
 CONNECTION_COST = 2

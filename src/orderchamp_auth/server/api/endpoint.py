@@ -26,6 +26,7 @@ from ..store.connection_health import DatabaseUnavailable
 from ..store.database import Database
 from ..store.repositories.tokens import TokenGrant
 from ..store.transaction import Transaction
+from .authentication import BearerLookups, bearer_token
 from .context import RequestContext
 from .errors import format_errors, has_internal_error
 from .execution import LockAwareExecutionContext, never_awaitable
@@ -46,7 +47,6 @@ MAX_SCOPE_SETS = 1024
 # Unseen documents compiled at once, each in a thread: each holds the GIL while it works, so
 # more would only delay the event loop, not finish sooner.
 COMPILE_THREADS = 2
-MAX_TOKEN_LENGTH = 512
 _JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
 
@@ -84,16 +84,6 @@ def unknown_operation(operation_name: str | None) -> Response:
     return _errors(message, "OPERATION_NOT_FOUND", 400)
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header or header[:7].lower() != "bearer ":
-        return None
-    token = header[7:].strip()
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
-        return None
-    return token
-
-
 class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
                  graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None,
@@ -102,6 +92,7 @@ class GraphQLEndpoint:
         self.schema = schema
         self.database = database
         self.authenticator = authenticator
+        self.bearer = BearerLookups(database, authenticator)
         self.documents = DocumentCache(schema)
         self.graphiql_html = graphiql_html
         self.field_scopes = field_scopes(schema)
@@ -125,7 +116,7 @@ class GraphQLEndpoint:
         if metrics is not None:
             (metrics.bearer_cache_miss if grant is None else metrics.bearer_cache_hit).inc()
         if grant is None:
-            grant = await self.authenticator.lookup_from_loop(token)
+            grant = await self.bearer.lookup(token)
             if grant is None:
                 return unauthenticated("The access token is invalid or has been revoked.")
         parsed = await self._read_request(request)

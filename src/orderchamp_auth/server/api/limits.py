@@ -10,7 +10,7 @@ measurement itself is linear in the document.
 Introspection (``__schema``, ``__type``) has its own depth allowance: GraphiQL's query is 15
 levels deep, all of it type references. Its cost is bounded by the lists it nests (types,
 fields, args) rather than by its depth. Page sizes are checked per connection; the node
-bound here multiplies them down the tree.
+bound (``node_bound``) multiplies them down the tree, against ``MAX_NODES``.
 """
 
 from __future__ import annotations
@@ -26,17 +26,13 @@ from graphql.language import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
-    IntValueNode,
     ListValueNode,
-    NullValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
 )
-from graphql.utilities import value_from_ast_untyped
 
-from .arguments import MAX_PAGE_SIZE
+from .node_bound import CAP, NodeBound, node_bound
 
 MAX_QUERY_LENGTH = 20_000
 MAX_DEPTH = 10
@@ -58,12 +54,10 @@ MAX_REPEATED_FIELDS = 60
 MAX_FRAGMENTS_PER_SELECTION = 30
 MAX_INTROSPECTION_DEPTH = 20
 MAX_INTROSPECTION_LISTS = 3
-PAGE_ARGUMENTS = ("first", "last", "skus")
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 INTROSPECTION_LISTS = frozenset(
     {"types", "fields", "args", "inputFields", "interfaces", "possibleTypes", "enumValues", "directives"}
 )
-_CAP = 1 << 40  # sizes of exponential fragment chains stay small integers
 
 
 def too_complex(message: str) -> GraphQLError:
@@ -142,8 +136,8 @@ class _Measure:
                 lists = max(lists, inner.lists)
                 i_depth = max(i_depth, inner.introspection_depth)
                 i_lists = max(i_lists, inner.introspection_lists)
-            selections = min(selections + 1 + inner.selections, _CAP)
-            aliases = min(aliases + inner.aliases, _CAP)
+            selections = min(selections + 1 + inner.selections, CAP)
+            aliases = min(aliases + inner.aliases, CAP)
             crowded = max(crowded, inner.crowded)
         return _Size(selections, aliases, depth, full, lists, i_depth, i_lists, max(crowded, fragments))
 
@@ -266,131 +260,13 @@ def _measure(document: DocumentNode) -> Measured:
             errors.append(too_deep(f"The introspection query nests {size.introspection_lists} lists; "
                                    f"at most {MAX_INTROSPECTION_LISTS} are allowed."))
         if not errors:
-            bound = node_bound(document, op)
+            bound = node_bound(op, fragments)
             nodes = bound.count(None)
             if nodes > MAX_NODES:
                 errors.append(node_limit_error(nodes))
             elif bound.uses_variables:
                 bounds[op.name.value if op.name else None] = bound
     return Measured(errors, bounds)
-
-
-@dataclass(frozen=True, slots=True)
-class NodeBound:
-    """An upper bound of the objects a selection can return, as a function of the request's
-    variables: page sizes multiply down the tree. What depends on no variable is folded into
-    ``constant`` when the document is compiled, so a request counts only the fields whose page
-    size is a variable (and their parents)."""
-
-    constant: int
-    # (page arguments: literal sizes, None, or ("$", variable name, a list?)), the selection below
-    parts: tuple[tuple[tuple[Any, ...], NodeBound], ...] = ()
-    defaults: Mapping[str, Any] | None = None  # the operation's variable defaults (at the root)
-
-    @property
-    def uses_variables(self) -> bool:
-        return bool(self.parts)
-
-    def count(self, variables: Mapping[str, Any] | None) -> int:
-        """With ``variables`` None (validation) a variable counts as 1; otherwise as its value,
-        or its default when absent."""
-        return self._count(variables, self.defaults or {})
-
-    def _count(self, variables: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> int:
-        total = self.constant
-        for arguments, below in self.parts:
-            size = _page_size(tuple(_resolve(a, variables, defaults) for a in arguments))
-            total += size * (1 + below._count(variables, defaults))
-        return min(total, _CAP)
-
-
-def _resolve(argument: Any, variables: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> Any:
-    if type(argument) is not tuple:
-        return argument
-    if variables is None:
-        return 1  # validation: checked again with the request's variables
-    _, name, is_list = argument
-    value = variables[name] if name in variables else defaults.get(name)
-    if is_list and value is not None and not isinstance(value, list):
-        return 1  # a single value stands for a list of one
-    return value
-
-
-def _page_size(values: tuple[Any, ...]) -> int:
-    """The largest page asked for; a value that is no page size counts as the largest."""
-    largest = None
-    for value in values:
-        if value is None:
-            continue  # not given: the connection asks for the other one
-        if isinstance(value, list):
-            value = len(value)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            value = MAX_PAGE_SIZE
-        largest = value if largest is None else max(largest, value)
-    return 1 if largest is None else max(largest, 1)
-
-
-def _page_arguments(field: FieldNode) -> tuple[Any, ...]:
-    found: list[Any] = []
-    for argument in field.arguments or ():
-        name = argument.name.value
-        if name not in PAGE_ARGUMENTS:
-            continue
-        value: Any = argument.value
-        if isinstance(value, VariableNode):
-            found.append(("$", value.name.value, name == "skus"))
-        elif isinstance(value, IntValueNode):
-            found.append(int(value.value))
-        elif isinstance(value, ListValueNode):
-            found.append(len(value.values))
-        elif isinstance(value, NullValueNode):
-            found.append(None)
-        elif name == "skus":
-            found.append(1)  # a single value stands for a list of one
-        else:
-            found.append(MAX_PAGE_SIZE)  # no page size: validation refuses it
-    return tuple(found)
-
-
-def node_bound(document: DocumentNode, operation: OperationDefinitionNode) -> NodeBound:
-    """The operation's NodeBound, its fragments expanded: only for a document within
-    MAX_SELECTIONS (``measure`` checks that first)."""
-    defaults = {d.variable.name.value: value_from_ast_untyped(d.default_value)
-                for d in operation.variable_definitions or () if d.default_value is not None}
-    bound = _bound(operation.selection_set, _fragments_of(document), frozenset())
-    return NodeBound(bound.constant, bound.parts, defaults)
-
-
-def _bound(node: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode],
-           visiting: frozenset[str]) -> NodeBound:
-    if node is None:
-        return _NO_NODES
-    constant = 0
-    parts: list[tuple[tuple[Any, ...], NodeBound]] = []
-    for selection in node.selections:
-        if isinstance(selection, FieldNode):
-            arguments = _page_arguments(selection)
-            below = _bound(selection.selection_set, fragments, visiting)
-            if below.parts or any(type(a) is tuple for a in arguments):
-                parts.append((arguments, below))
-            else:
-                constant += _page_size(arguments) * (1 + below.constant)
-            continue
-        if isinstance(selection, InlineFragmentNode):
-            inner = _bound(selection.selection_set, fragments, visiting)
-        else:
-            assert isinstance(selection, FragmentSpreadNode)
-            name = selection.name.value
-            definition = fragments.get(name)
-            if definition is None or name in visiting:
-                continue  # validation reports it
-            inner = _bound(definition.selection_set, fragments, visiting | {name})
-        constant += inner.constant
-        parts.extend(inner.parts)
-    return NodeBound(min(constant, _CAP), tuple(parts))
-
-
-_NO_NODES = NodeBound(0)
 
 
 def node_limit_error(nodes: int, max_nodes: int = MAX_NODES) -> GraphQLError:

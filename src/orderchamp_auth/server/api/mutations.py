@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql import GraphQLSchema
 
-from ..oauth.apps import check_app_url
+from ...protocol.urls import check_app_url
 from ..store import models as m
 from ..store.database import utcnow
 from . import webhook_events

@@ -20,8 +20,9 @@ from graphql import (
 from graphql.validation import ValidationRule
 
 from .guard import apply_scope_guards
-from .limits import MAX_QUERY_LENGTH, NodeBound, measure
+from .limits import MAX_QUERY_LENGTH, measure
 from .mutations import bind_mutations
+from .node_bound import NodeBound
 from .resolvers import bind_resolvers
 from .webhook_mutations import bind_webhooks
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from ..store import models as m
 from ..webhooks.outbox import record_event
-from ..webhooks.payloads import object_payload
 from .arguments import local_id
 from .context import RequestContext
+from .webhook_payloads import object_payload
 
 # (ctx, input, result or None before the change) -> the local id of the object the event is about
 Subject = Callable[[RequestContext, dict[str, Any], dict[str, Any] | None], int | None]

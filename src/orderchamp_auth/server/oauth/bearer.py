@@ -1,11 +1,17 @@
-"""Bearer authentication for the API, with a per-worker cache.
+"""Bearer authentication for the API: a per-worker cache of the grants of live tokens.
 
 A token lookup costs no database round trip while nothing was revoked. Every revocation
 bumps a counter in the same transaction; each worker reads that counter at most once per
 ``check_interval`` and drops its cache when it moved. The worker that revoked also drops its
 cache at once (``invalidate``), or, when it knows which tokens it revoked (the token
-endpoint's replacement of an installation's token), just those (``forget``). So a revoked token is refused immediately by that worker and within about a
-second everywhere else. ``last_used_at`` is written in the same periodic pass, not per request.
+endpoint's replacement of an installation's token), just those (``forget``). So a revoked
+token is refused immediately by that worker and within about a second everywhere else.
+
+The cache opens no transaction: ``lookup`` and ``record_uses`` work in the caller's, and the
+API's endpoint owns the units of work (``api/authentication.py``). ``last_used_at`` is not
+written per request: the uses are kept here and handed out every ``LAST_USED_INTERVAL``
+(``uses_due``) for the caller to write in a write of its own; one that could not be written
+is given back (``keep_uses``) for the next pass.
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ...protocol.tokens import hash_secret
-from ..store.connection_health import DatabaseUnavailable
-from ..store.database import Database, utcnow
+from ..store.database import utcnow
 from ..store.repositories.tokens import TokenGrant
 from ..store.transaction import Transaction
 
@@ -26,27 +32,40 @@ MAX_CACHED = 50_000
 LAST_USED_INTERVAL = 60.0
 
 
+@dataclass(frozen=True)
+class Uses:
+    """When each token was last used, since the last write of them."""
+
+    at: dict[int, dt.datetime]
+
+
+def record_uses(tx: Transaction, uses: Uses) -> None:
+    """Write ``uses`` in the write ``tx``: one UPDATE for all of them ("last used" is precise
+    to the flush interval anyway)."""
+    tx.tokens.touch_last_used(list(uses.at), max(uses.at.values()))
+
+
 class BearerAuthenticator:
     def __init__(
         self,
-        database: Database,
         *,
         check_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         max_cached: int = MAX_CACHED,
+        last_used_interval: float = LAST_USED_INTERVAL,
     ) -> None:
-        self.database = database
         self.check_interval = check_interval
         self.clock = clock
         self.max_cached = max_cached  # grants of live tokens only (~0.5 KB each); oldest out
+        self.last_used_interval = last_used_interval
         self._cache: OrderedDict[str, TokenGrant] = OrderedDict()
         self._version: int | None = None
         self._checked_at = float("-inf")
         self._used: dict[int, dt.datetime] = {}
-        self._used_flushed_at = clock()
+        self._used_taken_at = clock()
         self._lock = threading.Lock()  # one refresh at a time
         self._cache_lock = threading.Lock()  # changes of _cache
-        self._generation = 0  # bumped whenever entries are dropped (see lookup_in)
+        self._generation = 0  # bumped whenever entries are dropped (see lookup)
 
     def cached(self, token: str) -> TokenGrant | None:
         """The grant if it is cached and the cache is fresh; no I/O. ``None`` means: ask ``lookup``."""
@@ -57,17 +76,9 @@ class BearerAuthenticator:
             self._used[grant.token_id] = utcnow()
         return grant
 
-    def lookup(self, token: str) -> TokenGrant | None:
-        """Refresh the cache if due, then find the token: a primary-key read or two."""
-        with self.database.read() as tx:
-            return self.lookup_in(tx, token)
-
-    async def lookup_from_loop(self, token: str) -> TokenGrant | None:
-        """``lookup`` for the event loop, run where the database's rule says (inline on SQLite,
-        in its threads on PostgreSQL: ``store.write_lock``)."""
-        return await self.database.reading(lambda tx: self.lookup_in(tx, token))
-
-    def lookup_in(self, tx: Transaction, token: str) -> TokenGrant | None:
+    def lookup(self, tx: Transaction, token: str) -> TokenGrant | None:
+        """Refresh the cache if due, then find the token, in the read ``tx``: a primary-key
+        read or two. May run in several threads at once (PostgreSQL's)."""
         self._refresh_if_due(tx)
         token_hash = hash_secret(token)
         grant = self._cache.get(token_hash)
@@ -75,7 +86,7 @@ class BearerAuthenticator:
             generation = self._generation
             grant = tx.tokens.find_active_grant(token_hash)
             if grant is not None:
-                with self._cache_lock:  # lookups may run in several threads (PostgreSQL)
+                with self._cache_lock:
                     if generation != self._generation:
                         # Entries were dropped while this read ran (a revocation): what it
                         # found may be one of them, so it is not cached.
@@ -88,10 +99,6 @@ class BearerAuthenticator:
         if grant is not None:
             self._used[grant.token_id] = utcnow()
         return grant
-
-    def refresh_if_due(self) -> None:
-        with self.database.read() as tx:
-            self._refresh_if_due(tx)
 
     def _refresh_if_due(self, tx: Transaction) -> None:
         now = self.clock()
@@ -107,24 +114,23 @@ class BearerAuthenticator:
                     self._generation += 1
                     self._version = version
             self._checked_at = self.clock()
-            if now - self._used_flushed_at >= LAST_USED_INTERVAL:
-                self.flush_last_used()
 
-    def flush_last_used(self) -> None:
+    def uses_due(self) -> Uses | None:
+        """The uses to write, taken out, once ``last_used_interval`` passed since the last
+        time; ``None`` before, or when nothing was used. No I/O."""
+        if self.clock() - self._used_taken_at < self.last_used_interval:
+            return None
+        self._used_taken_at = self.clock()
+        if not self._used:
+            return None
         used, self._used = self._used, {}
-        self._used_flushed_at = self.clock()
-        if not used:
-            return
-        # One UPDATE for all of them: "last used" is precise to the flush interval anyway.
-        try:
-            with self.database.write() as tx:
-                tx.tokens.touch_last_used(list(used), max(used.values()))
-        except DatabaseUnavailable:
-            # On the event loop a held lock is not waited for (store.write_lock), and a
-            # database that cannot be reached is not an API error: the next pass writes
-            # them, with any newer use recorded meanwhile.
-            for token_id, used_at in used.items():
-                self._used.setdefault(token_id, used_at)
+        return Uses(used)
+
+    def keep_uses(self, uses: Uses) -> None:
+        """``uses`` could not be written: the next pass writes them, unless a newer use of
+        the same token was recorded meanwhile."""
+        for token_id, used_at in uses.at.items():
+            self._used.setdefault(token_id, used_at)
 
     def forget(self, token_hashes: tuple[str, ...], version: int | None) -> None:
         """Drop just these tokens, which this worker revoked in a transaction that bumped the

@@ -14,7 +14,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from ..oauth.apps import LOOPBACK_HOSTS, check_app_url
+from ...protocol.urls import LOOPBACK_HOSTS, check_app_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # host, port -> the addresses the host resolves to

@@ -13,8 +13,8 @@ from graphql import GraphQLSchema, execute, parse
 
 from ...protocol.global_ids import encode_global_id
 from ...protocol.scopes import ScopeSet
-from ..api.context import RequestContext
 from ..store.transaction import Transaction
+from .context import RequestContext
 
 _PRODUCT = """query WebhookProduct($id: ID!) { product(id: $id) {
   id title description brand createdAt updatedAt
@@ -66,7 +66,7 @@ def api_schema() -> GraphQLSchema:
     """The API's schema, for writers outside the API (back office, CLI, demo seeding)."""
     global _schema
     if _schema is None:
-        from ..api.schema import build_api_schema  # the API imports the outbox: built on first use
+        from .schema import build_api_schema  # the schema binds the mutations, which import this module
 
         _schema = build_api_schema()
     return _schema

@@ -19,8 +19,8 @@ from orderchamp_auth.server.app import create_app
 from orderchamp_auth.server.store import models as m
 from orderchamp_auth.server.store.database import Database
 
-from ..support import World
-from .api_support import seeded_account
+from ...e2e.api_support import seeded_account
+from ...support import World
 
 PRODUCTS = "{ products(first: 3) { nodes { id title variants(first: 5) { nodes { sku price } } } } }"
 ALL_SCOPES = "account_read,account_write,products_read,products_write,orders_read,customers_read,fulfillment_read"

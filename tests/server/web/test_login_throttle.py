@@ -9,7 +9,7 @@ import httpx
 
 from orderchamp_auth.server.app import create_app
 
-from ..support import World, make_settings
+from ...support import World, make_settings
 
 
 async def test_failed_sign_ins_are_throttled_per_address(migrated_database_url):

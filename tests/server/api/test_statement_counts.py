@@ -16,8 +16,8 @@ from orderchamp_auth.server.api.schema import DocumentCache, build_api_schema
 from orderchamp_auth.server.store import transaction
 from orderchamp_auth.server.store.driver_statements import run
 
-from ..support import World
-from .api_support import seeded_account
+from ...e2e.api_support import seeded_account
+from ...support import World
 
 PRODUCTS = "{ products(first: %d) { nodes { id title variants(first: 10) { nodes { sku product { title } } } images(first: 5) { nodes { originalUrl } } } } }"
 ORDERS = ("{ orders(first: %d, includeCancelled: true) { nodes { number customer { companyName } "
