@@ -50,7 +50,9 @@ class Transaction:
     def __init__(self, statements: StatementCache, connection: Connection, *, writing: bool) -> None:
         self._statements = statements
         self._connection = connection
-        self.driver: Any = connection.connection.driver_connection
+        # The DBAPI connection: the driver's own, or (PostgreSQL from the loop) SQLAlchemy's
+        # adapter of psycopg's async connection, whose calls await the round trip in a greenlet.
+        self.driver: Any = connection.connection.dbapi_connection
         self.dialect: Dialect = connection.dialect
         self.writing = writing
         self._session: Session | None = None
