@@ -155,7 +155,7 @@ class Database:
         nothing (each statement sees its own snapshot either way), and its BEGIN and
         ROLLBACK would cost two round trips more than the query."""
         connection, release = self._connection("reader")
-        tx = Transaction(self.statements, connection, writing=False)
+        tx = Transaction(self.statements, connection, writing=False, autocommit=not self.is_sqlite)
         try:
             try:
                 if self.is_sqlite:
