@@ -225,7 +225,9 @@ class LoopUnits:
                     self._end()  # the turn was handed over as this unit gave up: pass it on
                 raise
         try:
-            return await greenlet_spawn(fn, *args)
+            # In a task of its own: its greenlet then starts near the bottom of the stack, and
+            # each switch saves and restores only that short stack, not the request's deep one.
+            return await asyncio.get_running_loop().create_task(greenlet_spawn(fn, *args))
         finally:
             self._end()
 
