@@ -104,7 +104,13 @@ class BearerAuthenticator:
         now = self.clock()
         if now - self._checked_at < self.check_interval:
             return
-        with self._lock:
+        # One refresh at a time, and nobody waits for it: on PostgreSQL several lookups share
+        # the loop's thread (``store.write_lock``), where waiting for a lock held across the
+        # refresh's round trip would never end. The others use the cache meanwhile, stale by
+        # at most that round trip.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             if self.clock() - self._checked_at < self.check_interval:
                 return
             version = tx.tokens.revocation_version()
@@ -114,6 +120,8 @@ class BearerAuthenticator:
                     self._generation += 1
                     self._version = version
             self._checked_at = self.clock()
+        finally:
+            self._lock.release()
 
     def uses_due(self) -> Uses | None:
         """The uses to write, taken out, once ``last_used_interval`` passed since the last
@@ -148,8 +156,11 @@ class BearerAuthenticator:
                 self._checked_at = float("-inf")
 
     def invalidate(self) -> None:
-        """Drop everything: called by this worker right after it revoked something."""
-        with self._lock, self._cache_lock:
+        """Drop everything: called by this worker right after it revoked something. Not
+        ``_lock``: a refresh may hold it across a round trip on this very thread (see
+        ``_refresh_if_due``). A refresh under way then keeps the version it read, older than
+        this revocation; the next one sees the counter moved and drops the cache again."""
+        with self._cache_lock:
             self._cache.clear()
             self._generation += 1
             self._checked_at = float("-inf")
