@@ -150,12 +150,32 @@ async def test_without_redis_requests_go_on_counted_and_redis_is_tried_again_aft
 async def test_a_redis_client_that_cannot_be_made_fails_open_too(monkeypatch):
     store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
 
-    def no_client() -> None:
+    def no_client(*_args: object) -> None:
         raise ImportError("No module named 'redis'")
 
-    monkeypatch.setattr(store, "_batch_script", no_client)
+    monkeypatch.setattr(store, "_call", no_client)
     key = f"test-{uuid.uuid4().hex}"
     first = await store.reserve(key, 30)
     assert first.granted and first.available == LIMITS.capacity - 30  # the worker's own bucket
     await store.refund(key, 10)
     assert store.failures == 1 and store.is_down  # the refund waited for the pause, as a reserve would
+
+
+async def test_a_redis_that_never_answers_holds_a_reservation_no_longer_than_the_timeout():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 16)  # takes the command, answers nothing
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = RedisBuckets(f"redis://127.0.0.1:{port}/0", LIMITS, timeout=0.2)
+    try:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        answers = await asyncio.gather(*[store.reserve("k", 30) for _ in range(3)])
+        assert loop.time() - began < 1.5
+        assert [a.granted for a in answers] == [True, True, True] and store.failures == 1 and store.is_down
+    finally:
+        await store.aclose()
+        server.close()

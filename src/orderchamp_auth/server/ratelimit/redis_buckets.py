@@ -12,12 +12,14 @@ Redis down, slow or unreachable: the request goes on (fail open) against this wo
 buckets, which still stop one client from taking the worker. The failure is logged once per
 outage and counted; Redis is tried again after a pause that doubles up to a bound, and used
 again as soon as it answers. No batch waits for Redis longer than ``timeout``, and a
-reservation waits for at most the batch before it and its own.
+reservation waits for the batches ahead of it and its own: at most ``max_queued / max_batch``
+and one more (17 by default; in practice the one on its way).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -71,6 +73,8 @@ end
 return answers
 """
 
+_SCRIPT_SHA = hashlib.sha1(BATCH_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+
 # (key, amount as sent, the reservation's future or None for a refund)
 _Entry = tuple[str, int, "asyncio.Future[Reservation] | None"]
 
@@ -95,28 +99,50 @@ class RedisBuckets:
         self.failures = 0  # batches that failed and fell back (tests and metrics read it)
         self.round_trips = 0  # script calls sent (tests and the benchmark read it)
         self.overflows = 0  # entries decided locally because the queue was full
-        self._client: Any = None
-        self._script: Any = None
+        self._connection: Any = None
+        self._unsettled = False  # a call on the connection did not finish
         self._queue: list[_Entry] = []
         self._flusher: asyncio.Task[None] | None = None
         self._pause = 0.0
         self._retry_at = 0.0
         self._down = False
 
-    def _batch_script(self) -> Any:
-        if self._script is None:
+    async def _call(self, keys: list[str], args: list[Any]) -> Any:
+        """One script call on this worker's own connection. One batch is on its way at a time, so
+        one connection is all it needs, and going past redis-py's client and pool to it costs a
+        third of the CPU (the pool's bookkeeping is most of a small call)."""
+        if self._connection is None:
             import redis.asyncio as redis
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
             # No retries of its own: a failure falls back at once, and the pause below paces
-            # the next attempt. The socket timeouts bound every connect and every read (an
-            # asyncio.wait_for around each call would bound it too, at the cost of a task each).
-            self._client = redis.Redis.from_url(
-                self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
-                retry=Retry(NoBackoff(), 0), max_connections=8, single_connection_client=False)
-            self._script = self._client.register_script(BATCH_SCRIPT)
-        return self._script
+            # the next attempt. The whole call is bounded below, by one timer: redis-py's own
+            # socket timeout would start a task for every write.
+            pool = redis.ConnectionPool.from_url(self.url, socket_connect_timeout=self.timeout,
+                                                 retry=Retry(NoBackoff(), 0))
+            self._connection = pool.make_connection()
+        connection = self._connection
+        if self._unsettled:
+            # an earlier call was cut short: a reply may still be on its way on this socket
+            await connection.disconnect(nowait=True)
+            self._unsettled = False
+        from redis.exceptions import NoScriptError, ResponseError
+
+        self._unsettled = True
+        try:
+            async with asyncio.timeout(self.timeout):
+                try:
+                    await connection.send_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, *args)
+                    answer = await connection.read_response()
+                except NoScriptError:  # a Redis that has not seen the script yet: EVAL caches it
+                    await connection.send_command("EVAL", BATCH_SCRIPT, len(keys), *keys, *args)
+                    answer = await connection.read_response()
+        except ResponseError:
+            self._unsettled = False  # Redis answered: the socket is in step
+            raise
+        self._unsettled = False
+        return answer
 
     @property
     def is_down(self) -> bool:
@@ -150,10 +176,9 @@ class RedisBuckets:
 
     async def aclose(self) -> None:
         await self.flush()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-            self._script = None
+        if self._connection is not None:
+            await self._connection.disconnect()
+            self._connection = None
 
     def _start_flushing(self) -> None:
         if self._flusher is None:
@@ -179,12 +204,11 @@ class RedisBuckets:
             return
         limits = self.limits
         now = "" if self.redis_clock is None else repr(self.redis_clock())
-        try:
-            script = self._batch_script()  # inside: a client that cannot be made fails open too
+        try:  # inside: a client that cannot be made (redis-py missing, a bad URL) fails open too
             self.round_trips += 1
-            answers = await script(keys=[self.key_prefix + key for key, _, _ in batch],
-                                   args=[limits.capacity, repr(float(limits.restore_rate)), now,
-                                         *[amount for _, amount, _ in batch]])
+            answers = await self._call([self.key_prefix + key for key, _, _ in batch],
+                                       [limits.capacity, repr(float(limits.restore_rate)), now,
+                                        *[amount for _, amount, _ in batch]])
         except Exception as exc:  # any failure of Redis or of the way to it: fail open
             self._failed(exc)
             return
