@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -19,6 +20,10 @@ from orderchamp_auth.protocol.scopes import ScopeSet
 from orderchamp_auth.server.admin import create_account, create_user
 from orderchamp_auth.server.oauth.apps import create_app
 from orderchamp_auth.server.oauth.private_tokens import create_private_token
+from orderchamp_auth.server.ratelimit.bucket import Limits
+from orderchamp_auth.server.ratelimit.limiter import BucketStore
+from orderchamp_auth.server.ratelimit.local import LocalBuckets
+from orderchamp_auth.server.ratelimit.redis_buckets import RedisBuckets
 from orderchamp_auth.server.settings import Settings
 from orderchamp_auth.server.store.database import utcnow
 from orderchamp_auth.server.web.platform import Platform
@@ -31,6 +36,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# Set (CI's PostgreSQL run): the rate-limit tests keep their buckets in this Redis.
+TEST_REDIS_URL = os.environ.get("ORDERCHAMP_TEST_REDIS_URL") or None
+
+
+def bucket_store(limits: Limits, clock: Callable[[], float]) -> BucketStore:
+    """The buckets a rate-limit test runs against: in Redis when ``TEST_REDIS_URL`` is set (keys
+    of the test's own, the test's clock sent to the script), else in this process."""
+    if TEST_REDIS_URL is None:
+        return LocalBuckets(limits, clock=clock)
+    return RedisBuckets(TEST_REDIS_URL, limits, timeout=2.0, redis_clock=clock,
+                        key_prefix=f"test-{uuid.uuid4().hex}:")
 
 
 def make_settings(database_url: str, port: int, **overrides: object) -> Settings:

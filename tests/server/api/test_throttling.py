@@ -1,6 +1,7 @@
 """The endpoint's rate limit (api/throttle.py) in-process: the Throttled answer, recovery at
 the restore rate on a clock the test moves, refunds, the single-query maximum, one bucket per
-installation, and the sandbox's forced throttling."""
+installation, and the sandbox's forced throttling. With ``ORDERCHAMP_TEST_REDIS_URL`` set (CI's
+PostgreSQL run) the buckets are in that Redis, the test's clock sent to its script."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from orderchamp_auth.server.app import create_app
-from orderchamp_auth.server.ratelimit.local import LocalBuckets
+from orderchamp_auth.server.ratelimit.redis_buckets import RedisBuckets
 
 from ...e2e.api_support import seeded_account
-from ...support import World
+from ...support import World, bucket_store
 
 PAGE_QUERY = "{ products(first: 48) { nodes { id } } }"  # 50 points requested
 
@@ -38,7 +39,7 @@ def api(settings, platform, account):
                              rate_limit_max_query_cost=150))
     clock = Clock()
     limiter = app.state.graphql.rate_limits.limiter
-    limiter.store = LocalBuckets(limiter.limits, clock=clock)
+    store = limiter.store = bucket_store(limiter.limits, clock)
     token = world.private_token(account.account_id, "account_read,products_read")
     with TestClient(app) as client:
         def post(query: str, variables: dict | None = None, bearer: str = token):
@@ -47,6 +48,9 @@ def api(settings, platform, account):
         post.clock = clock  # type: ignore[attr-defined]
         post.app = app  # type: ignore[attr-defined]
         yield post
+        if isinstance(store, RedisBuckets):
+            client.portal.call(store.aclose)  # type: ignore[union-attr]
+            assert store.failures == 0 and store.round_trips > 0, "Redis did not answer: is it running?"
 
 
 def test_every_response_carries_its_cost_and_the_throttle_status(api):

@@ -1,8 +1,11 @@
 """RedisBuckets against the machine's Redis (``.ci/run`` starts it), and against an address
-where no Redis answers: the request goes on, counted, and Redis is tried again after a pause."""
+where no Redis answers: the request goes on, counted, and Redis is tried again after a pause.
+Concurrent reservations of one worker travel in one script call and are decided in order;
+refunds are queued and reach Redis before the reservations queued after them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -47,6 +50,71 @@ async def test_two_clients_of_one_redis_share_one_bucket(buckets):
         await other.aclose()
 
 
+async def test_concurrent_reservations_share_one_round_trip_and_are_decided_in_order(buckets):
+    key = f"test-{uuid.uuid4().hex}"
+    first = await buckets.reserve(key, 1)  # the script is loaded: one round trip
+    assert first.granted and buckets.round_trips == 1
+    answers = await asyncio.gather(*[buckets.reserve(key, 20) for _ in range(6)])
+    # 99 points: four reservations of 20 fit, in the order they were asked for
+    assert [a.granted for a in answers] == [True, True, True, True, False, False]
+    assert [a.available for a in answers[:4]] == pytest.approx([79, 59, 39, 19], abs=0.1)
+    assert buckets.round_trips == 2 and buckets.failures == 0
+
+
+async def test_a_refund_is_not_awaited_but_settles_before_the_next_reservation(buckets):
+    key = f"test-{uuid.uuid4().hex}"
+    assert (await buckets.reserve(key, 90)).granted
+    trips = buckets.round_trips
+    await buckets.refund(key, 50)  # queued: nothing sent yet
+    assert buckets.round_trips == trips
+    after = await buckets.reserve(key, 55)  # the refund travels with it, ahead of it
+    assert after.granted and after.available == pytest.approx(5, abs=0.1)
+    assert buckets.round_trips == trips + 1
+    await buckets.refund(key, 0)  # nothing to give back: nothing queued
+    await buckets.flush()
+    assert buckets.round_trips == trips + 1
+
+
+async def test_a_refund_alone_reaches_redis_by_itself(buckets):
+    key = f"test-{uuid.uuid4().hex}"
+    assert (await buckets.reserve(key, 80)).granted
+    await buckets.refund(key, 30)
+    await buckets.flush()
+    other = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
+    try:
+        assert (await other.reserve(key, 50)).available == pytest.approx(0, abs=0.1)
+    finally:
+        await other.aclose()
+
+
+async def test_past_the_queue_bound_the_worker_decides_alone():
+    store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0, max_queued=2)
+    try:
+        key = f"test-{uuid.uuid4().hex}"
+        answers = await asyncio.gather(*[store.reserve(key, 10) for _ in range(5)])
+        assert all(a.granted for a in answers) and store.overflows == 3
+        # two went to Redis; three were taken from this worker's own bucket
+        assert sorted(a.available for a in answers) == pytest.approx([70, 80, 80, 90, 90], abs=0.1)
+        assert store.fallback.reserve_now(key, 0).available == pytest.approx(70, abs=0.1)
+    finally:
+        await store.aclose()
+
+
+async def test_the_script_can_reckon_with_a_clock_of_the_callers(buckets):
+    clock = Clock()
+    store = RedisBuckets(REDIS_URL, Limits(capacity=100, restore_rate=10, max_query_cost=100), timeout=2.0,
+                         redis_clock=clock, key_prefix=f"test-{uuid.uuid4().hex}:")
+    try:
+        assert (await store.reserve("k", 100)).granted
+        assert not (await store.reserve("k", 30)).granted
+        clock.now += 2.9
+        assert not (await store.reserve("k", 30)).granted
+        clock.now += 0.2
+        assert (await store.reserve("k", 30)).granted
+    finally:
+        await store.aclose()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -82,12 +150,32 @@ async def test_without_redis_requests_go_on_counted_and_redis_is_tried_again_aft
 async def test_a_redis_client_that_cannot_be_made_fails_open_too(monkeypatch):
     store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
 
-    def no_client() -> None:
+    def no_client(*_args: object) -> None:
         raise ImportError("No module named 'redis'")
 
-    monkeypatch.setattr(store, "_scripts", no_client)
+    monkeypatch.setattr(store, "_call", no_client)
     key = f"test-{uuid.uuid4().hex}"
     first = await store.reserve(key, 30)
     assert first.granted and first.available == LIMITS.capacity - 30  # the worker's own bucket
     await store.refund(key, 10)
     assert store.failures == 1 and store.is_down  # the refund waited for the pause, as a reserve would
+
+
+async def test_a_redis_that_never_answers_holds_a_reservation_no_longer_than_the_timeout():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 16)  # takes the command, answers nothing
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = RedisBuckets(f"redis://127.0.0.1:{port}/0", LIMITS, timeout=0.2)
+    try:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        answers = await asyncio.gather(*[store.reserve("k", 30) for _ in range(3)])
+        assert loop.time() - began < 1.5
+        assert [a.granted for a in answers] == [True, True, True] and store.failures == 1 and store.is_down
+    finally:
+        await store.aclose()
+        server.close()

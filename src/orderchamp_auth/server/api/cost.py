@@ -15,6 +15,9 @@ The table (the README's "Rate limits" section says the same to app developers):
 
 A field that came back null costs what it was requested at: the work to find that it is
 null was done. So only connections can make the actual cost lower than the requested one.
+
+``document_costs`` writes the table into the schema's descriptions (what GraphiQL and
+introspection show an app developer), from the same constants and rules as the walk below.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLField,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -64,6 +68,47 @@ class QueryCost:
     uses_variables: bool
     # some field multiplies its selection: the actual cost can be lower than the requested one
     multiplies: bool
+
+
+COST_TABLE = (
+    f"Rate-limit cost of a query: the sum over its fields. A field whose description has no "
+    f"Cost line costs 0 (scalars, enums, __typename); __schema and __type cost {INTROSPECTION_COST}; an object "
+    f"field costs {OBJECT_COST} plus its selection; a connection {CONNECTION_COST} plus first (or last) times "
+    f"its selection, refunded down to the items returned; a mutation's field {MUTATION_COST} plus its selection."
+)
+
+
+def cost_note(parent: GraphQLObjectType, field: GraphQLField, *, mutation_root: bool) -> str | None:
+    """The "Cost: ..." sentence of a field's description; None for a field that costs 0."""
+    named = get_named_type(field.type)
+    if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+        return None
+    own = MUTATION_COST if mutation_root else (0 if _is_wrapper(named) else OBJECT_COST)
+    paged = [name for name in PAGE_ARGUMENTS if name in field.args]
+    if not paged:
+        each = ", for each item of the page" if own and _is_connection(parent) else ""
+        return f"Cost: {own} plus its selection{each}."
+    size = "the number of skus" if paged == ["skus"] else "first (or last)"
+    item = f"({own} plus its selection)" if own else "its selection"
+    return f"Cost: {CONNECTION_COST} plus {size} times {item}, refunded down to the items returned."
+
+
+def document_costs(schema: GraphQLSchema) -> None:
+    """Append each field's cost to its description, and the table to the root types'."""
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        mutation_root = type_ is schema.mutation_type
+        if type_ is schema.query_type or mutation_root:
+            type_.description = _joined(type_.description, COST_TABLE)
+        for field in type_.fields.values():
+            note = cost_note(type_, field, mutation_root=mutation_root)
+            if note is not None:
+                field.description = _joined(field.description, note)
+
+
+def _joined(description: str | None, note: str) -> str:
+    return note if not description else f"{description}\n\n{note}"
 
 
 def requested_cost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,

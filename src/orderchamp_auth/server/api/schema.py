@@ -19,6 +19,7 @@ from graphql import (
 )
 from graphql.validation import ValidationRule
 
+from .cost import document_costs
 from .guard import apply_scope_guards
 from .limits import MAX_QUERY_LENGTH, measure
 from .mutations import bind_mutations
@@ -36,6 +37,7 @@ def build_api_schema(sdl: str | None = None) -> GraphQLSchema:
     bind_mutations(schema)
     bind_webhooks(schema)
     apply_scope_guards(schema)
+    document_costs(schema)
     return schema
 
 

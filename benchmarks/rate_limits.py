@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""What the rate limit costs a request, in process: the same app with limits off, on in the
+workers' shared bucket file, and on in Redis (batched, and in batches of one: a round trip per
+request), measured in turns on one loop so that a busy machine skews none of them.
+
+Each batch runs ``--concurrency`` requests at once (as one worker of ``bench.py -c 16`` with two
+workers sees about 8), on uvloop as uvicorn runs; the figure is the median batch of this
+thread's CPU time per request. Redis's own CPU per request (its ``INFO commandstats``, the
+script calls of the run) is printed beside it: on one host it takes the same cores.
+
+    .venv/bin/python benchmarks/rate_limits.py --redis-url redis://127.0.0.1:6379/5
+    .venv/bin/python benchmarks/rate_limits.py --redis-url redis://127.0.0.1:6379/5 --concurrency 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from profile_api import call  # noqa: E402
+
+ACCOUNT_QUERY = "{ account { name type slug } }"
+
+
+async def batch(app, body: bytes, token: str, concurrency: int, requests: int) -> float:
+    async def client() -> None:
+        for _ in range(requests // concurrency):
+            status, payload = await call(app, "/v1/graphql", body, token)
+            assert status == 200 and b'"errors"' not in payload, payload[:200]
+
+    began = time.thread_time()
+    await asyncio.gather(*[client() for _ in range(concurrency)])
+    return (time.thread_time() - began) / (requests // concurrency * concurrency) * 1e6
+
+
+async def script_stats(redis_url: str) -> tuple[int, int]:
+    """(calls, µs) of EVALSHA on the Redis server so far."""
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        stats = (await client.info("commandstats")).get("cmdstat_evalsha", {})
+    finally:
+        await client.aclose()
+    return int(stats.get("calls", 0)), int(stats.get("usec", 0))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--redis-url", required=True)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=400, help="per batch")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--query", default=ACCOUNT_QUERY)
+    args = ap.parse_args()
+    from dataclasses import replace
+
+    from orderchamp_auth.server.app import create_app
+    from orderchamp_auth.server.demo import seed_demo
+    from orderchamp_auth.server.ratelimit.local import SharedBuckets, create_shared_file
+    from orderchamp_auth.server.ratelimit.redis_buckets import RedisBuckets
+    from orderchamp_auth.server.settings import load_settings
+    from orderchamp_auth.server.store.migrate import upgrade_to_head
+
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
+                                  "ORDERCHAMP_RATE_LIMITS": "0"})
+        upgrade_to_head(settings.database_url)
+        off = create_app(settings)
+        platform = off.state.platform
+        demo = seed_demo(settings, platform.database, platform.client_secrets)
+        on = replace(settings, rate_limits=True, rate_limit_capacity=10**9, rate_limit_restore_rate=10**9)
+        apps = {"off": off}
+        stores = {}
+        for name in ("shared file", "redis batched", "redis, batches of 1"):
+            app = apps[name] = create_app(on)
+            limiter = app.state.graphql.rate_limits.limiter
+            if name == "shared file":
+                limiter.store = SharedBuckets(create_shared_file(), limiter.limits)
+            else:
+                limiter.store = stores[name] = RedisBuckets(
+                    args.redis_url, limiter.limits, timeout=1.0, key_prefix=f"bench-{uuid.uuid4().hex}:",
+                    max_batch=256 if name == "redis batched" else 1)
+        body = json.dumps({"query": args.query}).encode()
+        cpu: dict[str, list[float]] = {name: [] for name in apps}
+        redis_us = {name: 0 for name in stores}
+        requests = {name: 0 for name in stores}
+        for _ in range(args.rounds):
+            for name, app in apps.items():
+                before = loop.run_until_complete(script_stats(args.redis_url)) if name in stores else None
+                cpu[name].append(loop.run_until_complete(
+                    batch(app, body, demo.private_token, args.concurrency, args.requests)))
+                if before is not None:
+                    after = loop.run_until_complete(script_stats(args.redis_url))
+                    redis_us[name] += after[1] - before[1]
+                    requests[name] += args.requests
+        for store in stores.values():
+            assert store.failures == 0, "Redis did not answer"
+            loop.run_until_complete(store.aclose())
+        base = statistics.median(cpu["off"])
+        print(f"{args.query}  concurrency {args.concurrency}, median of {args.rounds} batches of {args.requests}")
+        for name, samples in cpu.items():
+            median = statistics.median(samples)
+            line = f"{name:20s} {median:7.1f} µs/request  off/this {base / median:5.2f}"
+            if name in stores:
+                store = stores[name]
+                redis = redis_us[name] / requests[name]
+                line += (f"  +Redis {redis:5.1f} µs/request  off/(this+Redis) {base / (median + redis):5.2f}"
+                         f"  {store.round_trips and requests[name] / store.round_trips:4.1f} requests/round trip")
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
