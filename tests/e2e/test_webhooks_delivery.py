@@ -12,6 +12,7 @@ import pytest
 
 from orderchamp_auth.client import verify_webhook_request
 from orderchamp_auth.protocol.global_ids import encode_global_id
+from orderchamp_auth.server.store.repositories.webhooks import Owner
 from orderchamp_auth.server.webhooks.outbox import record_event
 
 from ..support import Browser, LiveServer, Supplier, World, free_port, start_live_server
@@ -168,7 +169,7 @@ def test_uninstalling_sends_app_uninstalled_after_the_tokens_stop_working(world,
     assert token_status_on_arrival == [401]
     # The subscriptions went with the installation.
     with world.platform.database.read() as db:
-        assert db.webhook_subscriptions.count_for(supplier.account_id, app.app_id) == 0
+        assert db.webhook_subscriptions.count_for(supplier.account_id, Owner(app_id=app.app_id)) == 0
 
 
 def test_the_example_app_subscribes_on_install_and_shows_the_product_updates_it_receives(world, hooks):

@@ -44,6 +44,7 @@ from .web.errors import http_error_handler, platform_error_handler, write_lock_h
 from .web.platform import Platform
 from .web.render import build_templates
 from .web.security import SecurityHeadersMiddleware
+from .webhooks.addresses import resolver_for
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                               graphiql_page(f"{api_path}/graphql"),
                               response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics,
                               rate_limits=rate_limits, engine=settings.api_engine,
-                              allow_loopback_webhooks=settings.webhook_allow_loopback)
+                              allow_loopback_webhooks=settings.webhook_allow_loopback,
+                              webhook_resolver=resolver_for(settings.webhook_hosts))
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),

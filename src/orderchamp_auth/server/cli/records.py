@@ -168,10 +168,12 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     platform = open_platform(settings, args)
     with platform.database.write() as db:
         account = account_by_reference(db, args.account)
-        token, value = create_private_token(
-            db, account_id=account.id, name=args.name, scopes=scopes, user_id=None, now=utcnow()
+        token, value, webhook_secret = create_private_token(
+            db, platform.secret_box, account_id=account.id, name=args.name, scopes=scopes, user_id=None,
+            now=utcnow()
         )
         payload = {"token": value, "private_token": value, "token_id": str(token.id),
-                   "account_id": str(account.id), "scope": token.scopes, "name": token.name}
-    emit(args, payload, value)
+                   "account_id": str(account.id), "scope": token.scopes, "name": token.name,
+                   "webhook_secret": webhook_secret}
+    emit(args, payload, f"private_token: {value}\nwebhook_secret: {webhook_secret}")
     return 0

@@ -84,6 +84,7 @@ def enqueue(tx: Transaction, account_id: int, topic: str, payload: dict[str, Any
     ids = [str(uuid.uuid4()) for _ in targets]
     tx.webhook_deliveries.add_all([{
         "webhook_id": webhook_id, "subscription_id": target.subscription_id, "app_id": target.app_id,
+        "token_id": target.token_id,
         "account_id": account_id, "topic": topic, "address": target.address, "body": body,
         "occurred_at": now, "is_test": is_test, "status": DeliveryStatus.PENDING, "attempts": 0,
         "next_attempt_at": now, "last_error": "", "created_at": now,
