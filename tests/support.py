@@ -33,7 +33,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-TEST_WEBHOOK_HOSTS = (("hooks.example.com", "93.184.216.34"), ("stock.example.com", "93.184.216.34"))
+TEST_WEBHOOK_HOSTS = (("hooks.example.com", "93.184.216.34"), ("stock.example.com", "93.184.216.34"),
+                      ("intranet-hooks.example.com", "10.0.0.5"))
 
 
 def make_settings(database_url: str, port: int, **overrides: object) -> Settings:

@@ -254,3 +254,39 @@ def test_the_readme_app_receives_its_first_webhook(world, hooks, tmp_path):
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert registration.client_secret not in stderr
+
+
+def test_a_private_tokens_subscription_is_delivered_signed_with_its_own_secret(world, hooks, receiver):
+    from orderchamp_auth.client import WebhookVerificationError
+    from orderchamp_auth.server.oauth.private_tokens import rotate_webhook_secret
+    from orderchamp_auth.server.store.database import utcnow
+
+    supplier = world.supplier()
+    value, secret, token_id = world.private_token_with_secret(supplier.account_id, "products_write")
+    assert secret.startswith("ocw_")
+    api = Api(hooks.base_url, value)
+    made = api.data(SUBSCRIBE, {"topic": "PRODUCT_UPDATED", "address": receiver.url + "/mine"})["webhookCreate"]
+    assert made["userErrors"] == []
+    product_id = api.data(CREATE, {"t": "Kettle"})["productCreate"]["product"]["id"]
+    api.data(UPDATE, {"id": product_id, "t": "Red kettle"})
+
+    (delivery,) = receiver.wait_for(1)
+    webhook = verify_webhook_request(delivery.body, delivery.headers, secret)
+    assert webhook.event == "PRODUCT_UPDATED" and delivery.path == "/mine"
+    assert webhook.account_id == encode_global_id("Account", supplier.account_id)
+    assert json.loads(delivery.body)["data"]["product"]["title"] == "Red kettle"
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(delivery.body, delivery.headers, "ocw_not-the-secret")
+    other_secret = world.private_token_with_secret(supplier.account_id, "products_read")[1]
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(delivery.body, delivery.headers, other_secret)
+
+    # Rotated: the next delivery is signed with the new secret only.
+    with world.platform.database.write() as db:
+        _, rotated = rotate_webhook_secret(db, world.platform.secret_box, account_id=supplier.account_id,
+                                           token_id=token_id, now=utcnow())
+    api.data(UPDATE, {"id": product_id, "t": "Green kettle"})
+    second = receiver.wait_for(2)[1]
+    verify_webhook_request(second.body, second.headers, rotated)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(second.body, second.headers, secret)
