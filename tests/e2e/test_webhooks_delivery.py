@@ -15,9 +15,9 @@ from orderchamp_auth.protocol.global_ids import encode_global_id
 from orderchamp_auth.server.store.repositories.webhooks import Owner
 from orderchamp_auth.server.webhooks.outbox import record_event
 
-from ..support import Browser, LiveServer, Supplier, World, free_port, start_live_server
+from ..support import Browser, LiveServer, Supplier, World, free_port
 from .api_support import Api
-from .webhook_support import Receiver, install, start_receiver, wait_for_delivery
+from .webhook_support import Receiver, install, start_hooks_server, start_receiver, wait_for_delivery
 
 SUBSCRIBE = """mutation($topic: WebhookTopic!, $address: String!) {
   webhookCreate(input: {topic: $topic, address: $address}) { webhook { id topic address } userErrors { field message } } }"""
@@ -31,16 +31,7 @@ PRODUCT = """query($id: ID!) { product(id: $id) { id title description brand cre
 
 @pytest.fixture(scope="module")
 def hooks(settings, tmp_path_factory) -> Iterator[LiveServer]:
-    """A server whose worker delivers to loopback, retrying after a fraction of a second."""
-    port = free_port()
-    from dataclasses import replace
-
-    server = start_live_server(
-        replace(settings, web_url=f"http://127.0.0.1:{port}", api_url=f"http://127.0.0.1:{port}/v1",
-                webhook_worker=True),
-        port, str(tmp_path_factory.mktemp("hooks") / "server.log"),
-        extra_env={"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2,0.2",
-                   "ORDERCHAMP_WEBHOOK_POLL_MS": "50", "ORDERCHAMP_WEBHOOK_LEASE_MS": "10000"})
+    server = start_hooks_server(settings, str(tmp_path_factory.mktemp("hooks") / "server.log"))
     yield server
     server.stop()
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from ...protocol.errors import ScopeError
 from ...protocol.scopes import ScopeSet
 from ...protocol.tokens import hash_secret
+from ..demo_catalogue import place_test_order
 from ..errors import NotFoundError, ValidationError
 from ..oauth.authorize import is_installable
 from ..oauth.installs import install_start_url
@@ -240,6 +241,25 @@ async def revoke_token(request: Request, user: CurrentUser) -> Response:
     return response
 
 
+@account_user
+async def test_order(request: Request, user: CurrentUser) -> Response:
+    """A test retailer's order in the account's catalogue: ``ORDER_CREATED`` for the account's
+    webhook subscribers (an app developer's sandbox)."""
+    platform = platform_of(request)
+    await _form(request, user)
+    assert user.account is not None
+    account_id = user.account.id
+
+    response = redirect(API_PAGE)
+    try:
+        number = (await in_write(platform, lambda db: place_test_order(db, account_id))).number
+    except ValidationError as exc:
+        flash(request, response, str(exc), kind="error")
+        return response
+    flash(request, response, f"Test order {number} was placed; subscribers to ORDER_CREATED get it.")
+    return response
+
+
 async def _token_secret(request: Request, user: CurrentUser, *, rotate: bool) -> Response:
     """The token's webhook signing secret on the API page, in answer to a POST only (never in
     a GET page that could be cached or linked), after a rotation or as it is."""
@@ -293,6 +313,7 @@ routes = [
     Route("/backoffice/apps/{client_id:client_id}/uninstall", uninstall_app, methods=["POST"]),
     Route("/backoffice/api", api_page, methods=["GET"]),
     Route("/backoffice/api/tokens", create_token, methods=["POST"]),
+    Route("/backoffice/api/test-order", test_order, methods=["POST"]),
     Route("/backoffice/api/tokens/{token_id:id}/revoke", revoke_token, methods=["POST"]),
     Route("/backoffice/api/tokens/{token_id:id}/webhook-secret", reveal_token_secret, methods=["POST"]),
     Route("/backoffice/api/tokens/{token_id:id}/rotate-webhook-secret", rotate_token_secret, methods=["POST"]),
