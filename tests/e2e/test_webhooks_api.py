@@ -140,3 +140,15 @@ def test_addresses_are_checked_through_aliases_fragments_and_literals(world, liv
     result = api.data(document)
     assert result["a"]["userErrors"] == []
     assert result["b"]["userErrors"] == [{"message": "The address resolves to a private or reserved network address."}]
+
+
+def test_a_token_older_than_signing_secrets_is_told_to_make_one_first(world, live):
+    supplier = world.supplier()
+    value, _, token_id = world.private_token_with_secret(supplier.account_id, "products_read")
+    with world.platform.database.write() as db:  # as a token made before migration 0009 is
+        db.session.delete(db.webhook_subscriptions.signing_secret(token_id))
+    api = Api(live.base_url, value)
+    refused = api.data(SUBSCRIBE, {"topic": "PRODUCT_UPDATED", "address": "https://hooks.example.com/p"})
+    assert refused["webhookCreate"]["webhook"] is None
+    assert "no webhook signing secret yet" in refused["webhookCreate"]["userErrors"][0]["message"]
+    assert api.data(LIST)["webhooks"]["totalCount"] == 0

@@ -73,6 +73,10 @@ def _errors(exc: SubscriptionError) -> UserErrors:
 
 def webhook_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     owner = _owning(ctx)
+    if owner.token_id is not None and ctx.source.webhook_subscriptions.signing_secret(owner.token_id) is None:
+        # A token made before signing secrets were: nothing could sign its deliveries yet.
+        raise UserErrors(("topic", "This token has no webhook signing secret yet: make one with Signing secret "
+                                   "on the back office's API page."))
     try:
         made = create_subscription(ctx.source, account_id=ctx.account_id, owner=owner, scopes=ctx.scopes,
                                    topic=data["topic"], address=data.get("address"),
