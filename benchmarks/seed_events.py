@@ -20,6 +20,7 @@ from orderchamp_auth.server import demo_catalogue
 from orderchamp_auth.server.admin import create_account
 from orderchamp_auth.server.store.database import Database
 from orderchamp_auth.server.store.migrate import prepare_database
+from orderchamp_auth.server.webhooks.payloads import api_payload
 
 RECORD = demo_catalogue._record_created
 
@@ -37,7 +38,7 @@ def _seed(database: Database, record: Any) -> float:
     try:
         start = time.process_time()
         with database.write() as tx:
-            demo_catalogue.seed_catalogue(tx, account_id)
+            demo_catalogue.seed_catalogue(tx, account_id, api_payload)
         return time.process_time() - start
     finally:
         demo_catalogue._record_created = RECORD  # type: ignore[assignment]

@@ -106,6 +106,7 @@ def test_the_back_office_test_order_reaches_a_private_tokens_subscription(world:
 
 def test_a_shipment_updates_its_order(world: World, hooks, receiver):
     from orderchamp_auth.server.demo_catalogue import place_test_order
+    from orderchamp_auth.server.webhooks.payloads import api_payload
 
     supplier, app = world.supplier(), world.app()
     api = Api(hooks.base_url, install(world, supplier.account_id, app,
@@ -114,7 +115,7 @@ def test_a_shipment_updates_its_order(world: World, hooks, receiver):
     assert api.data(SUBSCRIBE, {"topic": "ORDER_UPDATED", "address": receiver.url + "/o"})[
         "webhookCreate"]["userErrors"] == []
     with world.platform.database.write() as db:
-        order_id = encode_global_id("Order", place_test_order(db, supplier.account_id, products=1).order_id)
+        order_id = encode_global_id("Order", place_test_order(db, supplier.account_id, api_payload, products=1).order_id)
     api.data(CONFIRM, {"id": order_id})  # ORDER_CONFIRMED: a topic of its own, not ORDER_UPDATED
     shipped = api.data(SHIP, {"id": order_id})["shipmentCreate"]
     assert shipped["userErrors"] == [] and shipped["shipment"]["order"]["isFulfilled"] is True

@@ -45,6 +45,7 @@ from .web.platform import Platform
 from .web.render import build_templates
 from .web.security import SecurityHeadersMiddleware
 from .webhooks.addresses import resolver_for
+from .webhooks.payloads import api_payload
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -64,6 +65,7 @@ def build_platform(settings: Settings, database: Database | None = None) -> Plat
         client_secrets=ClientSecrets(box),
         authenticator=BearerAuthenticator(database, check_interval=settings.auth_cache_check_interval),
         templates=build_templates(),
+        object_payloads=api_payload,
     )
 
 

@@ -25,6 +25,7 @@ from .oauth.private_tokens import create_private_token
 from .settings import SECRET_FILE, Settings
 from .store.database import Database, utcnow
 from .store.transaction import Transaction
+from .webhooks.payloads import api_payload
 
 DEMO_PASSWORD = "orderchamp-demo"
 SUPPORT_EMAIL = "support@demo.orderchamp.test"
@@ -105,7 +106,7 @@ def seed_demo(settings: Settings, database: Database, client_secrets: ClientSecr
                     f"{SECRET_FILE} of another directory); use that key, or another database"
                 ) from None
 
-        seed_catalogue(db, account.id)
+        seed_catalogue(db, account.id, api_payload)
 
         private_token = _demo_private_token(db, client_secrets.box, settings.secret_keys, account.id, supplier_user)
         return DemoData(

@@ -23,8 +23,7 @@ from .store.repositories.catalogue_seed import (
     VariantSeed,
 )
 from .store.transaction import Transaction
-from .webhooks.outbox import Payload, record_event, record_events
-from .webhooks.payloads import api_schema, object_payload
+from .webhooks.outbox import ObjectPayloads, Payload, record_event, record_events
 
 ADJECTIVES = ["Cozy", "Bright", "Little", "Happy", "Wooden", "Soft", "Rainbow", "Classic", "Tiny", "Organic"]
 THINGS = ["Teddy Bear", "Rattle", "Stacking Rings", "Baby Blanket", "Puzzle", "Play Mat", "Bib", "Night Light",
@@ -44,29 +43,31 @@ TEST_RETAILER_EMAIL = "test-retailer@orderchamp.test"
 MAX_TEST_ORDER_PRODUCTS = 20
 
 
-def seed_catalogue(tx: Transaction, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
+def seed_catalogue(tx: Transaction, account_id: int, payloads: ObjectPayloads, *, products: int = 50,
+                   orders: int = 200) -> bool:
     """Fill the account once, in the caller's write transaction ``tx``, recording the webhook
     events of what it made (``PRODUCT_CREATED``, ``CUSTOMER_CREATED``, ``ORDER_CREATED``: with
-    nobody subscribed, one lookup per topic); returns False when it already has products."""
+    nobody subscribed, one lookup per topic, and ``payloads`` never called); returns False
+    when it already has products."""
     catalogue = tx.catalogue_seed
     if catalogue.has_products(account_id):
         return False
     seeded = catalogue.insert(account_id, build_catalogue(account_id, products=products, orders=orders))
-    _record_created(tx, account_id, seeded)
+    _record_created(tx, account_id, seeded, payloads)
     return True
 
 
-def _payload(tx: Transaction, account_id: int, topic: str, object_id: int) -> Payload:
-    return lambda: object_payload(api_schema(), tx, account_id, topic, object_id)
+def _payload(payloads: ObjectPayloads, tx: Transaction, account_id: int, topic: str, object_id: int) -> Payload:
+    return lambda: payloads(tx, account_id, topic, object_id)
 
 
-def _record_created(tx: Transaction, account_id: int, seeded: Seeded) -> None:
+def _record_created(tx: Transaction, account_id: int, seeded: Seeded, payloads: ObjectPayloads) -> None:
     for topic, ids in (("PRODUCT_CREATED", seeded.products), ("CUSTOMER_CREATED", seeded.customers),
                        ("ORDER_CREATED", seeded.orders)):
-        record_events(tx, account_id, topic, [_payload(tx, account_id, topic, i) for i in ids])
+        record_events(tx, account_id, topic, [_payload(payloads, tx, account_id, topic, i) for i in ids])
 
 
-def place_test_order(tx: Transaction, account_id: int, *, products: int = 3) -> PlacedOrder:
+def place_test_order(tx: Transaction, account_id: int, payloads: ObjectPayloads, *, products: int = 3) -> PlacedOrder:
     """A test retailer's new order of the account's first ``products`` products (the sandbox's
     way to make ``ORDER_CREATED``: the back office's button and ``order create``), with its
     events recorded in ``tx``."""
@@ -79,9 +80,9 @@ def place_test_order(tx: Transaction, account_id: int, *, products: int = 3) -> 
     if placed is None:
         raise ValidationError("The account has no products to order: create a product first.")
     if placed.customer_created:
-        record_event(tx, account_id, "CUSTOMER_CREATED", _payload(tx, account_id, "CUSTOMER_CREATED",
-                                                                  placed.customer_id))
-    record_event(tx, account_id, "ORDER_CREATED", _payload(tx, account_id, "ORDER_CREATED", placed.order_id))
+        record_event(tx, account_id, "CUSTOMER_CREATED",
+                     _payload(payloads, tx, account_id, "CUSTOMER_CREATED", placed.customer_id))
+    record_event(tx, account_id, "ORDER_CREATED", _payload(payloads, tx, account_id, "ORDER_CREATED", placed.order_id))
     return placed
 
 

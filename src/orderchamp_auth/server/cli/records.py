@@ -191,13 +191,14 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_order_create(args: argparse.Namespace, settings: Settings) -> int:
     from ...protocol.global_ids import encode_global_id
     from ..demo_catalogue import place_test_order
+    from ..webhooks.payloads import api_payload
 
     platform = open_platform(settings, args)
     try:
         with platform.database.write() as db:
             account = account_by_reference(db, args.account)
             account_id, slug = account.id, account.slug
-            order_id = place_test_order(db, account_id, products=args.products).order_id
+            order_id = place_test_order(db, account_id, api_payload, products=args.products).order_id
     finally:
         platform.database.dispose()
     global_id = encode_global_id("Order", order_id)

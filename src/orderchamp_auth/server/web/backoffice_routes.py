@@ -252,7 +252,7 @@ async def test_order(request: Request, user: CurrentUser) -> Response:
 
     response = redirect(API_PAGE)
     try:
-        number = (await in_write(platform, lambda db: place_test_order(db, account_id))).number
+        number = (await in_write(platform, lambda db: place_test_order(db, account_id, platform.object_payloads))).number
     except ValidationError as exc:
         flash(request, response, str(exc), kind="error")
         return response

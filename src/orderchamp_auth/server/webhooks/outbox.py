@@ -24,6 +24,10 @@ from ..store.transaction import Transaction
 from .topics import APP_UNINSTALLED, TOPICS
 
 Payload = dict[str, Any] | Callable[[], dict[str, Any]]
+# (tx, account id, topic, object id) -> the payload of the object, in the API's shape
+# (``webhooks.payloads.api_payload``): handed to writers outside the API by who wires them, so
+# that the pages never import the API (they are independent layers).
+ObjectPayloads = Callable[[Transaction, int, str, int], dict[str, Any]]
 
 # Called (from the committing thread) after a transaction that recorded deliveries commits,
 # so that a worker in this process sends them without waiting for its next poll.
