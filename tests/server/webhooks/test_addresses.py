@@ -145,3 +145,15 @@ def test_fixed_hosts_answer_before_the_fallback_and_are_checked_like_dns():
     assert asyncio.run(resolver("other.example.com", 443)) == ["93.184.216.34"]
     with pytest.raises(AddressRefused, match="private or reserved"):
         asyncio.run(resolve_checked("https://hooks.example.com/", allow_loopback=False, resolver=resolver))
+
+
+def test_the_fixed_hosts_setting_is_name_ip_pairs(tmp_path):
+    from orderchamp_auth.server.settings import SettingsError, load_settings
+
+    base = {"ORDERCHAMP_SECRET_KEY": "k" * 32, "DATABASE_URL": "sqlite:///x.sqlite3", "ORDERCHAMP_DATA_DIR": str(tmp_path)}
+    assert load_settings(base).webhook_hosts == ()
+    settings = load_settings({**base, "ORDERCHAMP_WEBHOOK_HOSTS": " Hooks.Example.com=93.184.216.34, v6.example.com=2606:2800::1,"})
+    assert settings.webhook_hosts == (("hooks.example.com", "93.184.216.34"), ("v6.example.com", "2606:2800::1"))
+    for bad in ("hooks.example.com", "hooks.example.com=not-an-ip", "=1.2.3.4"):
+        with pytest.raises(SettingsError, match="ORDERCHAMP_WEBHOOK_HOSTS"):
+            load_settings({**base, "ORDERCHAMP_WEBHOOK_HOSTS": bad})
