@@ -57,7 +57,7 @@ def downgrade() -> None:
         batch.alter_column('app_id', existing_type=Id, nullable=False)
     with op.batch_alter_table('webhook_subscriptions') as batch:
         batch.drop_index(op.f('ix_webhook_subscriptions_token_id'))
-        batch.drop_constraint('ck_webhook_subscriptions_one_owner', type_='check')
+        batch.drop_constraint(op.f('ck_webhook_subscriptions_one_owner'), type_='check')
         batch.drop_constraint('uq_webhook_subscriptions_token_topic', type_='unique')
         batch.drop_constraint(op.f('fk_webhook_subscriptions_token_id_access_tokens'), type_='foreignkey')
         batch.drop_column('token_id')
