@@ -51,6 +51,10 @@ def bucket_store(limits: Limits, clock: Callable[[], float]) -> BucketStore:
                         key_prefix=f"test-{uuid.uuid4().hex}:")
 
 
+TEST_WEBHOOK_HOSTS = (("hooks.example.com", "93.184.216.34"), ("stock.example.com", "93.184.216.34"),
+                      ("intranet-hooks.example.com", "10.0.0.5"))
+
+
 def make_settings(database_url: str, port: int, **overrides: object) -> Settings:
     base = f"http://127.0.0.1:{port}"
     values: dict[str, object] = dict(
@@ -61,6 +65,8 @@ def make_settings(database_url: str, port: int, **overrides: object) -> Settings
         login_max_failures_per_address=10_000,
         # No delivery worker in the tests' servers: the webhook tests start their own.
         webhook_worker=False,
+        # The example names the tests subscribe with, answered without DNS (none here).
+        webhook_hosts=TEST_WEBHOOK_HOSTS,
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -96,6 +102,7 @@ def start_live_server(settings: Settings, port: int, log_path: str, workers: int
         ORDERCHAMP_RATE_LIMIT_MAX_QUERY_COST=str(settings.rate_limit_max_query_cost),
         ORDERCHAMP_REDIS_URL=settings.redis_url or "",
         ORDERCHAMP_WEBHOOK_WORKER="1" if settings.webhook_worker else "0",
+        ORDERCHAMP_WEBHOOK_HOSTS=",".join(f"{name}={ip}" for name, ip in settings.webhook_hosts),
     )
     env.update(extra_env or {})
     cmd = [sys.executable, "-m", "uvicorn", "orderchamp_auth.server.app:create_app", "--factory",
@@ -175,12 +182,16 @@ class World:
             return PartnerApp(app.client_id, secret, application_url, uris, partner.id, app.id)
 
     def private_token(self, account_id: int, scopes: str) -> str:
+        return self.private_token_with_secret(account_id, scopes)[0]
+
+    def private_token_with_secret(self, account_id: int, scopes: str) -> tuple[str, str, int]:
+        """A new private token's value, its webhook signing secret and its id."""
         with self.platform.database.write() as db:
-            _, value = create_private_token(
-                db, account_id=account_id, name=unique("token"), scopes=ScopeSet.parse(scopes), user_id=None,
-                now=utcnow(),
+            token, value, webhook_secret = create_private_token(
+                db, self.platform.secret_box, account_id=account_id, name=unique("token"),
+                scopes=ScopeSet.parse(scopes), user_id=None, now=utcnow(),
             )
-            return value
+            return value, webhook_secret, token.id
 
 
 _INPUT = re.compile(r"<input\b([^>]*)>", re.I)

@@ -66,9 +66,14 @@ def test_a_private_token_is_shown_once_and_stops_working_when_revoked(live, worl
     expect(page.get_by_text("it is shown only once")).to_be_visible()
     token = page.locator("#new-token").input_value()
     assert token.startswith("ocp_")
-    page.get_by_role("button", name="Copy").click()
+    copy_token, copy_secret = page.get_by_role("button", name="Copy", exact=True).all()
+    copy_token.click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == token
+    webhook_secret = page.locator("#new-webhook-secret").input_value()
+    assert webhook_secret.startswith("ocw_")
+    copy_secret.click()
+    assert page.evaluate("navigator.clipboard.readText()") == webhook_secret
     screenshot(page, "api-token-created")
     api = httpx.post(f"{live.base_url}/v1/graphql", json={"query": "{ account { name } }"},
                      headers={"Authorization": f"Bearer {token}"})
@@ -79,7 +84,20 @@ def test_a_private_token_is_shown_once_and_stops_working_when_revoked(live, worl
     row = page.locator("tr", has_text="ERP sync")
     expect(row).to_contain_text(token[:10])
     expect(row).to_contain_text("products_write")
+    expect(page.locator("#new-webhook-secret")).to_have_count(0)
     screenshot(page, "api-tokens")
+    row.get_by_role("button", name="Signing secret of ERP sync").click()  # a POST: shown again
+    expect(page.locator("#webhook-secret")).to_have_value(webhook_secret)
+    page.locator("tr", has_text="ERP sync").get_by_role("button", name="Rotate secret of ERP sync").click()
+    expect(page.get_by_role("heading", name=re.compile("rotated"))).to_be_visible()
+    rotated = page.locator("#webhook-secret").input_value()
+    assert rotated.startswith("ocw_") and rotated != webhook_secret
+
+    # The sandbox's test order (the account has no products yet: it says so).
+    page.goto("/backoffice/api")
+    page.get_by_role("button", name="Place a test order").click()
+    expect(page.get_by_role("status")).to_contain_text("no products to order")
+    row = page.locator("tr", has_text="ERP sync")
     row.get_by_role("button", name="Revoke ERP sync").click()  # the confirmation is accepted
     expect(page.get_by_role("status")).to_contain_text("The token “ERP sync” was revoked.")
     assert httpx.post(f"{live.base_url}/v1/graphql", json={"query": "{ account { name } }"},

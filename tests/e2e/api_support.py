@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from orderchamp_auth.server.api.webhook_payloads import api_payload
 from orderchamp_auth.server.demo_catalogue import seed_catalogue
 
 from ..support import World
@@ -21,7 +22,7 @@ class SeededAccount:
 def seeded_account(world: World) -> SeededAccount:
     supplier = world.supplier()
     with world.platform.database.write() as db:
-        seed_catalogue(db, supplier.account_id, products=30, orders=60)
+        seed_catalogue(db, supplier.account_id, api_payload, products=30, orders=60)
     return SeededAccount(supplier.account_id, supplier.email)
 
 

@@ -211,7 +211,7 @@ def test_a_write_on_the_event_loop_does_not_wait_and_writing_waits_without_block
             refused_after, committed_on, loop_thread, ticks = running.result(timeout=30)
         assert refused_after < 0.1
         assert ticks > 20  # about 100 if the loop was free for the whole second
-        if _is_sqlite(migrated_database_url):
+        if is_sqlite(migrated_database_url):
             assert committed_on != loop_thread
         else:
             assert committed_on == loop_thread

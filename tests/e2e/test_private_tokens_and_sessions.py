@@ -184,3 +184,40 @@ def test_new_token_cookie_is_sealed_and_bound_to_the_session(live, world: World,
     page = thief.http.get("/backoffice/api").text
     assert 'id="new-token"' not in page
     assert 'id="new-token"' in owner.http.get("/backoffice/api").text
+
+
+def test_a_private_tokens_webhook_secret_is_shown_once_revealed_and_rotated_by_post(live, world: World,
+                                                                                    browser: Browser, platform):
+    supplier = world.supplier()
+    browser.login(supplier.email)
+    create_token(browser, "Hook script", ["products_read"])
+    created = browser.http.get("/backoffice/api").text
+    secret = re.search(r'id="new-webhook-secret" readonly value="(ocw_[^"]+)"', created).group(1)
+    listing = browser.http.get("/backoffice/api").text
+    assert secret not in listing  # shown once
+    token_id = re.search(r'action="/backoffice/api/tokens/(\d+)/webhook-secret"', listing).group(1)
+    with platform.database.read() as db:
+        stored = db.webhook_subscriptions.signing_secret(int(token_id)).secret_encrypted
+    assert secret not in stored and platform.secret_box.decrypt(stored) == secret  # encrypted at rest
+
+    # Revealed only in answer to a POST with the form's CSRF token.
+    refused = browser.http.post(f"/backoffice/api/tokens/{token_id}/webhook-secret", data={})
+    assert refused.status_code in (400, 403) and secret not in refused.text
+    csrf = dict(form_fields(listing, f"/backoffice/api/tokens/{token_id}/webhook-secret"))["csrf_token"]
+    shown = browser.http.post(f"/backoffice/api/tokens/{token_id}/webhook-secret", data={"csrf_token": csrf})
+    assert shown.status_code == 200 and f'value="{secret}"' in shown.text
+
+    rotated = browser.http.post(f"/backoffice/api/tokens/{token_id}/rotate-webhook-secret",
+                                data={"csrf_token": csrf})
+    new_secret = re.search(r'id="webhook-secret" readonly value="(ocw_[^"]+)"', rotated.text).group(1)
+    assert rotated.status_code == 200 and new_secret != secret and "rotated" in rotated.text
+    again = browser.http.post(f"/backoffice/api/tokens/{token_id}/webhook-secret", data={"csrf_token": csrf})
+    assert f'value="{new_secret}"' in again.text
+
+    # Another account's user cannot see it.
+    stranger = world.supplier()
+    other = Browser(live.base_url)
+    other.login(stranger.email)
+    other_csrf = other.csrf("/backoffice/api")
+    refused = other.http.post(f"/backoffice/api/tokens/{token_id}/webhook-secret", data={"csrf_token": other_csrf})
+    assert refused.status_code == 404 and new_secret not in refused.text

@@ -77,10 +77,78 @@ def test_an_app_sees_and_changes_only_its_own_subscriptions(world, live):
     assert api.data(LIST)["webhooks"]["totalCount"] == 1
 
 
-def test_a_private_token_cannot_subscribe(world, live):
+def test_a_private_token_subscribes_with_the_scopes_of_its_topics(world, live):
     supplier = world.supplier()
     api = Api(live.base_url, world.private_token(supplier.account_id, "products_read"))
+    made = api.data(SUBSCRIBE, {"topic": "PRODUCT_UPDATED", "address": "https://hooks.example.com/p"})["webhookCreate"]
+    assert made["userErrors"] == [] and made["webhook"]["topic"] == "PRODUCT_UPDATED"
+    refused = api.data(SUBSCRIBE, {"topic": "ORDER_CREATED", "address": "https://hooks.example.com/o"})["webhookCreate"]
+    assert refused["webhook"] is None
+    assert refused["userErrors"] == [
+        {"field": ["input", "topic"], "message": "The topic ORDER_CREATED needs the orders_read scope."}]
+    listed = api.data(LIST)["webhooks"]
+    assert listed["totalCount"] == 1 and listed["nodes"][0]["id"] == made["webhook"]["id"]
+    # Another private token of the account sees and changes none of them.
+    other = Api(live.base_url, world.private_token(supplier.account_id, "products_read"))
+    assert other.data(LIST)["webhooks"]["totalCount"] == 0
+    gone = other.data(DELETE, {"id": made["webhook"]["id"]})["webhookDelete"]
+    assert gone["deletedWebhookId"] is None and gone["userErrors"][0]["field"] == ["input", "id"]
+    changed = api.data(UPDATE, {"id": made["webhook"]["id"], "address": "https://hooks.example.com/v2"})
+    assert changed["webhookUpdate"]["userErrors"] == []
+
+
+def test_revoking_a_private_token_removes_its_subscriptions_and_secret(world, live):
+    from orderchamp_auth.server.oauth.private_tokens import revoke_private_token
+    from orderchamp_auth.server.store.database import utcnow
+    from orderchamp_auth.server.store.repositories.webhooks import Owner
+
+    supplier = world.supplier()
+    value, _, token_id = world.private_token_with_secret(supplier.account_id, "products_read")
+    api = Api(live.base_url, value)
+    assert api.data(SUBSCRIBE, {"topic": "PRODUCT_CREATED", "address": "https://hooks.example.com/p"})[
+        "webhookCreate"]["userErrors"] == []
+    with world.platform.database.write() as db:
+        assert db.webhook_subscriptions.count_for(supplier.account_id, Owner(token_id=token_id)) == 1
+        revoke_private_token(db, account_id=supplier.account_id, token_id=token_id, now=utcnow())
+    with world.platform.database.read() as db:
+        assert db.webhook_subscriptions.count_for(supplier.account_id, Owner(token_id=token_id)) == 0
+        assert db.webhook_subscriptions.signing_secret(token_id) is None
+        assert db.webhook_subscriptions.targets(supplier.account_id, "PRODUCT_CREATED") == []
+
+
+def test_a_host_that_resolves_to_a_private_address_or_not_at_all_is_a_user_error(world, live):
+    _, _, api = _app_api(world, live)
+    for address, message in (
+            ("https://intranet-hooks.example.com/h", "The address resolves to a private or reserved network address."),
+            ("https://no-such-host.invalid/h", "The address's host name does not resolve.")):
+        result = api.data(SUBSCRIBE, {"topic": "PRODUCT_UPDATED", "address": address})["webhookCreate"]
+        assert result == {"webhook": None, "userErrors": [{"field": ["input", "address"], "message": message}]}
+    webhook = api.data(SUBSCRIBE, {"topic": "PRODUCT_UPDATED", "address": "https://hooks.example.com/p"})[
+        "webhookCreate"]["webhook"]
+    moved = api.data(UPDATE, {"id": webhook["id"], "address": "https://intranet-hooks.example.com/h"})["webhookUpdate"]
+    assert moved["webhook"] is None and "private" in moved["userErrors"][0]["message"]
+    assert api.data(LIST)["webhooks"]["nodes"][0]["address"] == "https://hooks.example.com/p"
+
+
+def test_addresses_are_checked_through_aliases_fragments_and_literals(world, live):
+    _, _, api = _app_api(world, live)
+    document = """mutation { a: webhookCreate(input: {topic: PRODUCT_UPDATED, address: "https://hooks.example.com/a"}) {
+      userErrors { message } }
+      ...More }
+    fragment More on Mutation { b: webhookCreate(input: {topic: PRODUCT_CREATED,
+      address: " https://intranet-hooks.example.com/b "}) { userErrors { message } } }"""
+    result = api.data(document)
+    assert result["a"]["userErrors"] == []
+    assert result["b"]["userErrors"] == [{"message": "The address resolves to a private or reserved network address."}]
+
+
+def test_a_token_older_than_signing_secrets_is_told_to_make_one_first(world, live):
+    supplier = world.supplier()
+    value, _, token_id = world.private_token_with_secret(supplier.account_id, "products_read")
+    with world.platform.database.write() as db:  # as a token made before migration 0009 is
+        db.session.delete(db.webhook_subscriptions.signing_secret(token_id))
+    api = Api(live.base_url, value)
     refused = api.data(SUBSCRIBE, {"topic": "PRODUCT_UPDATED", "address": "https://hooks.example.com/p"})
     assert refused["webhookCreate"]["webhook"] is None
-    assert "app's access token" in refused["webhookCreate"]["userErrors"][0]["message"]
+    assert "no webhook signing secret yet" in refused["webhookCreate"]["userErrors"][0]["message"]
     assert api.data(LIST)["webhooks"]["totalCount"] == 0

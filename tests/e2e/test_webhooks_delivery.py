@@ -12,11 +12,12 @@ import pytest
 
 from orderchamp_auth.client import verify_webhook_request
 from orderchamp_auth.protocol.global_ids import encode_global_id
+from orderchamp_auth.server.store.repositories.webhooks import Owner
 from orderchamp_auth.server.webhooks.outbox import record_event
 
-from ..support import Browser, LiveServer, Supplier, World, free_port, start_live_server
+from ..support import Browser, LiveServer, Supplier, World, free_port
 from .api_support import Api
-from .webhook_support import Receiver, install, start_receiver, wait_for_delivery
+from .webhook_support import Receiver, install, start_hooks_server, start_receiver, wait_for_delivery
 
 SUBSCRIBE = """mutation($topic: WebhookTopic!, $address: String!) {
   webhookCreate(input: {topic: $topic, address: $address}) { webhook { id topic address } userErrors { field message } } }"""
@@ -30,16 +31,7 @@ PRODUCT = """query($id: ID!) { product(id: $id) { id title description brand cre
 
 @pytest.fixture(scope="module")
 def hooks(settings, tmp_path_factory) -> Iterator[LiveServer]:
-    """A server whose worker delivers to loopback, retrying after a fraction of a second."""
-    port = free_port()
-    from dataclasses import replace
-
-    server = start_live_server(
-        replace(settings, web_url=f"http://127.0.0.1:{port}", api_url=f"http://127.0.0.1:{port}/v1",
-                webhook_worker=True),
-        port, str(tmp_path_factory.mktemp("hooks") / "server.log"),
-        extra_env={"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2,0.2",
-                   "ORDERCHAMP_WEBHOOK_POLL_MS": "50", "ORDERCHAMP_WEBHOOK_LEASE_MS": "10000"})
+    server = start_hooks_server(settings, str(tmp_path_factory.mktemp("hooks") / "server.log"))
     yield server
     server.stop()
 
@@ -168,7 +160,7 @@ def test_uninstalling_sends_app_uninstalled_after_the_tokens_stop_working(world,
     assert token_status_on_arrival == [401]
     # The subscriptions went with the installation.
     with world.platform.database.read() as db:
-        assert db.webhook_subscriptions.count_for(supplier.account_id, app.app_id) == 0
+        assert db.webhook_subscriptions.count_for(supplier.account_id, Owner(app_id=app.app_id)) == 0
 
 
 def test_the_example_app_subscribes_on_install_and_shows_the_product_updates_it_receives(world, hooks):
@@ -253,3 +245,39 @@ def test_the_readme_app_receives_its_first_webhook(world, hooks, tmp_path):
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     assert registration.client_secret not in stderr
+
+
+def test_a_private_tokens_subscription_is_delivered_signed_with_its_own_secret(world, hooks, receiver):
+    from orderchamp_auth.client import WebhookVerificationError
+    from orderchamp_auth.server.oauth.private_tokens import rotate_webhook_secret
+    from orderchamp_auth.server.store.database import utcnow
+
+    supplier = world.supplier()
+    value, secret, token_id = world.private_token_with_secret(supplier.account_id, "products_write")
+    assert secret.startswith("ocw_")
+    api = Api(hooks.base_url, value)
+    made = api.data(SUBSCRIBE, {"topic": "PRODUCT_UPDATED", "address": receiver.url + "/mine"})["webhookCreate"]
+    assert made["userErrors"] == []
+    product_id = api.data(CREATE, {"t": "Kettle"})["productCreate"]["product"]["id"]
+    api.data(UPDATE, {"id": product_id, "t": "Red kettle"})
+
+    (delivery,) = receiver.wait_for(1)
+    webhook = verify_webhook_request(delivery.body, delivery.headers, secret)
+    assert webhook.event == "PRODUCT_UPDATED" and delivery.path == "/mine"
+    assert webhook.account_id == encode_global_id("Account", supplier.account_id)
+    assert json.loads(delivery.body)["data"]["product"]["title"] == "Red kettle"
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(delivery.body, delivery.headers, "ocw_not-the-secret")
+    other_secret = world.private_token_with_secret(supplier.account_id, "products_read")[1]
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(delivery.body, delivery.headers, other_secret)
+
+    # Rotated: the next delivery is signed with the new secret only.
+    with world.platform.database.write() as db:
+        _, rotated = rotate_webhook_secret(db, world.platform.secret_box, account_id=supplier.account_id,
+                                           token_id=token_id, now=utcnow())
+    api.data(UPDATE, {"id": product_id, "t": "Green kettle"})
+    second = receiver.wait_for(2)[1]
+    verify_webhook_request(second.body, second.headers, rotated)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook_request(second.body, second.headers, secret)

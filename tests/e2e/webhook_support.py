@@ -6,15 +6,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from orderchamp_auth.protocol.scopes import ScopeSet
 from orderchamp_auth.protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret
+from orderchamp_auth.server.settings import Settings
 from orderchamp_auth.server.store.database import utcnow
 from orderchamp_auth.server.store.models import TokenKindName
 
-from ..support import PartnerApp, World
+from ..support import LiveServer, PartnerApp, World, free_port, start_live_server
 from .cli_support import Serving, running
 
 DELIVERY_BOUND = 60.0  # seconds a test waits for a delivery: far beyond the worker's poll
@@ -109,6 +110,17 @@ def wait_for_delivery(world: World, webhook_id: str, status: str) -> tuple[objec
         if time.monotonic() > deadline:
             raise AssertionError(f"delivery {webhook_id} is {stored and stored.status}, not {status}")
         time.sleep(0.02)
+
+
+def start_hooks_server(settings: Settings, log_path: str) -> LiveServer:
+    """A server whose worker delivers to loopback, retrying after a fraction of a second."""
+    port = free_port()
+    return start_live_server(
+        replace(settings, web_url=f"http://127.0.0.1:{port}", api_url=f"http://127.0.0.1:{port}/v1",
+                webhook_worker=True),
+        port, log_path,
+        extra_env={"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2,0.2",
+                   "ORDERCHAMP_WEBHOOK_POLL_MS": "50", "ORDERCHAMP_WEBHOOK_LEASE_MS": "10000"})
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from orderchamp_auth.protocol.global_ids import encode_global_id
 from orderchamp_auth.protocol.scopes import Scope
 from orderchamp_auth.server.admin import create_account, create_user
+from orderchamp_auth.server.api.webhook_payloads import api_payload
 from orderchamp_auth.server.demo_catalogue import seed_catalogue
 from orderchamp_auth.server.store import models as m
 
@@ -126,8 +127,8 @@ def build_fuzz_world(world: World, base_url: str) -> FuzzWorld:
     stranger = _person(world)
     other = _account_of(world, stranger, f"{marker} shop")
     with world.platform.database.write() as db:
-        seed_catalogue(db, home, products=10, orders=16)
-        seed_catalogue(db, other, products=10, orders=16)
+        seed_catalogue(db, home, api_payload, products=10, orders=16)
+        seed_catalogue(db, other, api_payload, products=10, orders=16)
     _mark_other_account(world, other, marker)
     foreign = {gid for ids in global_ids_of(world, other).values() for gid in ids}
 

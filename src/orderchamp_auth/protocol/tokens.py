@@ -17,6 +17,7 @@ class TokenKind(str, enum.Enum):
     APP_TOKEN = "oca_"
     AUTHORIZATION_CODE = "occ_"
     CLIENT_SECRET = "ocs_"
+    WEBHOOK_SECRET = "ocw_"  # a private token's webhook signing secret
 
 
 TOKEN_BYTES = 32

@@ -18,6 +18,7 @@ from .api.endpoint import GraphQLEndpoint
 from .api.graphiql import graphiql_page
 from .api.schema import build_api_schema
 from .api.throttle import RateLimitGate
+from .api.webhook_payloads import api_payload
 from .errors import PlatformError
 from .keys import SecretBox
 from .oauth.bearer import BearerAuthenticator
@@ -44,6 +45,7 @@ from .web.errors import http_error_handler, platform_error_handler, write_lock_h
 from .web.platform import Platform
 from .web.render import build_templates
 from .web.security import SecurityHeadersMiddleware
+from .webhooks.addresses import resolver_for
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -63,6 +65,7 @@ def build_platform(settings: Settings, database: Database | None = None) -> Plat
         client_secrets=ClientSecrets(box),
         authenticator=BearerAuthenticator(check_interval=settings.auth_cache_check_interval),
         templates=build_templates(),
+        object_payloads=api_payload,
     )
 
 
@@ -100,7 +103,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                               graphiql_page(f"{api_path}/graphql"),
                               response_cache_bytes=settings.api_response_cache_mb * 1024 * 1024, metrics=metrics,
                               rate_limits=rate_limits, engine=settings.api_engine,
-                              allow_loopback_webhooks=settings.webhook_allow_loopback)
+                              allow_loopback_webhooks=settings.webhook_allow_loopback,
+                              webhook_resolver=resolver_for(settings.webhook_hosts))
     routes = [
         Route(f"{api_path}/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),

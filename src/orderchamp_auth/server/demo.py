@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 from ..protocol.scopes import ScopeSet
 from ..protocol.tokens import TokenKind, hash_secret
 from .admin import create_account, create_user
+from .api.webhook_payloads import api_payload
 from .demo_catalogue import seed_catalogue
 from .errors import PlatformError, ValidationError
-from .keys import derive_key
+from .keys import SecretBox, derive_key
 from .oauth.apps import create_app
 from .oauth.clients import ClientSecrets
 from .oauth.private_tokens import create_private_token
@@ -105,9 +106,9 @@ def seed_demo(settings: Settings, database: Database, client_secrets: ClientSecr
                     f"{SECRET_FILE} of another directory); use that key, or another database"
                 ) from None
 
-        seed_catalogue(db, account.id)
+        seed_catalogue(db, account.id, api_payload)
 
-        private_token = _demo_private_token(db, settings.secret_keys, account.id, supplier_user)
+        private_token = _demo_private_token(db, client_secrets.box, settings.secret_keys, account.id, supplier_user)
         return DemoData(
             web_url=settings.web_url,
             api_url=settings.api_url,
@@ -135,7 +136,8 @@ def demo_token_value(secret_key: str, account_id: int, generation: int) -> str:
     return TokenKind.PRIVATE_TOKEN.value + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _demo_private_token(tx: Transaction, secret_keys: tuple[str, ...], account_id: int, user_id: int) -> str:
+def _demo_private_token(tx: Transaction, box: SecretBox, secret_keys: tuple[str, ...], account_id: int,
+                        user_id: int) -> str:
     """The demo token still in use (derived from any configured key, so a key rotation keeps
     it), or else the first generation under the newest key that was never revoked."""
     candidates = [demo_token_value(key, account_id, n) for key in secret_keys for n in range(TOKEN_GENERATIONS)]
@@ -146,7 +148,7 @@ def _demo_private_token(tx: Transaction, secret_keys: tuple[str, ...], account_i
             return value
     for value in candidates[:TOKEN_GENERATIONS]:
         if hash_secret(value) not in stored:
-            create_private_token(tx, account_id=account_id, name=TOKEN_NAME, scopes=ScopeSet.all(),
+            create_private_token(tx, box, account_id=account_id, name=TOKEN_NAME, scopes=ScopeSet.all(),
                                  user_id=user_id, now=utcnow(), value=value)
             return value
     raise ValidationError(f"The demo token was revoked {TOKEN_GENERATIONS} times; create one with `token create`.")

@@ -8,17 +8,22 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from .errors import ValidationError
+from .store.database import utcnow
 from .store.repositories.catalogue_seed import (
     CatalogueSeed,
     CustomerSeed,
     InvoiceSeed,
     OrderLineSeed,
     OrderSeed,
+    PlacedOrder,
     ProductSeed,
+    Seeded,
     ShipmentSeed,
     VariantSeed,
 )
 from .store.transaction import Transaction
+from .webhooks.outbox import ObjectPayloads, Payload, record_event, record_events
 
 ADJECTIVES = ["Cozy", "Bright", "Little", "Happy", "Wooden", "Soft", "Rainbow", "Classic", "Tiny", "Organic"]
 THINGS = ["Teddy Bear", "Rattle", "Stacking Rings", "Baby Blanket", "Puzzle", "Play Mat", "Bib", "Night Light",
@@ -33,14 +38,52 @@ CARRIERS = [("PostNL", "https://postnl.nl/tracktrace/?B="), ("DHL", "https://www
             ("DPD", "https://tracking.dpd.de/parcelstatus?query=")]
 
 
-def seed_catalogue(tx: Transaction, account_id: int, *, products: int = 50, orders: int = 200) -> bool:
-    """Fill the account once, in the caller's write transaction ``tx``; returns False when it
-    already has products."""
+TEST_RETAILER = "Test retailer"
+TEST_RETAILER_EMAIL = "test-retailer@orderchamp.test"
+MAX_TEST_ORDER_PRODUCTS = 20
+
+
+def seed_catalogue(tx: Transaction, account_id: int, payloads: ObjectPayloads, *, products: int = 50,
+                   orders: int = 200) -> bool:
+    """Fill the account once, in the caller's write transaction ``tx``, recording the webhook
+    events of what it made (``PRODUCT_CREATED``, ``CUSTOMER_CREATED``, ``ORDER_CREATED``: with
+    nobody subscribed, one lookup per topic, and ``payloads`` never called); returns False
+    when it already has products."""
     catalogue = tx.catalogue_seed
     if catalogue.has_products(account_id):
         return False
-    catalogue.insert(account_id, build_catalogue(account_id, products=products, orders=orders))
+    seeded = catalogue.insert(account_id, build_catalogue(account_id, products=products, orders=orders))
+    _record_created(tx, account_id, seeded, payloads)
     return True
+
+
+def _payload(payloads: ObjectPayloads, tx: Transaction, account_id: int, topic: str, object_id: int) -> Payload:
+    return lambda: payloads(tx, account_id, topic, object_id)
+
+
+def _record_created(tx: Transaction, account_id: int, seeded: Seeded, payloads: ObjectPayloads) -> None:
+    for topic, ids in (("PRODUCT_CREATED", seeded.products), ("CUSTOMER_CREATED", seeded.customers),
+                       ("ORDER_CREATED", seeded.orders)):
+        record_events(tx, account_id, topic, [_payload(payloads, tx, account_id, topic, i) for i in ids])
+
+
+def place_test_order(tx: Transaction, account_id: int, payloads: ObjectPayloads, *, products: int = 3) -> PlacedOrder:
+    """A test retailer's new order of the account's first ``products`` products (the sandbox's
+    way to make ``ORDER_CREATED``: the back office's button and ``order create``), with its
+    events recorded in ``tx``."""
+    if not 1 <= products <= MAX_TEST_ORDER_PRODUCTS:
+        raise ValidationError("The order was not placed.",
+                              fields={"products": f"Order 1 to {MAX_TEST_ORDER_PRODUCTS} products."})
+    placed = tx.catalogue_seed.place_order(
+        account_id, products=products, now=utcnow(),
+        customer=CustomerSeed(TEST_RETAILER, TEST_RETAILER_EMAIL, "Teststraat 1, Amsterdam", utcnow()))
+    if placed is None:
+        raise ValidationError("The account has no products to order: create a product first.")
+    if placed.customer_created:
+        record_event(tx, account_id, "CUSTOMER_CREATED",
+                     _payload(payloads, tx, account_id, "CUSTOMER_CREATED", placed.customer_id))
+    record_event(tx, account_id, "ORDER_CREATED", _payload(payloads, tx, account_id, "ORDER_CREATED", placed.order_id))
+    return placed
 
 
 def build_catalogue(account_id: int, *, products: int, orders: int) -> CatalogueSeed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -72,6 +73,9 @@ class Settings:
     webhook_retry_delays: tuple[float, ...] = ()
     webhook_lease_ms: int = 30_000
     webhook_poll_ms: int = 250
+    # fixed answers for webhook host names ("name=IP", like /etc/hosts, checked like any other
+    # answer), asked before DNS at subscribe and delivery time: for tests and closed networks
+    webhook_hosts: tuple[tuple[str, str], ...] = ()
 
     @property
     def secret_key(self) -> str:
@@ -204,6 +208,24 @@ def _delays(env: dict[str, str], name: str) -> tuple[float, ...]:
     return delays
 
 
+def _hosts(env: dict[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    found = []
+    for part in env.get(name, "").split(","):
+        if not part.strip():
+            continue
+        host, _, ip = part.partition("=")
+        try:
+            ipaddress.ip_address(ip.strip())
+        except ValueError:
+            raise SettingsError(f"{name} must be name=IP pairs separated by commas, not {part.strip()!r}") from None
+        if not host.strip():
+            raise SettingsError(f"{name} must be name=IP pairs separated by commas, not {part.strip()!r}")
+        found.append((host.strip().lower(), ip.strip()))
+    if len(found) > 100:
+        raise SettingsError(f"{name} can name at most 100 hosts")
+    return tuple(found)
+
+
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
     raw = env.get(name) or choices[0]
     if raw not in choices:
@@ -290,4 +312,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         # going would let another worker send the delivery a second time.
         webhook_lease_ms=_int(env, "ORDERCHAMP_WEBHOOK_LEASE_MS", 30_000, low=10_000, high=3_600_000),
         webhook_poll_ms=_int(env, "ORDERCHAMP_WEBHOOK_POLL_MS", 250, low=10, high=60_000),
+        webhook_hosts=_hosts(env, "ORDERCHAMP_WEBHOOK_HOSTS"),
     )

@@ -7,9 +7,12 @@ import pytest
 from orderchamp_auth.protocol.scopes import ScopeSet
 from orderchamp_auth.protocol.tokens import hash_secret
 from orderchamp_auth.server.admin import create_account
+from orderchamp_auth.server.keys import SecretBox
 from orderchamp_auth.server.oauth.bearer import BearerAuthenticator
 from orderchamp_auth.server.oauth.private_tokens import create_private_token, revoke_private_token
 from orderchamp_auth.server.store.database import Database, utcnow
+
+from ..support import TEST_SECRET_KEY
 
 
 class FakeClock:
@@ -36,8 +39,8 @@ def lookup(auth: BearerAuthenticator, database: Database, value: str):
 def make_token(database: Database) -> tuple[int, int, str]:
     with database.write() as session:
         account = create_account(session, name="Cache Shop")
-        token, value = create_private_token(session, account_id=account.id, name="t", scopes=ScopeSet.parse("account_read"),
-                                            user_id=None, now=utcnow())
+        token, value, _ = create_private_token(session, SecretBox((TEST_SECRET_KEY,)), account_id=account.id, name="t",
+                                               scopes=ScopeSet.parse("account_read"), user_id=None, now=utcnow())
         return account.id, token.id, value
 
 

@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 
-from orderchamp_auth.server.webhooks.addresses import AddressRefused, check_address, resolve_checked
+from orderchamp_auth.server.webhooks.addresses import (
+    MAX_LOOKUPS,
+    AddressRefused,
+    check_address,
+    check_addresses,
+    fixed_hosts_resolver,
+    resolve_checked,
+)
 
 
 @pytest.mark.parametrize("address", [
@@ -74,3 +81,79 @@ def test_a_public_answer_gives_the_address_to_connect_to():
 def test_a_name_that_does_not_resolve_is_refused():
     with pytest.raises(AddressRefused, match="does not resolve"):
         asyncio.run(resolve_checked("https://gone.example.com/", allow_loopback=False, resolver=_resolver({})))
+
+
+# Subscribe time: the API looks the hosts up before its write transaction (check_addresses).
+
+def test_subscribe_time_lookups_refuse_private_answers_and_unknown_names():
+    resolver = _resolver({"hooks.example.com": ["93.184.216.34"], "rebind.example.com": ["93.184.216.34", "10.0.0.5"]})
+    found = asyncio.run(check_addresses(
+        ["https://hooks.example.com/a", "https://rebind.example.com/b", "https://gone.example.com/c",
+         "https://10.1.2.3/d", "https://93.184.216.34/e"], allow_loopback=False, resolver=resolver))
+    assert found == {
+        "https://hooks.example.com/a": None,
+        "https://rebind.example.com/b": "The address resolves to a private or reserved network address.",
+        "https://gone.example.com/c": "The address's host name does not resolve.",
+        "https://10.1.2.3/d": "The address must be on a public network.",
+        "https://93.184.216.34/e": None,
+    }
+
+
+def test_a_lookup_that_hangs_is_cut_at_the_timeout_and_refused():
+    async def hanging(host: str, port: int) -> list[str]:
+        await asyncio.sleep(3600)
+        return ["93.184.216.34"]
+
+    async def main() -> tuple[dict[str, str | None], bool]:
+        ticks = 0
+
+        async def tick() -> None:  # the loop keeps running while the lookup waits
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.create_task(tick())
+        found = await check_addresses(["https://slow.example.com/"], allow_loopback=False, resolver=hanging,
+                                      timeout=0.2)
+        ticker.cancel()
+        return found, ticks > 1
+
+    found, loop_ran = asyncio.run(main())
+    assert found == {"https://slow.example.com/": "The address's host name did not resolve in time."}
+    assert loop_ran
+
+
+def test_at_most_so_many_addresses_are_looked_up_for_one_request():
+    asked: list[str] = []
+
+    async def counting(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["93.184.216.34"]
+
+    addresses = [f"https://h{n}.example.com/" for n in range(MAX_LOOKUPS + 3)]
+    found = asyncio.run(check_addresses(addresses + addresses[:2], allow_loopback=False, resolver=counting))
+    assert len(asked) == MAX_LOOKUPS  # duplicates asked once, the ones past the bound not at all
+    assert [found[a] for a in addresses[:MAX_LOOKUPS]] == [None] * MAX_LOOKUPS
+    assert all("At most" in (found[a] or "") for a in addresses[MAX_LOOKUPS:])
+
+
+def test_fixed_hosts_answer_before_the_fallback_and_are_checked_like_dns():
+    fallback = _resolver({"other.example.com": ["93.184.216.34"]})
+    resolver = fixed_hosts_resolver({"Hooks.Example.com": "10.0.0.9"}, fallback)
+    assert asyncio.run(resolver("hooks.example.com.", 443)) == ["10.0.0.9"]
+    assert asyncio.run(resolver("other.example.com", 443)) == ["93.184.216.34"]
+    with pytest.raises(AddressRefused, match="private or reserved"):
+        asyncio.run(resolve_checked("https://hooks.example.com/", allow_loopback=False, resolver=resolver))
+
+
+def test_the_fixed_hosts_setting_is_name_ip_pairs(tmp_path):
+    from orderchamp_auth.server.settings import SettingsError, load_settings
+
+    base = {"ORDERCHAMP_SECRET_KEY": "k" * 32, "DATABASE_URL": "sqlite:///x.sqlite3", "ORDERCHAMP_DATA_DIR": str(tmp_path)}
+    assert load_settings(base).webhook_hosts == ()
+    settings = load_settings({**base, "ORDERCHAMP_WEBHOOK_HOSTS": " Hooks.Example.com=93.184.216.34, v6.example.com=2606:2800::1,"})
+    assert settings.webhook_hosts == (("hooks.example.com", "93.184.216.34"), ("v6.example.com", "2606:2800::1"))
+    for bad in ("hooks.example.com", "hooks.example.com=not-an-ip", "=1.2.3.4"):
+        with pytest.raises(SettingsError, match="ORDERCHAMP_WEBHOOK_HOSTS"):
+            load_settings({**base, "ORDERCHAMP_WEBHOOK_HOSTS": bad})

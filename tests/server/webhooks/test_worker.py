@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from orderchamp_auth.server.store.repositories.webhooks import Owner
 from orderchamp_auth.server.webhooks.outbox import record_event
 from orderchamp_auth.server.webhooks.sender import SafeSender
 from orderchamp_auth.server.webhooks.worker import DeliveryWorker, RetrySchedule, WorkerConfig
@@ -52,7 +53,7 @@ def test_after_the_schedule_the_delivery_fails_and_a_subscription_failing_long_e
     receiver.close()
     with platform.database.read() as db:
         stored = db.webhook_deliveries.by_webhook_id(delivery.webhook_id)
-        subscription = db.webhook_subscriptions.get(supplier.account_id, app.app_id, subscription_id)
+        subscription = db.webhook_subscriptions.get(supplier.account_id, Owner(app_id=app.app_id), subscription_id)
     assert stored is not None and (stored.status, stored.attempts, stored.last_status_code) == ("failed", 2, 503)
     assert subscription is not None and subscription.disabled_at is not None
     assert "503" in subscription.disabled_reason
@@ -71,10 +72,10 @@ def test_a_success_ends_a_failing_streak(world, platform):
     config = WorkerConfig(schedule=RetrySchedule((0.0,), jitter=0.0))
     _pass(platform, config)
     with platform.database.read() as db:
-        failing = db.webhook_subscriptions.get(supplier.account_id, app.app_id, subscription_id)
+        failing = db.webhook_subscriptions.get(supplier.account_id, Owner(app_id=app.app_id), subscription_id)
         assert failing is not None and failing.failing_since is not None and failing.disabled_at is None
     _pass(platform, config)
     receiver.close()
     with platform.database.read() as db:
-        recovered = db.webhook_subscriptions.get(supplier.account_id, app.app_id, subscription_id)
+        recovered = db.webhook_subscriptions.get(supplier.account_id, Owner(app_id=app.app_id), subscription_id)
     assert recovered is not None and recovered.failing_since is None and recovered.disabled_at is None

@@ -3,6 +3,7 @@ source (an ORM session for mutations), the catalogue repository and the request'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,6 +24,9 @@ class RequestContext:
     # addresses may be on loopback (``Settings.webhook_allow_loopback``).
     token_id: int | None = None
     allow_loopback_webhooks: bool = False
+    # What the endpoint's lookups, before the transaction, found wrong with each webhook
+    # address of the request (None: nothing); an address not in it is not subscribed to.
+    webhook_addresses: Mapping[str, str | None] = field(default_factory=dict)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

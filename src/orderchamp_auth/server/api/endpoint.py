@@ -26,6 +26,7 @@ from ..store.connection_health import DatabaseUnavailable
 from ..store.database import Database
 from ..store.repositories.tokens import TokenGrant
 from ..store.transaction import Transaction
+from ..webhooks.addresses import Resolver, check_addresses, system_resolver
 from .authentication import BearerLookups, bearer_token
 from .context import RequestContext
 from .errors import format_errors, has_internal_error
@@ -37,6 +38,7 @@ from .plan import CoreOnly, Plan, compile_plan
 from .response_cache import ResponseCache
 from .schema import CachedDocument, DocumentCache, Operation, add_plan
 from .throttle import RateLimitGate
+from .webhook_mutations import addresses_in
 
 if TYPE_CHECKING:
     from ..metrics import Metrics
@@ -88,7 +90,7 @@ class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, database: Database, authenticator: BearerAuthenticator,
                  graphiql_html: str, *, response_cache_bytes: int = 0, metrics: Metrics | None = None,
                  rate_limits: RateLimitGate | None = None, engine: str = "plans",
-                 allow_loopback_webhooks: bool = False) -> None:
+                 allow_loopback_webhooks: bool = False, webhook_resolver: Resolver = system_resolver) -> None:
         self.schema = schema
         self.database = database
         self.authenticator = authenticator
@@ -104,6 +106,7 @@ class GraphQLEndpoint:
         self.metrics = metrics
         self.rate_limits = rate_limits  # None: no rate limits (settings.rate_limits off)
         self.allow_loopback_webhooks = allow_loopback_webhooks  # Settings.webhook_allow_loopback
+        self.webhook_resolver = webhook_resolver  # looks up webhook hosts at subscribe time
 
     async def handle(self, request: Request) -> Response:
         if request.method == "GET":
@@ -168,8 +171,14 @@ class GraphQLEndpoint:
         if metrics is not None:
             metrics.api_by_graphql_core.inc()
         if operation.node.operation == OperationType.MUTATION:
+            # Webhook addresses are looked up first (off the loop, bounded): no DNS in a write.
+            assert document is not None
+            addresses = addresses_in(self.schema, document, operation.node, coerced)
+            looked_up = await check_addresses(addresses, allow_loopback=self.allow_loopback_webhooks,
+                                              resolver=self.webhook_resolver) if addresses else {}
             # Writes may wait for a lock (SQLite's busy timeout): keep them off the event loop.
-            result = await run_in_threadpool(self._execute_mutation, grant, document, variables, operation.name)
+            result = await run_in_threadpool(self._execute_mutation, grant, document, variables, operation.name,
+                                             looked_up)
         else:
             # Reads never wait for locks (WAL, MVCC): inline on SQLite, each round trip
             # awaited on PostgreSQL (store.write_lock's rule).
@@ -251,15 +260,16 @@ class GraphQLEndpoint:
         return Response(body, headers=_JSON_HEADERS)
 
     def _execute_mutation(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
-                          operation_name: str | None) -> ExecutionResult:
+                          operation_name: str | None, looked_up: dict[str, str | None]) -> ExecutionResult:
         with self.database.write() as tx:
-            return self._execute_in(tx, grant, document, variables, operation_name)
+            return self._execute_in(tx, grant, document, variables, operation_name, looked_up)
 
     def _execute_in(self, tx: Transaction, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
-                    operation_name: str | None) -> ExecutionResult:
+                    operation_name: str | None, looked_up: dict[str, str | None] | None = None) -> ExecutionResult:
         """graphql-core's run of the operation in ``tx``, the one transaction of the request."""
         context = RequestContext(grant.account_id, self._scopes_of(grant), tx, token_id=grant.token_id,
-                                 allow_loopback_webhooks=self.allow_loopback_webhooks)
+                                 allow_loopback_webhooks=self.allow_loopback_webhooks,
+                                 webhook_addresses=looked_up or {})
         result = execute(self.schema, document, context_value=context, variable_values=variables,
                          operation_name=operation_name, execution_context_class=LockAwareExecutionContext,
                          is_awaitable=never_awaitable)

@@ -40,46 +40,63 @@ def _product_of(model: type[m.ProductVariant] | type[m.ProductImage], type_name:
     return subject
 
 
+def _order_of_shipment(ctx: RequestContext, data: dict[str, Any], _result: dict[str, Any] | None) -> int | None:
+    shipment_id = local_id(data["id"], "Shipment")
+    row = None if shipment_id is None else ctx.writes.get(m.Shipment, shipment_id)
+    return None if row is None else row.order_id
+
+
 def _account(_ctx: RequestContext, _data: dict[str, Any], _result: dict[str, Any] | None) -> int | None:
     return None
 
 
-# mutation -> (topic, subject, whether the subject is found before the change)
-EVENTS: dict[str, tuple[str, Subject, bool]] = {
-    "accountUpdate": ("ACCOUNT_UPDATED", _account, False),
-    "productCreate": ("PRODUCT_CREATED", _result("product", "Product"), False),
-    "productUpdate": ("PRODUCT_UPDATED", _input("id", "Product"), False),
-    "productDelete": ("PRODUCT_DELETED", _input("id", "Product"), True),
+Event = tuple[str, Subject, bool]  # (topic, subject, whether the subject is found before the change)
+
+# mutation -> its events
+EVENTS: dict[str, tuple[Event, ...]] = {
+    "accountUpdate": (("ACCOUNT_UPDATED", _account, False),),
+    "productCreate": (("PRODUCT_CREATED", _result("product", "Product"), False),),
+    "productUpdate": (("PRODUCT_UPDATED", _input("id", "Product"), False),),
+    "productDelete": (("PRODUCT_DELETED", _input("id", "Product"), True),),
     # Variants and images (a variant's inventory too) are part of their product.
-    "productVariantCreate": ("PRODUCT_UPDATED", _input("productId", "Product"), False),
-    "productVariantUpdate": ("PRODUCT_UPDATED", _product_of(m.ProductVariant, "ProductVariant"), True),
-    "productVariantDelete": ("PRODUCT_UPDATED", _product_of(m.ProductVariant, "ProductVariant"), True),
-    "productImageCreate": ("PRODUCT_UPDATED", _input("productId", "Product"), False),
-    "productImageUpdate": ("PRODUCT_UPDATED", _product_of(m.ProductImage, "ProductImage"), True),
-    "productImageDelete": ("PRODUCT_UPDATED", _product_of(m.ProductImage, "ProductImage"), True),
-    "orderConfirm": ("ORDER_CONFIRMED", _input("id", "Order"), False),
-    "orderCancel": ("ORDER_CANCELLED", _input("id", "Order"), False),
-    "shipmentCreate": ("SHIPMENT_CREATED", _result("shipment", "Shipment"), False),
-    "shipmentUpdate": ("SHIPMENT_UPDATED", _input("id", "Shipment"), False),
-    "customerCreate": ("CUSTOMER_CREATED", _result("customer", "Customer"), False),
+    "productVariantCreate": (("PRODUCT_UPDATED", _input("productId", "Product"), False),),
+    "productVariantUpdate": (("PRODUCT_UPDATED", _product_of(m.ProductVariant, "ProductVariant"), True),),
+    "productVariantDelete": (("PRODUCT_UPDATED", _product_of(m.ProductVariant, "ProductVariant"), True),),
+    "productImageCreate": (("PRODUCT_UPDATED", _input("productId", "Product"), False),),
+    "productImageUpdate": (("PRODUCT_UPDATED", _product_of(m.ProductImage, "ProductImage"), True),),
+    "productImageDelete": (("PRODUCT_UPDATED", _product_of(m.ProductImage, "ProductImage"), True),),
+    "orderConfirm": (("ORDER_CONFIRMED", _input("id", "Order"), False),),
+    "orderCancel": (("ORDER_CANCELLED", _input("id", "Order"), False),),
+    # A shipment is part of its order (its shipments, and its fulfilment once all is shipped):
+    # the order is updated too. Confirming and cancelling have topics of their own.
+    "shipmentCreate": (("SHIPMENT_CREATED", _result("shipment", "Shipment"), False),
+                       ("ORDER_UPDATED", _input("orderId", "Order"), False)),
+    "shipmentUpdate": (("SHIPMENT_UPDATED", _input("id", "Shipment"), False),
+                       ("ORDER_UPDATED", _order_of_shipment, False)),
+    "customerCreate": (("CUSTOMER_CREATED", _result("customer", "Customer"), False),),
 }
 
 
-def subject_before(name: str, ctx: RequestContext, data: dict[str, Any]) -> int | None:
-    event = EVENTS.get(name)
-    return event[1](ctx, data, None) if event is not None and event[2] else None
+def _events_of(name: str) -> tuple[Event, ...]:
+    return EVENTS.get(name, ())
+
+
+def subject_before(name: str, ctx: RequestContext, data: dict[str, Any]) -> tuple[int | None, ...]:
+    return tuple(subject(ctx, data, None) if found_before else None for _, subject, found_before in _events_of(name))
 
 
 def record(name: str, info: Any, ctx: RequestContext, data: dict[str, Any], result: dict[str, Any],
-           before: int | None) -> None:
-    """Record the mutation's event, if it has one (the one call of every API mutation)."""
-    event = EVENTS.get(name)
-    if event is None:
-        return
-    topic, subject, found_before = event
-    object_id = before if found_before else subject(ctx, data, result)
-    if object_id is None and topic != "ACCOUNT_UPDATED":
-        return
-    ctx.writes.flush()  # the payload's read and the subscriber lookup run on the driver: they see it
-    record_event(ctx.source, ctx.account_id, topic,
-                 lambda: object_payload(info.schema, ctx.source, ctx.account_id, topic, object_id))
+           before: tuple[int | None, ...]) -> None:
+    """Record the mutation's events, if it has any (the one call of every API mutation)."""
+    events = _events_of(name)
+    if events:
+        ctx.writes.flush()  # the payload's read and the subscriber lookup run on the driver: they see it
+    for (topic, subject, found_before), object_before in zip(events, before, strict=True):
+        object_id = object_before if found_before else subject(ctx, data, result)
+        if object_id is None and topic != "ACCOUNT_UPDATED":
+            continue
+        record_event(ctx.source, ctx.account_id, topic, _payload(info, ctx, topic, object_id))
+
+
+def _payload(info: Any, ctx: RequestContext, topic: str, object_id: int | None) -> Callable[[], dict[str, Any]]:
+    return lambda: object_payload(info.schema, ctx.source, ctx.account_id, topic, object_id)

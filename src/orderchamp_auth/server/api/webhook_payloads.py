@@ -59,6 +59,11 @@ def object_payload(schema: GraphQLSchema, tx: Transaction, account_id: int, topi
     return {"data": result.data}  # type: ignore[union-attr]
 
 
+def api_payload(tx: Transaction, account_id: int, topic: str, object_id: int) -> dict[str, Any]:
+    """``object_payload`` through the API's schema: the ``ObjectPayloads`` of writers outside the API."""
+    return object_payload(api_schema(), tx, account_id, topic, object_id)
+
+
 _schema: GraphQLSchema | None = None
 
 

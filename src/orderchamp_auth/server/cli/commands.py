@@ -17,6 +17,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 OPTION_OF_FIELD = {
     "application_url": "--application-url", "redirect_uris": "--redirect-url", "email": "--user-email",
     "password": "--user-password", "scopes": "--scopes", "description": "--description",
+    "products": "--products",
 }
 
 

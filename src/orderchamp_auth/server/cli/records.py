@@ -1,5 +1,6 @@
 """Commands that create records: ``account create``, ``partner create``, ``app create``,
-``token create``. Each runs in one write transaction."""
+``token create``, ``order create``. Each runs in one write transaction (with the webhook events
+of what it made)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,14 @@ def register(commands: Commands) -> None:
                                    + ", ".join(s.value for s in Scope))
     token_create.add_argument("--name", default="CLI token", help="a name to recognise the token by")
     json_option(token_create)
+
+    order = commands.group("order", "orders (for the sandbox)")
+    order_create = order.add("create", "place a test retailer's order in an account's catalogue (ORDER_CREATED)",
+                             cmd_order_create)
+    order_create.add_argument("--account", required=True, help="the account's id or slug")
+    order_create.add_argument("--products", type=int, default=3,
+                              help="how many of the account's products to order, one of each (1 to 20)")
+    json_option(order_create)
 
 
 def account_by_reference(db: Transaction, reference: str) -> Any:
@@ -168,10 +177,31 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     platform = open_platform(settings, args)
     with platform.database.write() as db:
         account = account_by_reference(db, args.account)
-        token, value = create_private_token(
-            db, account_id=account.id, name=args.name, scopes=scopes, user_id=None, now=utcnow()
+        token, value, webhook_secret = create_private_token(
+            db, platform.secret_box, account_id=account.id, name=args.name, scopes=scopes, user_id=None,
+            now=utcnow()
         )
         payload = {"token": value, "private_token": value, "token_id": str(token.id),
-                   "account_id": str(account.id), "scope": token.scopes, "name": token.name}
-    emit(args, payload, value)
+                   "account_id": str(account.id), "scope": token.scopes, "name": token.name,
+                   "webhook_secret": webhook_secret}
+    emit(args, payload, f"private_token: {value}\nwebhook_secret: {webhook_secret}")
+    return 0
+
+
+def cmd_order_create(args: argparse.Namespace, settings: Settings) -> int:
+    from ...protocol.global_ids import encode_global_id
+    from ..api.webhook_payloads import api_payload
+    from ..demo_catalogue import place_test_order
+
+    platform = open_platform(settings, args)
+    try:
+        with platform.database.write() as db:
+            account = account_by_reference(db, args.account)
+            account_id, slug = account.id, account.slug
+            order_id = place_test_order(db, account_id, api_payload, products=args.products).order_id
+    finally:
+        platform.database.dispose()
+    global_id = encode_global_id("Order", order_id)
+    emit(args, {"order_id": str(order_id), "id": global_id, "account_id": str(account_id)},
+         f"order {global_id} placed in {slug}")
     return 0

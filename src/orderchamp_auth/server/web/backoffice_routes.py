@@ -11,10 +11,17 @@ from starlette.routing import Route
 from ...protocol.errors import ScopeError
 from ...protocol.scopes import ScopeSet
 from ...protocol.tokens import hash_secret
+from ..demo_catalogue import place_test_order
 from ..errors import NotFoundError, ValidationError
 from ..oauth.authorize import is_installable
 from ..oauth.installs import install_start_url
-from ..oauth.private_tokens import create_private_token, revoke_private_token
+from ..oauth.private_tokens import (
+    NewPrivateToken,
+    create_private_token,
+    revoke_private_token,
+    rotate_webhook_secret,
+    webhook_secret,
+)
 from ..oauth.revocation import uninstall
 from ..store.database import utcnow
 from ..store.transaction import Transaction
@@ -160,7 +167,8 @@ async def switch_account(request: Request) -> Response:
 @account_user
 async def api_page(request: Request, user: CurrentUser) -> Response:
     revealed = take_reveal(request, user)
-    extra = {"new_token": revealed["token"], "new_token_name": revealed["name"]} if revealed else None
+    extra = {"new_token": revealed["token"], "new_token_name": revealed["name"],
+             "new_webhook_secret": revealed.get("webhook_secret")} if revealed else None
     response = await _render_api_page(request, user, extra)
     if request.cookies.get(REVEAL_COOKIE):
         clear_reveal(request, response, API_PAGE)
@@ -175,7 +183,8 @@ async def _render_api_page(
     account_id = user.account.id
 
     def _load(db: Transaction) -> dict[str, Any]:
-        return {"tokens": db.tokens.list_private_for_account(account_id)}
+        tokens = db.tokens.list_private_for_account(account_id)
+        return {"tokens": tokens, "webhook_counts": db.webhook_subscriptions.count_of_tokens([t.id for t in tokens])}
 
     context = await in_read(platform, _load)
     context.update(extra or {})
@@ -195,12 +204,12 @@ async def create_token(request: Request, user: CurrentUser) -> Response:
     except ScopeError:
         scopes = ScopeSet()
 
-    def _create(db: Transaction) -> tuple[Any, str]:
-        return create_private_token(db, account_id=account_id, name=name, scopes=scopes, user_id=user_id,
-                                    now=utcnow())
+    def _create(db: Transaction) -> NewPrivateToken:
+        return create_private_token(db, platform.secret_box, account_id=account_id, name=name, scopes=scopes,
+                                    user_id=user_id, now=utcnow())
 
     try:
-        token, value = await in_write(platform, _create)
+        token, value, webhook_secret = await in_write(platform, _create)
     except ValidationError as exc:
         chosen = {s.value for s in scopes}
         return await _render_api_page(
@@ -209,7 +218,8 @@ async def create_token(request: Request, user: CurrentUser) -> Response:
     # Post/redirect/get: the token rides to the page in a sealed one-time cookie, so reloading
     # the page shows it no more and creates no second token.
     response = redirect("/backoffice/api")
-    stash_reveal(request, response, user, API_PAGE, {"token": value, "name": token.name})
+    stash_reveal(request, response, user, API_PAGE,
+                 {"token": value, "name": token.name, "webhook_secret": webhook_secret})
     return response
 
 
@@ -229,6 +239,53 @@ async def revoke_token(request: Request, user: CurrentUser) -> Response:
     response = redirect("/backoffice/api")
     flash(request, response, f"The token “{name}” was revoked.")
     return response
+
+
+@account_user
+async def test_order(request: Request, user: CurrentUser) -> Response:
+    """A test retailer's order in the account's catalogue: ``ORDER_CREATED`` for the account's
+    webhook subscribers (an app developer's sandbox)."""
+    platform = platform_of(request)
+    await _form(request, user)
+    assert user.account is not None
+    account_id = user.account.id
+
+    response = redirect(API_PAGE)
+    try:
+        number = (await in_write(platform, lambda db: place_test_order(db, account_id, platform.object_payloads))).number
+    except ValidationError as exc:
+        flash(request, response, str(exc), kind="error")
+        return response
+    flash(request, response, f"Test order {number} was placed; subscribers to ORDER_CREATED get it.")
+    return response
+
+
+async def _token_secret(request: Request, user: CurrentUser, *, rotate: bool) -> Response:
+    """The token's webhook signing secret on the API page, in answer to a POST only (never in
+    a GET page that could be cached or linked), after a rotation or as it is."""
+    platform = platform_of(request)
+    await _form(request, user)
+    assert user.account is not None
+    account_id = user.account.id
+    token_id = request.path_params["token_id"]
+    change = rotate_webhook_secret if rotate else webhook_secret
+
+    def _secret(db: Transaction) -> tuple[Any, str]:
+        return change(db, platform.secret_box, account_id=account_id, token_id=token_id, now=utcnow())
+
+    token, secret = await in_write(platform, _secret)
+    return await _render_api_page(request, user, {"shown_secret": secret, "shown_secret_token": token,
+                                                  "secret_rotated": rotate})
+
+
+@account_user
+async def reveal_token_secret(request: Request, user: CurrentUser) -> Response:
+    return await _token_secret(request, user, rotate=False)
+
+
+@account_user
+async def rotate_token_secret(request: Request, user: CurrentUser) -> Response:
+    return await _token_secret(request, user, rotate=True)
 
 
 async def app_logo(request: Request) -> Response:
@@ -256,6 +313,9 @@ routes = [
     Route("/backoffice/apps/{client_id:client_id}/uninstall", uninstall_app, methods=["POST"]),
     Route("/backoffice/api", api_page, methods=["GET"]),
     Route("/backoffice/api/tokens", create_token, methods=["POST"]),
+    Route("/backoffice/api/test-order", test_order, methods=["POST"]),
     Route("/backoffice/api/tokens/{token_id:id}/revoke", revoke_token, methods=["POST"]),
+    Route("/backoffice/api/tokens/{token_id:id}/webhook-secret", reveal_token_secret, methods=["POST"]),
+    Route("/backoffice/api/tokens/{token_id:id}/rotate-webhook-secret", rotate_token_secret, methods=["POST"]),
     Route("/apps/{client_id:client_id}/logo", app_logo, methods=["GET"]),
 ]

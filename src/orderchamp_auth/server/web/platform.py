@@ -12,6 +12,7 @@ from ..oauth.bearer import BearerAuthenticator
 from ..oauth.clients import ClientSecrets
 from ..settings import Settings
 from ..store.database import Database
+from ..webhooks.outbox import ObjectPayloads
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Platform:
     client_secrets: ClientSecrets
     authenticator: BearerAuthenticator
     templates: Environment
+    object_payloads: ObjectPayloads  # webhook payloads for the pages' writes (the API's shape)
 
 
 def platform_of(request: Request) -> Platform:

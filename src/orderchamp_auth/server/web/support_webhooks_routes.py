@@ -28,7 +28,8 @@ def _lookup(webhook_id: str) -> Any:
             return {"not_found": True}
         return {
             "delivery": delivery, "attempts": deliveries.attempts_of([delivery.id])[delivery.id],
-            "app": db.apps.get(delivery.app_id), "account": db.accounts.get(delivery.account_id),
+            "app": db.apps.get(delivery.app_id) if delivery.app_id is not None else None,
+            "account": db.accounts.get(delivery.account_id),
         }
 
     return work

@@ -1,8 +1,9 @@
 """Which addresses a webhook may go to: https, on public networks (no SSRF).
 
-Checked twice: the URL's form when an app subscribes, and the addresses its host resolves to
-at every delivery (a name that resolved to a public address yesterday may resolve to a private
-one today: DNS rebinding). The sender then connects to the very address checked here.
+Checked when an app subscribes (the URL's form, and the addresses its host resolves to: looked
+up by the API before its write transaction, off the event loop, within ``LOOKUP_TIMEOUT``) and
+again at every delivery (a name that resolved to a public address yesterday may resolve to a
+private one today: DNS rebinding). The sender then connects to the very address checked here.
 ``allow_loopback`` (on under ``serve --demo``) lets apps on a developer's machine receive at
 ``http://127.0.0.1`` or ``http://localhost``.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
+
+import anyio
 
 from ...protocol.urls import LOOPBACK_HOSTS, check_app_url
 
@@ -22,6 +25,8 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan")
 _PORTS = {"http": 80, "https": 443}
+LOOKUP_TIMEOUT = 3.0  # seconds for the subscribe-time lookups of one request
+MAX_LOOKUPS = 10  # distinct addresses one API request may have checked
 
 
 class AddressRefused(Exception):
@@ -68,8 +73,7 @@ def check_address(address: str, *, allow_loopback: bool) -> str | None:
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
-    import anyio
-
+    # The event loop's getaddrinfo runs in its executor's threads: the loop never waits for DNS.
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
 
@@ -97,3 +101,48 @@ async def resolve_checked(address: str, *, allow_loopback: bool, resolver: Resol
     if not all(is_allowed_ip(ip, allow_loopback=allow_loopback) for ip in found):
         raise AddressRefused("The address resolves to a private or reserved network address.")
     return str(found[0]), host, port
+
+
+def resolver_for(hosts: Iterable[tuple[str, str]]) -> Resolver:
+    """The resolver of ``Settings.webhook_hosts``: the system's, behind the fixed answers if any."""
+    table = dict(hosts)
+    return fixed_hosts_resolver(table) if table else system_resolver
+
+
+def fixed_hosts_resolver(hosts: Mapping[str, str], fallback: Resolver = system_resolver) -> Resolver:
+    """``hosts`` (``Settings.webhook_hosts``: name -> IP, like /etc/hosts for webhooks) answer
+    first, the ``fallback`` for other names. The answers are checked like any other."""
+    table = {name.lower().rstrip("."): ip for name, ip in hosts.items()}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        found = table.get(host.lower().rstrip("."))
+        return [found] if found is not None else await fallback(host, port)
+
+    return resolve
+
+
+async def check_addresses(addresses: Iterable[str], *, allow_loopback: bool, resolver: Resolver = system_resolver,
+                          timeout: float = LOOKUP_TIMEOUT) -> dict[str, str | None]:
+    """What is wrong with each address, its lookup included (``None``: nothing), for a
+    subscription about to be written. Concurrent, at most ``MAX_LOOKUPS`` of them (the rest
+    are refused), all within ``timeout``: a name that has not resolved by then is refused."""
+    found: dict[str, str | None] = {}
+    wanted = list(dict.fromkeys(addresses))
+
+    async def check(address: str) -> None:
+        try:
+            await resolve_checked(address, allow_loopback=allow_loopback, resolver=resolver)
+        except AddressRefused as exc:
+            found[address] = str(exc)
+        else:
+            found[address] = None
+
+    with anyio.move_on_after(timeout):
+        async with anyio.create_task_group() as group:
+            for address in wanted[:MAX_LOOKUPS]:
+                group.start_soon(check, address)
+    for address in wanted[:MAX_LOOKUPS]:
+        found.setdefault(address, "The address's host name did not resolve in time.")
+    for address in wanted[MAX_LOOKUPS:]:
+        found[address] = f"At most {MAX_LOOKUPS} webhook addresses can be checked in one request."
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -24,6 +24,10 @@ from ..store.transaction import Transaction
 from .topics import APP_UNINSTALLED, TOPICS
 
 Payload = dict[str, Any] | Callable[[], dict[str, Any]]
+# (tx, account id, topic, object id) -> the payload of the object, in the API's shape
+# (``api.webhook_payloads.api_payload``): handed to writers outside the API by who wires them, so
+# that the pages never import the API (they are independent layers).
+ObjectPayloads = Callable[[Transaction, int, str, int], dict[str, Any]]
 
 # Called (from the committing thread) after a transaction that recorded deliveries commits,
 # so that a worker in this process sends them without waiting for its next poll.
@@ -61,19 +65,32 @@ def record_event(tx: Transaction, account_id: int, topic: str, payload: Payload,
     every address it subscribed with on the account, whatever the topics. How many deliveries
     were recorded.
     """
+    targets = _targets(tx, account_id, topic, app_id)
+    if not targets:
+        return 0
+    return len(enqueue(tx, account_id, topic, payload() if callable(payload) else payload, targets, now=now))
+
+
+def record_events(tx: Transaction, account_id: int, topic: str, payloads: Sequence[Payload], *,
+                  now: dt.datetime | None = None) -> int:
+    """``record_event`` for many objects of one topic at once (a seeding): the subscribers are
+    looked up once, and with none the payloads are never built. How many deliveries."""
+    targets = _targets(tx, account_id, topic, None) if payloads else []
+    if not targets:
+        return 0
+    return sum(len(enqueue(tx, account_id, topic, payload() if callable(payload) else payload, targets, now=now))
+               for payload in payloads)
+
+
+def _targets(tx: Transaction, account_id: int, topic: str, app_id: int | None) -> list[Target]:
     if topic not in TOPICS:
         raise ValueError(f"unknown webhook topic {topic!r}")
     subscriptions = tx.webhook_subscriptions
     if topic == APP_UNINSTALLED:
         assert app_id is not None
-        targets = [Target(None, app_id, address) for address in subscriptions.addresses_of_app(account_id, app_id)]
-    else:
-        targets = subscriptions.targets(account_id, topic)
-        if app_id is not None:
-            targets = [t for t in targets if t.app_id == app_id]
-    if not targets:
-        return 0
-    return len(enqueue(tx, account_id, topic, payload() if callable(payload) else payload, targets, now=now))
+        return [Target(None, app_id, address) for address in subscriptions.addresses_of_app(account_id, app_id)]
+    targets = subscriptions.targets(account_id, topic)
+    return targets if app_id is None else [t for t in targets if t.app_id == app_id]
 
 
 def enqueue(tx: Transaction, account_id: int, topic: str, payload: dict[str, Any], targets: list[Target], *,
@@ -84,6 +101,7 @@ def enqueue(tx: Transaction, account_id: int, topic: str, payload: dict[str, Any
     ids = [str(uuid.uuid4()) for _ in targets]
     tx.webhook_deliveries.add_all([{
         "webhook_id": webhook_id, "subscription_id": target.subscription_id, "app_id": target.app_id,
+        "token_id": target.token_id,
         "account_id": account_id, "topic": topic, "address": target.address, "body": body,
         "occurred_at": now, "is_test": is_test, "status": DeliveryStatus.PENDING, "attempts": 0,
         "next_attempt_at": now, "last_error": "", "created_at": now,

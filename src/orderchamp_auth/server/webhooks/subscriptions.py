@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from ...protocol.scopes import ScopeSet
 from ..store.database import utcnow
 from ..store.models import WebhookSubscription
-from ..store.repositories.webhooks import Target
+from ..store.repositories.webhooks import Owner, Target
 from ..store.transaction import Transaction
 from .addresses import check_address
 from .outbox import enqueue, test_payload
 from .topics import TOPICS
 
-MAX_SUBSCRIPTIONS = 100  # per installation: far more than an app has topics
+MAX_SUBSCRIPTIONS = 100  # per installation or private token: far more than an app has topics
+
+
+_DUPLICATE = "There already is a subscription to this topic at this address."
 
 
 class SubscriptionError(Exception):
@@ -26,41 +30,49 @@ class SubscriptionError(Exception):
         self.message = message
 
 
-def _checked_address(address: Any, allow_loopback: bool) -> str:
+def _checked_address(address: Any, allow_loopback: bool, looked_up: Mapping[str, str | None]) -> str:
+    """The address, stripped, if its form is right and its lookup (``check_addresses``, made
+    before the transaction) found it public."""
     if not isinstance(address, str):
         raise SubscriptionError("address", "The address is required.")
     address = address.strip()
     problem = check_address(address, allow_loopback=allow_loopback)
+    if problem is None:
+        problem = looked_up.get(address, "The address could not be checked.")
     if problem:
         raise SubscriptionError("address", problem)
     return address
 
 
-def create_subscription(tx: Transaction, *, account_id: int, app_id: int, scopes: ScopeSet, topic: str,
-                        address: Any, allow_loopback: bool, now: dt.datetime) -> WebhookSubscription:
+def create_subscription(tx: Transaction, *, account_id: int, owner: Owner, scopes: ScopeSet, topic: str,
+                        address: Any, allow_loopback: bool, looked_up: Mapping[str, str | None],
+                        now: dt.datetime) -> WebhookSubscription:
     if topic not in TOPICS:
         raise SubscriptionError("topic", "Unknown topic.")
     needed = TOPICS[topic]
     if needed is not None and needed not in scopes:
         raise SubscriptionError("topic", f"The topic {topic} needs the {needed.value} scope.")
-    address = _checked_address(address, allow_loopback)
+    address = _checked_address(address, allow_loopback, looked_up)
     repository = tx.webhook_subscriptions
-    if repository.find(account_id, app_id, topic, address) is not None:
-        raise SubscriptionError("address", "The app already has a subscription to this topic at this address.")
-    if repository.count_for(account_id, app_id) >= MAX_SUBSCRIPTIONS:
-        raise SubscriptionError("topic", f"An app can have at most {MAX_SUBSCRIPTIONS} subscriptions per account.")
-    return repository.add(WebhookSubscription(account_id=account_id, app_id=app_id, topic=topic, address=address,
-                                              created_at=now, updated_at=now, disabled_reason=""))
+    if repository.find(account_id, owner, topic, address) is not None:
+        raise SubscriptionError("address", _DUPLICATE)
+    if repository.count_for(account_id, owner) >= MAX_SUBSCRIPTIONS:
+        raise SubscriptionError("topic", f"At most {MAX_SUBSCRIPTIONS} subscriptions per app or token and account.")
+    return repository.add(WebhookSubscription(account_id=account_id, app_id=owner.app_id, token_id=owner.token_id,
+                                              topic=topic, address=address, created_at=now, updated_at=now,
+                                              disabled_reason=""))
 
 
 def update_subscription(tx: Transaction, subscription: WebhookSubscription, *, address: Any,
-                        allow_loopback: bool, now: dt.datetime) -> WebhookSubscription:
+                        allow_loopback: bool, looked_up: Mapping[str, str | None],
+                        now: dt.datetime) -> WebhookSubscription:
     """A new address, if given; either way a disabled subscription is enabled again."""
     if address is not None:
-        address = _checked_address(address, allow_loopback)
+        address = _checked_address(address, allow_loopback, looked_up)
+        owner = Owner(subscription.app_id, subscription.token_id)
         if address != subscription.address and tx.webhook_subscriptions.find(
-                subscription.account_id, subscription.app_id, subscription.topic, address) is not None:
-            raise SubscriptionError("address", "The app already has a subscription to this topic at this address.")
+                subscription.account_id, owner, subscription.topic, address) is not None:
+            raise SubscriptionError("address", _DUPLICATE)
         subscription.address = address
     subscription.disabled_at = None
     subscription.disabled_reason = ""

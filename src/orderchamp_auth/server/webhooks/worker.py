@@ -32,7 +32,8 @@ from ...protocol.times import iso_utc
 from ..keys import SecretBox
 from ..settings import Settings
 from ..store.database import Database, utcnow
-from ..store.repositories.webhooks import AttemptOutcome, ClaimedDelivery
+from ..store.repositories.webhooks import TOKEN_REVOKED, AttemptOutcome, ClaimedDelivery
+from .addresses import resolver_for
 from .outbox import on_commit
 from .sender import SafeSender
 
@@ -110,7 +111,8 @@ class DeliveryWorker:
         with self.database.write() as tx:
             deliveries = tx.webhook_deliveries
             for delivery, outcome in results:
-                retry_at = None if outcome.succeeded else self.config.schedule.next_attempt(delivery.attempt, now)
+                retry_at = None if outcome.succeeded or outcome.final else self.config.schedule.next_attempt(
+                    delivery.attempt, now)
                 if not deliveries.finish(delivery, outcome, retry_at=retry_at, now=now):
                     log.info("webhook %s: lease lost before its attempt was recorded", delivery.webhook_id)
                     continue
@@ -121,7 +123,7 @@ class DeliveryWorker:
 
     # -- sending, on the loop
 
-    def headers(self, delivery: ClaimedDelivery) -> dict[str, str]:
+    def headers(self, delivery: ClaimedDelivery, secret_encrypted: str) -> dict[str, str]:
         body = delivery.body.encode("utf-8")
         return {
             "Content-Type": "application/json",
@@ -131,18 +133,24 @@ class DeliveryWorker:
             "X-Orderchamp-Webhook-Id": delivery.webhook_id,
             "X-Orderchamp-Attempt": str(delivery.attempt),
             "X-Orderchamp-Triggered-At": iso_utc(delivery.occurred_at),
-            # Signed with the app's current secret, as it is when this attempt is made.
-            "X-Orderchamp-Signature": compute_signature(body, self._secret(delivery.secret_encrypted)),
+            # Signed with the app's (or private token's) current secret, as it is at this attempt.
+            "X-Orderchamp-Signature": compute_signature(body, self._secret(secret_encrypted)),
         }
 
     async def deliver(self, delivery: ClaimedDelivery) -> AttemptOutcome:
-        outcome = await self.sender.post(delivery.address, delivery.body.encode("utf-8"), self.headers(delivery))
+        if delivery.secret_encrypted is None:
+            # A private token revoked after this delivery was claimed: its secret is gone.
+            self.failed_attempts += 1
+            return AttemptOutcome(utcnow(), 0, None, TOKEN_REVOKED, "", "", final=True)
+        outcome = await self.sender.post(delivery.address, delivery.body.encode("utf-8"),
+                                         self.headers(delivery, delivery.secret_encrypted))
         if outcome.succeeded:
             self.delivered += 1
         else:
             self.failed_attempts += 1
-            log.info("webhook %s attempt %d to app %d failed: %s", delivery.webhook_id, delivery.attempt,
-                     delivery.app_id, outcome.error)
+            owner = f"app {delivery.app_id}" if delivery.app_id is not None else f"private token {delivery.token_id}"
+            log.info("webhook %s attempt %d to %s failed: %s", delivery.webhook_id, delivery.attempt, owner,
+                     outcome.error)
         return outcome
 
     async def run_once(self) -> int:
@@ -192,7 +200,8 @@ def worker_from_settings(settings: Settings, database: Database, box: SecretBox)
     schedule = RetrySchedule(settings.webhook_retry_delays) if settings.webhook_retry_delays else RetrySchedule()
     config = WorkerConfig(schedule=schedule, lease=settings.webhook_lease_ms / 1000,
                           poll_interval=settings.webhook_poll_ms / 1000)
-    return DeliveryWorker(database, box, SafeSender(allow_loopback=settings.webhook_allow_loopback), config)
+    sender = SafeSender(allow_loopback=settings.webhook_allow_loopback, resolver=resolver_for(settings.webhook_hosts))
+    return DeliveryWorker(database, box, sender, config)
 
 
 @asynccontextmanager

@@ -36,6 +36,12 @@ from .catalogue import (
     Shipment,
     ShipmentItem,
 )
-from .webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from .webhooks import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSigningSecret,
+    WebhookSubscription,
+)
 
-__all__ = ["AccessToken", "Account", "AccountType", "App", "AppChangeRequest", "AppLogo", "AppRedirectUri", "AppStatus", "AuthorizationCode", "Base", "Customer", "DataVersion", "DeliveryStatus", "Id", "Installation", "Invoice", "InvoiceItem", "LoginAttempt", "Membership", "Money", "NAMING_CONVENTION", "Order", "OrderProduct", "Partner", "PartnerDemoAccount", "PartnerMember", "Product", "ProductImage", "ProductVariant", "RevocationCounter", "Shipment", "ShipmentItem", "TokenKindName", "User", "WebSession", "WebhookAttempt", "WebhookDelivery", "WebhookSubscription", "_created"]
+__all__ = ["AccessToken", "Account", "AccountType", "App", "AppChangeRequest", "AppLogo", "AppRedirectUri", "AppStatus", "AuthorizationCode", "Base", "Customer", "DataVersion", "DeliveryStatus", "Id", "Installation", "Invoice", "InvoiceItem", "LoginAttempt", "Membership", "Money", "NAMING_CONVENTION", "Order", "OrderProduct", "Partner", "PartnerDemoAccount", "PartnerMember", "Product", "ProductImage", "ProductVariant", "RevocationCounter", "Shipment", "ShipmentItem", "TokenKindName", "User", "WebSession", "WebhookAttempt", "WebhookDelivery", "WebhookSigningSecret", "WebhookSubscription", "_created"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..types import UTCDateTime
@@ -24,17 +24,23 @@ class DeliveryStatus:
 
 
 class WebhookSubscription(Base):
-    """An installed app's wish to hear about one topic of one account, at one address."""
+    """An installed app's (or a private token's) wish to hear about one topic of one account,
+    at one address. Exactly one of ``app_id`` and ``token_id`` is set: an app's deliveries are
+    signed with its client secret, a private token's with its ``WebhookSigningSecret``."""
 
     __tablename__ = "webhook_subscriptions"
     __table_args__ = (
         UniqueConstraint("account_id", "app_id", "topic", "address"),
+        UniqueConstraint("account_id", "token_id", "topic", "address", name="uq_webhook_subscriptions_token_topic"),
         Index("ix_webhook_subscriptions_account_topic", "account_id", "topic"),
+        CheckConstraint("(app_id IS NULL) <> (token_id IS NULL)", name="one_owner"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), nullable=True, index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id", ondelete="CASCADE"), nullable=True,
+                                                 index=True)
     topic: Mapped[str] = mapped_column(String(40))
     address: Mapped[str] = mapped_column(String(2000))
     created_at: Mapped[dt.datetime] = _created()
@@ -59,7 +65,9 @@ class WebhookDelivery(Base):
     webhook_id: Mapped[str] = mapped_column(String(36), unique=True)
     subscription_id: Mapped[int | None] = mapped_column(
         ForeignKey("webhook_subscriptions.id", ondelete="SET NULL"), nullable=True, index=True)
-    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), nullable=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id", ondelete="CASCADE"), nullable=True,
+                                                 index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     topic: Mapped[str] = mapped_column(String(40))
     address: Mapped[str] = mapped_column(String(2000))
@@ -91,3 +99,16 @@ class WebhookAttempt(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     response_headers: Mapped[str] = mapped_column(Text, default="")
     response_body: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebhookSigningSecret(Base):
+    """A private token's webhook signing secret, encrypted like client secrets (``SecretBox``):
+    the worker needs the secret itself to sign, so it cannot be a hash. Made with the token,
+    shown once, revealed or rotated in the back office; gone when the token is revoked."""
+
+    __tablename__ = "webhook_signing_secrets"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("access_tokens.id", ondelete="CASCADE"), primary_key=True)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

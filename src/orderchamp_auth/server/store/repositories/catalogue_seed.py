@@ -97,25 +97,82 @@ class CatalogueSeed:
     orders: tuple[OrderSeed, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    """The ids of what was written, for the webhook events the writer records."""
+
+    products: list[int]
+    customers: list[int]
+    orders: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order_id: int
+    number: int
+    customer_id: int
+    customer_created: bool  # the customer was made for this order
+
+
 class CatalogueSeedRepository(Repository):
     def has_products(self, account_id: int) -> bool:
         return bool(self.session.scalar(
             select(func.count()).select_from(m.Product).where(m.Product.account_id == account_id)))
 
-    def insert(self, account_id: int, seed: CatalogueSeed) -> None:
-        variant_ids = self._insert_products(account_id, seed.products)
+    def insert(self, account_id: int, seed: CatalogueSeed) -> Seeded:
+        product_ids: list[int] = []
+        variant_ids = self._insert_products(account_id, seed.products, product_ids)
         customer_ids = self._insert_customers(account_id, seed.customers)
-        for order in seed.orders:
-            self._insert_order(account_id, order, customer_ids[order.customer], variant_ids)
+        order_ids = [self._insert_order(account_id, order, customer_ids[order.customer],
+                                        [variant_ids[line.sku] for line in order.lines])
+                     for order in seed.orders]
         self.session.flush()
+        return Seeded(product_ids, customer_ids, order_ids)
 
-    def _insert_products(self, account_id: int, products: tuple[ProductSeed, ...]) -> dict[str, int]:
+    def place_order(self, account_id: int, *, products: int, customer: CustomerSeed,
+                    now: dt.datetime) -> PlacedOrder | None:
+        """A new order (``NEW``: not confirmed) from ``customer`` (found by email, or made),
+        of one of the first variant of each of the account's first ``products`` products, as a
+        retailer would place it; None when the account has no products with variants."""
+        first_variants = (
+            select(m.ProductVariant.id, func.row_number().over(
+                partition_by=m.ProductVariant.product_id,
+                order_by=(m.ProductVariant.position, m.ProductVariant.id)).label("rank"))
+            .where(m.ProductVariant.account_id == account_id).subquery())
+        variants = self.session.execute(
+            select(m.ProductVariant, m.Product.title)
+            .join(first_variants, first_variants.c.id == m.ProductVariant.id)
+            .join(m.Product, m.Product.id == m.ProductVariant.product_id)
+            .where(first_variants.c.rank == 1).order_by(m.ProductVariant.product_id).limit(products)).all()
+        if not variants:
+            return None
+        found = self.session.scalar(select(m.Customer).where(
+            m.Customer.account_id == account_id, m.Customer.email == customer.email).order_by(m.Customer.id).limit(1))
+        created = found is None
+        if found is None:
+            found = m.Customer(account_id=account_id, company_name=customer.company_name, email=customer.email,
+                               address=customer.address, created_at=now)
+            self.session.add(found)
+            self.session.flush()
+        number = int(self.session.scalar(
+            select(func.coalesce(func.max(m.Order.number), 1000)).where(m.Order.account_id == account_id)) or 1000) + 1
+        lines = tuple(OrderLineSeed(sku=v.sku, title=f"{title} ({v.title})" if v.title else title, quantity=1,
+                                    unit_price=v.price) for v, title in variants)
+        seed = OrderSeed(customer=0, number=number, reference=f"TEST-{number}", status="NEW", is_confirmed=False,
+                         is_cancelled=False, is_fulfilled=False, confirmed_at=None, cancelled_at=None,
+                         created_at=now, lines=lines, invoice=None, shipment=None)
+        order_id = self._insert_order(account_id, seed, found.id, [v.id for v, _ in variants])
+        self.session.flush()
+        return PlacedOrder(order_id, number, found.id, created)
+
+    def _insert_products(self, account_id: int, products: tuple[ProductSeed, ...], made: list[int]) -> dict[str, int]:
         variants: dict[str, m.ProductVariant] = {}
         for seed in products:
             product = m.Product(account_id=account_id, title=seed.title, description=seed.description,
                                 brand=seed.brand, created_at=seed.created_at, updated_at=seed.created_at)
             self.session.add(product)
             self.session.flush()
+            made.append(product.id)
             for v in seed.variants:
                 variant = m.ProductVariant(
                     account_id=account_id, product_id=product.id, title=v.title, sku=v.sku, price=v.price,
@@ -137,7 +194,8 @@ class CatalogueSeedRepository(Repository):
         self.session.flush()
         return [customer.id for customer in made]
 
-    def _insert_order(self, account_id: int, seed: OrderSeed, customer_id: int, variant_ids: dict[str, int]) -> None:
+    def _insert_order(self, account_id: int, seed: OrderSeed, customer_id: int, variant_ids: list[int]) -> int:
+        """The order of ``seed``; ``variant_ids``: each line's variant."""
         order = m.Order(
             account_id=account_id, customer_id=customer_id, number=seed.number, reference=seed.reference,
             currency="EUR", status=seed.status, is_confirmed=seed.is_confirmed, is_cancelled=seed.is_cancelled,
@@ -146,9 +204,9 @@ class CatalogueSeedRepository(Repository):
         )
         self.session.add(order)
         self.session.flush()
-        lines = [m.OrderProduct(account_id=account_id, order_id=order.id, variant_id=variant_ids[line.sku],
+        lines = [m.OrderProduct(account_id=account_id, order_id=order.id, variant_id=variant_id,
                                 sku=line.sku, title=line.title, quantity=line.quantity, unit_price=line.unit_price)
-                 for line in seed.lines]
+                 for line, variant_id in zip(seed.lines, variant_ids, strict=True)]
         self.session.add_all(lines)
         self.session.flush()
         if seed.invoice is not None:
@@ -169,3 +227,4 @@ class CatalogueSeedRepository(Repository):
             self.session.add_all([m.ShipmentItem(account_id=account_id, shipment_id=shipment.id,
                                                  order_product_id=line.id, quantity=line.quantity)
                                   for line in lines])
+        return order.id
