@@ -12,7 +12,7 @@ from orderchamp_auth.server.oauth.bearer import BearerAuthenticator
 from orderchamp_auth.server.oauth.private_tokens import create_private_token, revoke_private_token
 from orderchamp_auth.server.store.database import Database, utcnow
 
-from ..support import TEST_SECRET_KEY
+from ...support import TEST_SECRET_KEY
 
 
 class FakeClock:
