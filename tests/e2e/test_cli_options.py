@@ -92,6 +92,16 @@ def test_token_create_takes_the_account_by_id_or_slug(reference, demo, settings,
     assert created["private_token"] == created["token"] and created["token"].startswith("ocp_")
 
 
+def test_token_create_prints_the_token_alone_on_stdout_and_its_webhook_secret_on_stderr(demo, settings, tmp_path):
+    result = run(cli_env(settings.database_url), "token", "create", "--account", demo["account_id"], "--scopes",
+                 "account_read", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("ocp_") and "\n" not in token and " " not in token
+    secret = result.stderr.split("webhook_secret: ", 1)[1].split()[0]
+    assert secret.startswith("ocw_") and secret not in result.stdout
+
+
 def test_partner_create_links_a_demo_account_by_slug(demo, settings, tmp_path):
     result = run(cli_env(settings.database_url), "partner", "create", "--name", "Slug Partner", "--demo-account",
                  demo["account_slug"], "--json", cwd=tmp_path)

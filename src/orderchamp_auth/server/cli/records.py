@@ -5,6 +5,7 @@ of what it made)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.errors import ScopeError
@@ -184,7 +185,12 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
         payload = {"token": value, "private_token": value, "token_id": str(token.id),
                    "account_id": str(account.id), "scope": token.scopes, "name": token.name,
                    "webhook_secret": webhook_secret}
-    emit(args, payload, f"private_token: {value}\nwebhook_secret: {webhook_secret}")
+    # The token alone on stdout, as before signing secrets (``TOKEN=$(orderchamp-auth token
+    # create ...)``); the secret, shown this once too, beside it on stderr (all of it: --json).
+    emit(args, payload, value)
+    if not getattr(args, "json", False):
+        print(f"webhook_secret: {webhook_secret} (signs this token's webhook deliveries; shown once)",
+              file=sys.stderr)
     return 0
 
 
