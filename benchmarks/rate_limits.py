@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="per batch")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--query", default=ACCOUNT_QUERY)
+    ap.add_argument("--profile", choices=["off", "shared file", "redis batched", "redis, batches of 1"],
+                    help="print a cProfile listing (wall time) of this variant's batches instead")
     args = ap.parse_args()
     from dataclasses import replace
 
@@ -99,6 +101,18 @@ def main() -> None:
                     args.redis_url, limiter.limits, timeout=1.0, key_prefix=f"bench-{uuid.uuid4().hex}:",
                     max_batch=256 if name == "redis batched" else 1)
         body = json.dumps({"query": args.query}).encode()
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.rounds):
+                loop.run_until_complete(batch(apps[args.profile], body, demo.private_token, args.concurrency,
+                                              args.requests))
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            return
         cpu: dict[str, list[float]] = {name: [] for name in apps}
         redis_us = {name: 0 for name in stores}
         requests = {name: 0 for name in stores}

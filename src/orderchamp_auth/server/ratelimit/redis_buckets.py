@@ -109,8 +109,8 @@ class RedisBuckets:
 
     async def _call(self, keys: list[str], args: list[Any]) -> Any:
         """One script call on this worker's own connection. One batch is on its way at a time, so
-        one connection is all it needs, and going past redis-py's client and pool to it costs a
-        third of the CPU (the pool's bookkeeping is most of a small call)."""
+        one connection is all it needs, and going past redis-py's client and pool to it saves a
+        third of a call's CPU (the pool's bookkeeping: 115-120 against 75-80 µs a call)."""
         if self._connection is None:
             import redis.asyncio as redis
             from redis.asyncio.retry import Retry
