@@ -64,7 +64,7 @@ class BearerAuthenticator:
 
     async def lookup_from_loop(self, token: str) -> TokenGrant | None:
         """``lookup`` for the event loop, run where the database's rule says (inline on SQLite,
-        its round trips awaited on PostgreSQL: ``store.write_lock``)."""
+        in its threads on PostgreSQL: ``store.write_lock``)."""
         return await self.database.reading(lambda tx: self.lookup_in(tx, token))
 
     def lookup_in(self, tx: Transaction, token: str) -> TokenGrant | None:
@@ -97,13 +97,7 @@ class BearerAuthenticator:
         now = self.clock()
         if now - self._checked_at < self.check_interval:
             return
-        # One refresh at a time, and nobody waits for it: on PostgreSQL several lookups share
-        # the loop's thread (``store.write_lock``), where waiting for a lock held across the
-        # refresh's round trip would never end. The others use the cache meanwhile, stale by
-        # at most that round trip.
-        if not self._lock.acquire(blocking=False):
-            return
-        try:
+        with self._lock:
             if self.clock() - self._checked_at < self.check_interval:
                 return
             version = tx.tokens.revocation_version()
@@ -115,8 +109,6 @@ class BearerAuthenticator:
             self._checked_at = self.clock()
             if now - self._used_flushed_at >= LAST_USED_INTERVAL:
                 self.flush_last_used()
-        finally:
-            self._lock.release()
 
     def flush_last_used(self) -> None:
         used, self._used = self._used, {}
