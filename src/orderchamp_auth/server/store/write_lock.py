@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import queue
 import sqlite3
 import threading
 import time
 from asyncio import _get_running_loop
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import anyio
@@ -180,31 +180,68 @@ class DatabaseWorkers:
     """The threads that run a database's units of work from the event loop (PostgreSQL).
 
     A fixed set, so that each may keep its connections (``Database``) without the set of
-    connections growing with the threads Starlette happens to use; made on first use."""
+    connections growing with the threads Starlette happens to use; started on first use. The
+    handoff is one queue put and one wake-up of the loop per unit: ``run_in_executor`` would
+    add a ``concurrent.futures`` future, its callbacks and locks to every unit."""
 
     def __init__(self, local: threading.local, size: int) -> None:
         self.size = size
         self._local = local
-        self._executor: ThreadPoolExecutor | None = None
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
         self._pending = 0
 
-    def _mark_worker(self) -> None:
+    def _serve(self) -> None:
         self._local.worker = True
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, done, context, fn, args = job
+            try:
+                outcome: tuple[Any, BaseException | None] = (context.run(fn, *args), None)
+            except BaseException as exc:  # handed to the waiting coroutine, raised there
+                outcome = (None, exc)
+            try:
+                loop.call_soon_threadsafe(_settle, done, *outcome)
+            except RuntimeError:
+                pass  # its loop has ended (a test's): nobody waits for the answer any more
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._pending >= MAX_QUEUED:
             raise DatabaseBusy("Too much work is waiting for the database.")
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="orderchamp-db",
-                                                initializer=self._mark_worker)
-        context = contextvars.copy_context()  # the request's context (its id, for logs)
+        if len(self._threads) < self.size and len(self._threads) <= self._pending:
+            self._start_thread()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
         self._pending += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, context.run, fn, *args)
+            # the request's context (its id, for logs) goes with the unit
+            self._jobs.put((loop, done, contextvars.copy_context(), fn, args))
+            return await done
         finally:
             self._pending -= 1
 
+    def _start_thread(self) -> None:
+        with self._start_lock:
+            if len(self._threads) < self.size:
+                thread = threading.Thread(target=self._serve, daemon=True,
+                                          name=f"orderchamp-db_{len(self._threads)}")
+                thread.start()
+                self._threads.append(thread)
+
     def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        with self._start_lock:
+            for _ in self._threads:
+                self._jobs.put(None)
+            self._threads = []
+
+
+def _settle(done: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if done.done():  # its request was cancelled meanwhile
+        return
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(result)
