@@ -1,7 +1,8 @@
 """The handoff of PostgreSQL's units of work to the database's threads (store/write_lock.py,
 DatabaseWorkers): the answer or the error comes back to the loop, the request's context goes
 with the unit, at most ``size`` threads run them, past ``MAX_QUEUED`` waiting ones
-``DatabaseBusy``, and a request cancelled meanwhile leaves the threads serving."""
+``DatabaseBusy``, a request cancelled meanwhile leaves the threads serving, and a unit whose
+request gave up before it started never runs."""
 
 from __future__ import annotations
 
@@ -64,20 +65,25 @@ def test_past_the_queue_bound_a_unit_is_refused(monkeypatch: pytest.MonkeyPatch)
     assert isinstance(results[3], DatabaseBusy)
 
 
-def test_a_cancelled_request_leaves_the_threads_serving() -> None:
+def test_a_cancelled_request_leaves_the_threads_serving_and_a_queued_one_never_runs() -> None:
     workers = DatabaseWorkers(threading.local(), 1)
     release = threading.Event()
+    ran: list[str] = []
 
     async def scenario() -> str:
         slow = asyncio.create_task(workers.run(release.wait, 5))
+        queued = asyncio.create_task(workers.run(ran.append, "queued"))
         await asyncio.sleep(0.05)
         slow.cancel()
+        queued.cancel()
         release.set()
-        with pytest.raises(asyncio.CancelledError):
-            await slow
+        for task in (slow, queued):
+            with pytest.raises(asyncio.CancelledError):
+                await task
         return await asyncio.wait_for(workers.run(lambda: "still serving"), timeout=5)
 
     try:
         assert asyncio.run(scenario()) == "still serving"
     finally:
         workers.shutdown()
+    assert ran == []

@@ -199,6 +199,8 @@ class DatabaseWorkers:
             if job is None:
                 return
             loop, done, context, fn, args = job
+            if done.cancelled():
+                continue  # its request gave up before the unit started: it never runs
             try:
                 outcome: tuple[Any, BaseException | None] = (context.run(fn, *args), None)
             except BaseException as exc:  # handed to the waiting coroutine, raised there
