@@ -180,8 +180,8 @@ class GraphQLEndpoint:
             result = await run_in_threadpool(self._execute_mutation, grant, document, variables, operation.name,
                                              looked_up)
         else:
-            # Reads never wait for locks (WAL, MVCC): inline on SQLite, each round trip
-            # awaited on PostgreSQL (store.write_lock's rule).
+            # Reads never wait for locks (WAL, MVCC): inline on SQLite, in the database's
+            # threads on PostgreSQL (store.write_lock's rule).
             result = await self.database.reading(
                 lambda tx: self._execute_in(tx, grant, document, variables, operation.name))
         return _result_response(result.data, result.errors or [])

@@ -8,7 +8,7 @@ very next request on every worker, and a hit costs one primary-key read instead 
 statements and the building of its response. Per worker, bounded by the bytes it holds,
 least recently used out.
 
-Looked up inside a unit of work on PostgreSQL (``Database.reading``), filled on the event
+Looked up in the database's threads on PostgreSQL (``Database.reading``), filled on the event
 loop only: each dict operation is atomic, and a lookup survives its entry's eviction.
 """
 

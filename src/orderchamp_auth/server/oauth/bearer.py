@@ -104,10 +104,10 @@ class BearerAuthenticator:
         now = self.clock()
         if now - self._checked_at < self.check_interval:
             return
-        # One refresh at a time, and nobody waits for it: on PostgreSQL several lookups share
-        # the loop's thread (``store.write_lock``), where waiting for a lock held across the
-        # refresh's round trip would never end. The others use the cache meanwhile, stale by
-        # at most that round trip.
+        # One refresh at a time, and nobody waits for it: on PostgreSQL lookups run in the
+        # database's threads (``store.write_lock``), and one waiting for the lock would wait
+        # for the refresh's round trip. The others use the cache meanwhile, stale by at most
+        # that round trip.
         if not self._lock.acquire(blocking=False):
             return
         try:
@@ -156,10 +156,10 @@ class BearerAuthenticator:
                 self._checked_at = float("-inf")
 
     def invalidate(self) -> None:
-        """Drop everything: called by this worker right after it revoked something. Not
-        ``_lock``: a refresh may hold it across a round trip on this very thread (see
-        ``_refresh_if_due``). A refresh under way then keeps the version it read, older than
-        this revocation; the next one sees the counter moved and drops the cache again."""
+        """Drop everything: called by this worker, on the event loop, right after it revoked
+        something. Not ``_lock``: a refresh holds it across a round trip (``_refresh_if_due``),
+        which the loop must not wait for. A refresh under way then keeps the version it read,
+        older than this revocation; the next one sees the counter moved and drops the cache again."""
         with self._cache_lock:
             self._cache.clear()
             self._generation += 1

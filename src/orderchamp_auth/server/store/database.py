@@ -9,17 +9,13 @@ lock depends on the thread it runs on: see ``write_lock``, where that rule lives
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, NullPool, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.util import greenlet_spawn
-from sqlalchemy.util.concurrency import in_greenlet
 
 from .connection_health import DatabaseUnreachable, cannot_connect, is_disconnect, looks_dead
 from .driver_statements import StatementCache
@@ -28,12 +24,11 @@ from .types import UTCDateTime, utcnow
 from .write_lock import (
     DEFAULT_WRITE_LOCK_TIMEOUT,
     LOOP_LOCK_TIMEOUT_MS,
-    LOOP_UNITS,
     READER_BUSY_TIMEOUT_MS,
-    LoopUnits,
+    WORKER_THREADS,
+    DatabaseWorkers,
     WriteRunner,
     begin_immediate,
-    blocks_loop,
     is_lock_timeout,
     lock_unavailable,
     on_event_loop,
@@ -92,28 +87,14 @@ def create_database_engine(url: str, *, pool_size: int = 10, write_lock_timeout:
         )
         _configure_sqlite(engine, write_lock_timeout or DEFAULT_WRITE_LOCK_TIMEOUT)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
-                         connect_args=_postgresql_connect_args(url, write_lock_timeout))
-
-
-def create_loop_engine(url: str, *, write_lock_timeout: float | None = None) -> Engine:
-    """PostgreSQL for the event loop's units of work: psycopg's async connections behind
-    SQLAlchemy's sync facade, usable only inside ``greenlet_spawn`` (``write_lock.LoopUnits``),
-    where each statement's round trip is awaited on the loop. No pool of its own: the
-    ``Database`` keeps these connections (``Database._connection``)."""
-    url = normalize_database_url(url)
-    return create_async_engine(url, poolclass=NullPool, pool_pre_ping=False,
-                               connect_args=_postgresql_connect_args(url, write_lock_timeout)).sync_engine
-
-
-def _postgresql_connect_args(url: str, write_lock_timeout: float | None) -> dict[str, Any]:
-    connect_args: dict[str, Any] = {}
+    connect_args = {}
     if write_lock_timeout is not None:
         # A startup parameter: no statement per connection or transaction.
-        given = make_url(url).query.get("options")
+        given = parsed.query.get("options")
         options = f"-c lock_timeout={max(1, round(write_lock_timeout * 1000))}"
         connect_args["options"] = f"{given} {options}" if isinstance(given, str) else options
-    return connect_args
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
+                         connect_args=connect_args)
 
 
 class Database:
@@ -122,7 +103,7 @@ class Database:
     ``read()`` and ``write()`` are ``with`` blocks yielding one ``Transaction``: a write commits
     when its block ends and rolls back on any error, so nothing is ever half written; a read
     ends without writing. ``reading(work)`` and ``writing(work)`` run ``work(tx)`` for the event
-    loop, where the rule in ``write_lock`` says (inline, or with each round trip awaited).
+    loop, where the rule in ``write_lock`` says (inline, or in the database's threads).
 
     Connections: the threads that run transactions all the time (the event loop's, and the
     database's own workers) keep one reading and one writing connection each, so a short
@@ -139,12 +120,7 @@ class Database:
         self.statements = StatementCache(self.engine.dialect)
         self._local = threading.local()
         self._runner = WriteRunner(write_lock_timeout)
-        self._units = LoopUnits(LOOP_UNITS)
-        # PostgreSQL's units of work from the loop: their engine, and the connections kept
-        # between units (a unit takes one for its role, and gives it back unless it broke).
-        self._loop_engine = None if self.is_sqlite else create_loop_engine(
-            self.url, write_lock_timeout=write_lock_timeout)
-        self._idle: dict[str, list[Connection]] = {"reader": [], "writer": []}
+        self._workers = DatabaseWorkers(self._local, max(1, min(WORKER_THREADS, pool_size // 2)))
 
     # -- the two ways in ---------------------------------------------------------------------
 
@@ -155,7 +131,7 @@ class Database:
         nothing (each statement sees its own snapshot either way), and its BEGIN and
         ROLLBACK would cost two round trips more than the query."""
         connection, release = self._connection("reader")
-        tx = Transaction(self.statements, connection, writing=False, autocommit=not self.is_sqlite)
+        tx = Transaction(self.statements, connection, writing=False)
         try:
             try:
                 if self.is_sqlite:
@@ -221,19 +197,18 @@ class Database:
 
     async def reading(self, work: Callable[[Transaction], T]) -> T:
         """``work(tx)`` in a read, from the event loop: inline on SQLite (a local read costs
-        less than any handoff); on PostgreSQL in a greenlet, each round trip awaited."""
+        less than a thread handoff), in the database's threads on PostgreSQL."""
         if self.is_sqlite:
             return self._read_work(work)
-        return await self._units.run(self._read_work, work)
+        return await self._workers.run(self._read_work, work)
 
     async def writing(self, work: Callable[[Transaction], T]) -> T:
         """``work(tx)`` in a write, from the event loop, never waiting for a lock there:
-        SQLite inline, or in a thread if the lock was held; PostgreSQL in a greenlet, a lock
-        awaited like any round trip. ``work`` may run twice (``write_lock``, ``connection_health``):
-        it must not act outside ``tx``."""
+        SQLite inline, or in a thread if the lock was held; PostgreSQL in the database's
+        threads. ``work`` may run twice (``write_lock``): it must not act outside ``tx``."""
         if self.is_sqlite:
             return await self._runner.run_write(lambda: self._write_work(work))
-        return await self._units.run(self._write_work, work)
+        return await self._workers.run(self._write_work, work)
 
     def _read_work(self, work: Callable[[Transaction], T]) -> T:
         return self._once_more_if_lost(self.read, work)
@@ -259,9 +234,7 @@ class Database:
 
     def _connection(self, role: str) -> tuple[Connection, Callable[[], None]]:
         """A connection for one transaction, and what ends its use (see the class's doc)."""
-        if self._loop_engine is not None and in_greenlet():
-            return self._loop_connection(role)
-        keeps = on_event_loop()
+        keeps = on_event_loop() or getattr(self._local, "worker", False)
         if keeps and not getattr(self._local, role + "_busy", False):
             conn: Connection | None = getattr(self._local, role, None)
             if conn is None or not self._usable(conn):
@@ -288,45 +261,18 @@ class Database:
 
         return conn, release
 
-    def _loop_connection(self, role: str) -> tuple[Connection, Callable[[], None]]:
-        """A connection of the loop engine for a unit of work (``LoopUnits`` bounds how many
-        are in use); kept for the next unit when this one is done with it, unless it broke."""
-        idle = self._idle[role]
-        conn = None
-        while idle:
-            conn = idle.pop()
-            if self._usable(conn):
-                break
-            _discard(conn)
-            conn = None
-        if conn is None:
-            conn = self._new_connection(role, self._loop_engine)
-            conn.info["loop_lock_timeout"] = False  # its lock waits block no loop: the startup bound
-        conn.info[DRIVER_BEGUN] = True
-        kept = conn
-
-        def release() -> None:
-            kept.info.pop(DRIVER_BEGUN, None)
-            if kept.closed or kept.invalidated or len(idle) >= LOOP_UNITS:
-                _discard(kept)
-            else:
-                idle.append(kept)
-
-        return conn, release
-
     def _usable(self, conn: Connection) -> bool:
         if conn.closed or conn.invalidated:
             return False
         return self.is_sqlite or not looks_dead(conn.connection.driver_connection)
 
-    def _new_connection(self, role: str, engine: Engine | None = None) -> Connection:
+    def _new_connection(self, role: str) -> Connection:
         """A connection from the pool, alive: one the server closed is dropped, and the pool
         with it (its neighbours died too); a database that cannot be reached raises
         ``DatabaseUnreachable``."""
-        engine = engine or self.engine
         for _ in range(2):
             try:
-                conn = engine.connect()
+                conn = self.engine.connect()
             except Exception as exc:
                 if self.is_sqlite or not cannot_connect(exc):
                     raise
@@ -334,7 +280,7 @@ class Database:
             if self._usable(conn):
                 break
             _discard(conn)
-            engine.dispose(close=False)
+            self.engine.dispose(close=False)
         else:
             raise DatabaseUnreachable("The database gives only closed connections.", retryable=False)
         if role == "reader" and not self.is_sqlite:
@@ -343,7 +289,7 @@ class Database:
         return conn
 
     def dispose(self) -> None:
-        self._close_loop_connections()
+        self._workers.shutdown()
         for role in ("reader", "writer"):
             conn = getattr(self._local, role, None)
             if conn is not None:
@@ -352,33 +298,11 @@ class Database:
         self.engine.dispose()
 
 
-    def _close_loop_connections(self) -> None:
-        """Close the loop engine's kept connections. Their close is awaited, so it runs in a
-        greenlet on a loop of its own (this may be called on a loop, or after it ended)."""
-        kept = [conn for idle in self._idle.values() for conn in idle]
-        for idle in self._idle.values():
-            idle.clear()
-        if not kept:
-            return
-
-        def close_all() -> None:
-            for conn in kept:
-                try:
-                    conn.close()
-                except Exception:  # noqa: S110 - a connection that cannot say goodbye is gone anyway
-                    pass
-
-        closer = threading.Thread(target=lambda: asyncio.run(greenlet_spawn(close_all)),
-                                  name="orderchamp-db-close", daemon=True)
-        closer.start()
-        closer.join(timeout=5)
-
-
 def _set_loop_lock_timeout(conn: Connection, driver: Any) -> None:
     """PostgreSQL: a write connection waits for a row lock as long as its thread may
     (``write_lock``). Set for the session, and again only when the connection changes between
     the loop and a thread: a SET LOCAL would cost a round trip per transaction."""
-    loop = blocks_loop()
+    loop = on_event_loop()
     if conn.info.get("loop_lock_timeout") is not loop:
         if loop:
             driver.execute(f"SET lock_timeout = '{LOOP_LOCK_TIMEOUT_MS}ms'")

@@ -63,16 +63,12 @@ class made_on_first_use(Generic[R]):  # noqa: N801 - used as a decorator, like c
 class Transaction:
     """One unit of work's transaction, with the repositories that run in it."""
 
-    def __init__(self, statements: StatementCache, connection: Connection, *, writing: bool,
-                 autocommit: bool = False) -> None:
+    def __init__(self, statements: StatementCache, connection: Connection, *, writing: bool) -> None:
         self._statements = statements
         self._connection = connection
-        # The DBAPI connection: the driver's own, or (PostgreSQL from the loop) SQLAlchemy's
-        # adapter of psycopg's async connection, whose calls await the round trip in a greenlet.
-        self.driver: Any = connection.connection.dbapi_connection
+        self.driver: Any = connection.connection.driver_connection
         self.dialect: Dialect = connection.dialect
         self.writing = writing
-        self._autocommit = autocommit  # PostgreSQL's reads: no transaction to end on the driver
         self._session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -135,8 +131,6 @@ class Transaction:
                 connection.commit()
             else:
                 connection.rollback()
-        elif self._autocommit:
-            pass  # a rollback would be a no-op, yet awaited (a greenlet switch) from the loop
         elif commit:
             self.driver.commit()
         else:

@@ -10,26 +10,21 @@ function of one ``Transaction``:
   if the lock is held (another worker, a mutation in a thread, the command line) that raises
   ``WriteLockBusy`` at once, before ``work`` started, and ``work`` runs again from its start
   in a thread (``LOCK_WAITERS`` at most, one of them polling for the lock, see ``WriteRunner``).
-- PostgreSQL (a round trip per statement): ``work`` runs on the loop too, in a greenlet
-  (``LoopUnits``), on a connection of psycopg's async driver behind SQLAlchemy's sync facade:
-  every round trip (the driver path's statements, the ORM session's, the commit) is awaited,
-  so the loop serves other requests meanwhile, with no thread handoff. At most ``LOOP_UNITS``
-  run at once, one connection each; at most ``MAX_QUEUED`` wait for their turn, past that
-  ``DatabaseBusy``. A lock there is awaited like any round trip, up to
-  ``write_lock_timeout`` (every connection's ``lock_timeout``), then ``WriteLockTimeout``.
-  Nothing in ``work`` may wait for a ``threading`` lock held across a statement: the unit
-  holding it may be parked on the same thread.
+- PostgreSQL (a round trip per statement): ``work`` runs in the database's own threads
+  (``DatabaseWorkers``: ``WORKER_THREADS`` at most, each keeping its connections; at most
+  ``MAX_QUEUED`` units waiting for one, past that ``DatabaseBusy``), so the loop serves other
+  requests meanwhile. There a lock is waited for up to ``write_lock_timeout``, as every
+  connection's ``lock_timeout``.
 
 Off the loop (web forms in Starlette's thread pool, the command line) ``db.read()`` and
 ``db.write()`` are used directly; a write there may wait for its lock up to
 ``write_lock_timeout``: on SQLite polling in steps of at most 2 ms (``begin_immediate``), on
 PostgreSQL per lock. Past the bound: ``WriteLockTimeout``, which the edge answers with 503 and
 ``Retry-After``, never 500; an API mutation that meets it fails as a whole (``api.execution``),
-not field by field. A ``db.read()``/``db.write()`` opened inside a unit of work on
-PostgreSQL (the bearer cache's ``last_used`` flush, inside a lookup) is awaited the same way,
-on a connection of its own. One opened on the loop outside any unit (``blocks_loop``) never
-waits for a lock: SQLite as above, PostgreSQL with a ``lock_timeout`` of
-``LOOP_LOCK_TIMEOUT_MS``; it gets ``WriteLockBusy`` (the edge answers 503).
+not field by field. A ``db.write()`` opened on the loop itself (the bearer cache's
+``last_used`` flush) never waits either: SQLite as above, PostgreSQL with a ``lock_timeout`` of
+``LOOP_LOCK_TIMEOUT_MS``; it gets ``WriteLockBusy`` (the flush keeps its timestamps for the
+next pass; elsewhere the edge answers 503).
 
 Running ``work`` again is safe because ``WriteLockBusy`` comes before anything was written, or
 with it rolled back. So ``work`` must not act outside its transaction.
@@ -38,18 +33,17 @@ with it rolled back. So ``work`` must not act outside its transaction.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import queue
 import sqlite3
 import threading
 import time
 from asyncio import _get_running_loop
-from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy.util import greenlet_spawn
-from sqlalchemy.util.concurrency import in_greenlet
 
 from .connection_health import DatabaseUnavailable, is_disconnect
 
@@ -58,8 +52,8 @@ T = TypeVar("T")
 DEFAULT_WRITE_LOCK_TIMEOUT = 15.0  # seconds
 LOOP_LOCK_TIMEOUT_MS = 2
 LOCK_WAITERS = 16
-LOOP_UNITS = 8  # PostgreSQL: units of work running at once per worker process (a connection each)
-MAX_QUEUED = 1024  # PostgreSQL: units of work waiting for their turn
+WORKER_THREADS = 8  # PostgreSQL: threads per worker process running units of work
+MAX_QUEUED = 1024  # PostgreSQL: units of work waiting for one of them
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout
 READER_BUSY_TIMEOUT_MS = 15000  # readers' busy handler (rarely needed in WAL)
 
@@ -77,7 +71,7 @@ class WriteLockTimeout(WriteLockUnavailable):
 
 
 class DatabaseBusy(DatabaseUnavailable):
-    """More units of work wait for their turn than ``MAX_QUEUED``."""
+    """More units of work wait for the database's threads than ``MAX_QUEUED``."""
 
 
 def on_event_loop() -> bool:
@@ -90,15 +84,9 @@ def on_event_loop() -> bool:
 _retry = threading.local()
 
 
-def blocks_loop() -> bool:
-    """Whether a statement sent from here would block the event loop: this thread runs one,
-    and this is not a unit of work whose statements the loop awaits (``LoopUnits``)."""
-    return on_event_loop() and not in_greenlet()
-
-
 def lock_unavailable() -> WriteLockUnavailable:
     """What a write that found its lock held raises, depending on where it runs."""
-    if blocks_loop():
+    if on_event_loop():
         return WriteLockBusy("The write lock is held.")
     return WriteLockTimeout("The write lock stayed held past the bound.")
 
@@ -213,65 +201,74 @@ class WriteRunner:
         return await anyio.to_thread.run_sync(again, limiter=self._limiter)
 
 
-class LoopUnits:
-    """PostgreSQL: the units of work running from the event loop, each on one connection of
-    its own (``Database``), its statements awaited on the loop through greenlets.
+class DatabaseWorkers:
+    """The threads that run a database's units of work from the event loop (PostgreSQL).
 
-    At most ``size`` run at once (so at most that many connections); a unit past that waits
-    its turn without blocking the loop, and past ``MAX_QUEUED`` waiting ones ``DatabaseBusy``.
-    Each turn is handed from the unit that ends to the oldest waiting one."""
+    A fixed set, so that each may keep its connections (``Database``) without the set of
+    connections growing with the threads Starlette happens to use; started on first use. The
+    handoff is one queue put and one wake-up of the loop per unit: ``run_in_executor`` would
+    add a ``concurrent.futures`` future, its callbacks and locks to every unit."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, local: threading.local, size: int) -> None:
         self.size = size
-        self._running = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
-        self._mutex = threading.Lock()  # held for a few operations, never across a wait
+        self._local = local
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+        self._pending = 0
+
+    def _serve(self) -> None:
+        self._local.worker = True
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, done, context, fn, args = job
+            if done.cancelled():
+                continue  # its request gave up before the unit started: it never runs
+            try:
+                outcome: tuple[Any, BaseException | None] = (context.run(fn, *args), None)
+            except BaseException as exc:  # handed to the waiting coroutine, raised there
+                outcome = (None, exc)
+            try:
+                loop.call_soon_threadsafe(_settle, done, *outcome)
+            except RuntimeError:
+                pass  # its loop has ended (a test's): nobody waits for the answer any more
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._mutex:
-            turn = None
-            if self._running < self.size:
-                self._running += 1
-            elif len(self._waiting) >= MAX_QUEUED:
-                raise DatabaseBusy("Too much work is waiting for the database.")
-            else:
-                turn = asyncio.get_running_loop().create_future()
-                self._waiting.append(turn)
-        if turn is not None:
-            try:
-                await turn
-            except BaseException:
-                with self._mutex:
-                    queued = turn in self._waiting
-                    if queued:
-                        self._waiting.remove(turn)
-                # Handed over already (or about to be, from another loop: ``_give``)?
-                if not queued and turn.done() and not turn.cancelled():
-                    self._end()  # the turn was handed over as this unit gave up: pass it on
-                raise
+        if self._pending >= MAX_QUEUED:
+            raise DatabaseBusy("Too much work is waiting for the database.")
+        if len(self._threads) < self.size and len(self._threads) <= self._pending:
+            self._start_thread()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._pending += 1
         try:
-            # In a task of its own: its greenlet then starts near the bottom of the stack, and
-            # each switch saves and restores only that short stack, not the request's deep one.
-            return await asyncio.get_running_loop().create_task(greenlet_spawn(fn, *args))
+            # the request's context (its id, for logs) goes with the unit
+            self._jobs.put((loop, done, contextvars.copy_context(), fn, args))
+            return await done
         finally:
-            self._end()
+            self._pending -= 1
 
-    def _end(self) -> None:
-        with self._mutex:
-            while self._waiting:
-                turn = self._waiting.popleft()
-                if turn.done():
-                    continue
-                loop = turn.get_loop()
-                if loop is _get_running_loop():
-                    turn.set_result(None)
-                else:  # a waiter of another loop (tests run several): give it there
-                    loop.call_soon_threadsafe(self._give, turn)
-                return
-            self._running -= 1
+    def _start_thread(self) -> None:
+        with self._start_lock:
+            if len(self._threads) < self.size:
+                thread = threading.Thread(target=self._serve, daemon=True,
+                                          name=f"orderchamp-db_{len(self._threads)}")
+                thread.start()
+                self._threads.append(thread)
 
-    def _give(self, turn: asyncio.Future[None]) -> None:
-        if turn.done():  # its unit was cancelled meanwhile: the next one's turn
-            self._end()
-        else:
-            turn.set_result(None)
+    def shutdown(self) -> None:
+        with self._start_lock:
+            for _ in self._threads:
+                self._jobs.put(None)
+            self._threads = []
+
+
+def _settle(done: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if done.done():  # its request was cancelled meanwhile
+        return
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(result)

@@ -77,7 +77,7 @@ def _unsign(platform: Platform, value: str) -> str | None:
 
 def _load(tx: Transaction, session_id: str) -> CurrentUser | None:
     # Read on every page and twice per install: three lookups in one read (run where
-    # store.write_lock says: inline on SQLite, its round trips awaited on PostgreSQL).
+    # store.write_lock says: inline on SQLite, in the database's threads on PostgreSQL).
     user = tx.sessions.find_user(hash_secret(session_id), utcnow())
     if user is None:
         return None
