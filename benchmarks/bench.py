@@ -17,8 +17,10 @@ Three measurements, each at every concurrency given with -c, each bounded by -d 
   api    Bearer-authenticated API requests/s: POST /v1/graphql {"query": "{ account { name } }"}
          with a fixed token from one flow (peers: GET /api/me). Responses are checked (HTTP 200
          and the expected JSON). Client: wrk + benchmarks/request_wrk.lua (default) or Python.
-         --baseline-path PATH also measures PATH with the same body and no token, right after,
-         and reports api/baseline (issue 3's graphql-core baseline, once the server has one).
+         --baseline-path PATH also measures PATH with { account { name type slug } } and no
+         token, right after, and reports api/baseline (issue 3's graphql-core baseline);
+         --start --baseline serves it at /bench/graphql-baseline (serve_with_baseline.py), and
+         --ratios measures issue 3's pairs, response cache on and off, in one command.
 
 Output: a table (rate/s, p50/p99 ms, ok, errors, client and server CPU in cores); --json
 prints one JSON object per measurement instead; --out FILE appends the JSON lines.
@@ -31,6 +33,8 @@ Examples:
   benchmarks/bench.py --start
   benchmarks/bench.py --start -c 16,64 -d 10 --json
   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres benchmarks/bench.py --start   # on PostgreSQL
+  # issue 3's API ratios against the bare graphql-core baseline, response cache on and off
+  benchmarks/bench.py --ratios -c 16 -d 8
   # a server that is already running (seeded with `orderchamp-auth demo --json > demo.json`)
   benchmarks/bench.py --base http://127.0.0.1:8000 --demo-json demo.json
   # a peer (started with /work/shared/bench/peers/run_authlib.sh)
@@ -90,6 +94,16 @@ except ImportError:  # the protocol core is stdlib-only: use it from the source 
     from orderchamp_auth.protocol.signing import verify_query_string
 
 ACCOUNT_QUERY = "{ account { name } }"
+# Issue 3's API ratios: these queries of the real API, each against the bare graphql-core
+# baseline (benchmarks/graphql_baseline.py) answering BASELINE_QUERY, response cache on and off.
+BASELINE_PATH = "/bench/graphql-baseline"
+BASELINE_QUERY = "{ account { name type slug } }"
+BASELINE_EXPECT = '{"data":{"account":{"name"'
+RATIO_QUERIES = {
+    "account": (BASELINE_QUERY, '{"data":{"account":{"name"'),
+    "products50": ("{ products(first: 50) { nodes { id title variants(first: 10) "
+                   "{ nodes { id sku price inventoryQuantity } } } } }", '{"data":{"products":{"nodes":[{"id"'),
+}
 
 TARGETS = {
     "ours": dict(
@@ -670,10 +684,20 @@ class BenchDatabase:
 
 
 class OurServer:
-    """`orderchamp-auth serve` on a free loopback port, a fresh database (see BenchDatabase), demo data."""
+    """`orderchamp-auth serve` on a free loopback port, a fresh database (see BenchDatabase), demo data.
 
-    def __init__(self, server_bin: str, workers: int, port: int | None = None, extra_env: dict | None = None):
+    ``baseline``: the same command run by benchmarks/serve_with_baseline.py with the server's own
+    interpreter, which mounts the graphql-core baseline at BASELINE_PATH."""
+
+    def __init__(self, server_bin: str, workers: int, port: int | None = None, extra_env: dict | None = None,
+                 baseline: bool = False):
         self.bin, self.workers = server_bin, workers
+        self.serve = [server_bin]
+        if baseline:
+            python = os.path.join(os.path.dirname(server_bin), "python")
+            if not os.path.exists(python):
+                sys.exit(f"--baseline needs the server's interpreter next to it: {python} not found")
+            self.serve = [python, os.path.join(HERE, "serve_with_baseline.py")]
         self.port = port or free_port()
         self.tmp = tempfile.mkdtemp(prefix="oc-bench-")
         self.database = BenchDatabase(self.tmp, os.environ.get("DATABASE_URL"))
@@ -690,7 +714,7 @@ class OurServer:
         logf = open(os.path.join(self.tmp, "serve.log"), "w")
         self.proc = subprocess.Popen(
             [
-                self.bin,
+                *self.serve,
                 "serve",
                 "--host",
                 "127.0.0.1",
@@ -777,7 +801,10 @@ def record(
 
 
 def measure_api(a, cfg, cookies, token, conc, path, label_test, sid) -> dict:
-    expect = cfg["api_expect"] if path == cfg["api"] else None
+    if path != cfg["api"]:  # a baseline: its own query (the one it answers), no token
+        cfg = dict(cfg, api_query=a.baseline_query or cfg["api_query"],
+                   api_expect=BASELINE_EXPECT if a.baseline_query == BASELINE_QUERY else None)
+    expect = cfg["api_expect"]
     if a.client == "wrk":
         env = {"WRK_METHOD": cfg["api_method"], "WRK_EXPECT": expect or ""}
         if token:
@@ -898,6 +925,8 @@ def fmt_table(recs: list[dict]) -> str:
             note.append("steps p50 " + "/".join(f"{k}={v}" for k, v in r["step_p50_ms"].items()))
         if r.get("path") and r["test"] != "api":
             note.append(r["path"])
+        if r.get("query"):
+            note.append(f"{r['query']}, response cache {r.get('cache')}")
         if r.get("ratio_to_baseline") is not None:
             note.append(f"api/baseline={r['ratio_to_baseline']}")
         if errs:
@@ -974,8 +1003,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline-path",
         action="append",
         default=[],
-        help="also measure this path (same method and body, no token) after each api run and "
-        "report api/baseline; repeatable",
+        help="also measure this path (same method, --baseline-query as the body, no token) after "
+        "each api run and report api/baseline; repeatable",
+    )
+    ap.add_argument(
+        "--baseline-query",
+        default=BASELINE_QUERY,
+        help=f"the query sent to a baseline path (default {BASELINE_QUERY!r}, the one "
+        "benchmarks/graphql_baseline.py answers; '' sends the api query)",
+    )
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help=f"with --start: serve with the graphql-core baseline mounted at {BASELINE_PATH} "
+        "(benchmarks/serve_with_baseline.py) and measure it after each api run",
+    )
+    ap.add_argument(
+        "--ratios",
+        action="store_true",
+        help="issue 3's API ratios in one command: starts the server with the baseline twice (response "
+        "cache on, then off: ORDERCHAMP_API_RESPONSE_CACHE_MB=0; rate limits off unless "
+        "ORDERCHAMP_RATE_LIMITS is set) and measures each of "
+        + ", ".join(RATIO_QUERIES) + " right before the baseline; prints api/baseline per pair",
     )
     ap.add_argument("-c", "--concurrency", default="16", help="comma list, e.g. 16,64 (default 16)")
     ap.add_argument(
@@ -1010,8 +1059,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error(f"unknown tests {unknown}")
     if a.client is None:
         a.client = "wrk" if shutil.which("wrk") else "py"
+    if a.ratios:
+        a.start, a.baseline, a.test_list = True, True, ["api"]
     if a.start and a.target != "ours":
         ap.error("--start only starts our server; start a peer with its run_*.sh")
+    if a.baseline:
+        if not a.start:
+            ap.error("--baseline starts the server with the baseline mounted: use it with --start")
+        if BASELINE_PATH not in a.baseline_path:
+            a.baseline_path.append(BASELINE_PATH)
     return a
 
 
@@ -1044,6 +1100,97 @@ def build_config(a: argparse.Namespace, demo: dict | None) -> dict:
     return cfg
 
 
+def connect(a: argparse.Namespace, cfg: dict, demo: dict | None) -> tuple[dict | list[dict], str]:
+    """One checked flow (its token is the api test's), the loops' users signed in, a warm-up."""
+
+    async def prepare() -> tuple[dict, str]:
+        async with new_session(4) as session:
+            cl = Client(cfg, session)
+            if cfg["login"]:
+                await cl.login(a.email, a.password)
+            code, ver, _ = await cl.get_code()
+            tok = await cl.exchange(code, ver)
+            await cl.api(tok)
+            return cl.base_cookies, tok
+
+    supplier_cookies, token = asyncio.run(prepare())
+    log(f"one flow OK against {cfg['base']} (client {cfg['client_id']})")
+
+    async def sign_in_bench_users() -> list[dict]:
+        jars = []
+        async with new_session(4) as session:
+            for email in (demo or {}).get("bench_users", []):
+                cl = Client(cfg, session)
+                await cl.login(email, DEMO_PASSWORD)
+                jars.append(cl.base_cookies)
+        return jars
+
+    # The API's token belongs to the demo supplier's installation, which the loops never touch
+    # when there are bench users (--start); a server of someone else's runs them as its supplier.
+    cookies: dict | list[dict] = (asyncio.run(sign_in_bench_users()) if cfg["login"] else []) or supplier_cookies
+    # warm-up (not reported): a few flows and API calls
+    asyncio.run(run_loop(cfg, cookies, "flow", 4, 2.0))
+    asyncio.run(run_loop(cfg, cookies, "api", 4, 1.0, token=token))
+    return cookies, token
+
+
+def measure_api_and_baselines(a, cfg, cookies, token, conc, sid, out_fh, **labels: object) -> list[dict]:
+    """One api run and, right after it, each baseline's; the api record gets api/baseline."""
+    rec = guarded(a, lambda: measure_api(a, cfg, cookies, token, conc, cfg["api"], "api", sid))
+    rec.update(labels)
+    recs = [rec]
+    for bpath in a.baseline_path:
+        b = guarded(a, lambda p=bpath: measure_api(a, cfg, cookies, None, conc, p, "baseline", sid))
+        b.update(labels)
+        if b["rate_per_s"]:
+            rec["ratio_to_baseline"] = round(rec["rate_per_s"] / b["rate_per_s"], 3)
+            rec.setdefault("baseline_rate_per_s", b["rate_per_s"])
+            b["api_rate_per_s"] = rec["rate_per_s"]
+        recs.append(b)
+        emit(a, b, out_fh)
+    emit(a, rec, out_fh)
+    return recs
+
+
+def api_ratios(a: argparse.Namespace, out_fh) -> list[dict]:
+    """Issue 3's figures: each of RATIO_QUERIES, then the baseline, response cache on and off
+    (one server each, started with the baseline mounted)."""
+    recs: list[dict] = []
+    # A page of 50 products costs more than a bucket restores per second: the ratio is of the
+    # engine, and the rate limits' cost has a figure of its own (README, "Rate limits").
+    limits = {} if "ORDERCHAMP_RATE_LIMITS" in os.environ else {"ORDERCHAMP_RATE_LIMITS": "0"}
+    for cache, env in (("on", {}), ("off", {"ORDERCHAMP_API_RESPONSE_CACHE_MB": "0"})):
+        server = OurServer(find_server_bin(a.server_bin), a.workers, extra_env={**limits, **env}, baseline=True)
+        try:
+            demo = server.start()
+            log(f"started orderchamp-auth with the baseline on :{server.port} ({a.workers} workers, "
+                f"response cache {cache}, {server.tmp})")
+            cfg = build_config(a, demo)
+            cookies, token = connect(a, cfg, demo)
+            for run in range(1, a.runs + 1):
+                for name, (query, expect) in RATIO_QUERIES.items():
+                    qcfg = dict(cfg, api_query=query, api_expect=expect)
+                    asyncio.run(run_loop(qcfg, cookies, "api", 4, 1.0, token=token))  # its document cached
+                    for conc in a.concs:
+                        recs += measure_api_and_baselines(a, qcfg, cookies, token, conc, server.sid, out_fh,
+                                                          run=run, query=name, cache=cache)
+        finally:
+            server.stop()
+    return recs
+
+
+def fmt_ratios(recs: list[dict]) -> str:
+    lines = ["query       cache  conc  run  api/s      baseline/s  api/baseline",
+             "----------  -----  ----  ---  ---------  ----------  ------------"]
+    for r in recs:
+        if r["test"] != "api":
+            continue
+        lines.append(f"{r.get('query', ''):10s}  {r.get('cache', ''):5s}  {r['conc']:<4d}  {r.get('run', 1):<3d}  "
+                     f"{r['rate_per_s']:<9}  {r.get('baseline_rate_per_s', ''):<10}  "
+                     f"{r.get('ratio_to_baseline', '')}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     with contextlib.suppress(ImportError):
@@ -1058,42 +1205,22 @@ def main(argv: list[str] | None = None) -> int:
     out_fh = open(a.out, "a") if a.out else None
     recs: list[dict] = []
     try:
+        if a.ratios:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+            recs = api_ratios(a, out_fh)
+            if not a.json:
+                print(fmt_table(recs))
+                print()
+                print(fmt_ratios(recs))
+            return 0
         if a.start:
-            server = OurServer(find_server_bin(a.server_bin), a.workers)
+            server = OurServer(find_server_bin(a.server_bin), a.workers, baseline=a.baseline)
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
             demo = server.start()
             log(f"started orderchamp-auth on :{server.port} ({a.workers} workers, {server.tmp})")
         sid = server.sid if server else a.server_sid
         cfg = build_config(a, demo)
-
-        async def prepare() -> tuple[dict, str]:
-            async with new_session(4) as session:
-                cl = Client(cfg, session)
-                if cfg["login"]:
-                    await cl.login(a.email, a.password)
-                code, ver, _ = await cl.get_code()
-                tok = await cl.exchange(code, ver)
-                await cl.api(tok)
-                return cl.base_cookies, tok
-
-        supplier_cookies, token = asyncio.run(prepare())
-        log(f"one flow OK against {cfg['base']} (client {cfg['client_id']})")
-
-        async def sign_in_bench_users() -> list[dict]:
-            jars = []
-            async with new_session(4) as session:
-                for email in (demo or {}).get("bench_users", []):
-                    cl = Client(cfg, session)
-                    await cl.login(email, DEMO_PASSWORD)
-                    jars.append(cl.base_cookies)
-            return jars
-
-        # The API's token belongs to the demo supplier's installation, which the loops never touch
-        # when there are bench users (--start); a server of someone else's runs them as its supplier.
-        cookies: dict | list[dict] = (asyncio.run(sign_in_bench_users()) if cfg["login"] else []) or supplier_cookies
-        # warm-up (not reported): a few flows and API calls
-        asyncio.run(run_loop(cfg, cookies, "flow", 4, 2.0))
-        asyncio.run(run_loop(cfg, cookies, "api", 4, 1.0, token=token))
+        cookies, token = connect(a, cfg, demo)
 
         est_token = 0.0
         if "token" in a.test_list:  # calibrate the code pool: exchange 300 codes with the Python client
@@ -1108,25 +1235,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 for conc in a.concs:
                     if test == "api":
-                        rec = guarded(
-                            a, lambda c=conc: measure_api(a, cfg, cookies, token, c, cfg["api"], "api", sid)
-                        )
-                        rec["run"] = run
-                        recs.append(rec)
-                        for bpath in a.baseline_path:
-                            b = guarded(
-                                a,
-                                lambda c=conc, p=bpath: measure_api(
-                                    a, cfg, cookies, None, c, p, "baseline", sid
-                                ),
-                            )
-                            b["run"] = run
-                            if b["rate_per_s"]:
-                                rec["ratio_to_baseline"] = round(rec["rate_per_s"] / b["rate_per_s"], 3)
-                                b["api_rate_per_s"] = rec["rate_per_s"]
-                            recs.append(b)
-                            emit(a, b, out_fh)
-                        emit(a, rec, out_fh)
+                        recs += measure_api_and_baselines(a, cfg, cookies, token, conc, sid, out_fh, run=run)
                     elif test == "token":
                         rec = guarded(
                             a, lambda c=conc, e=est_token: measure_token(a, cfg, cookies, c, sid, e)
@@ -1148,7 +1257,6 @@ def main(argv: list[str] | None = None) -> int:
     if not a.json:
         print(fmt_table(recs))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
