@@ -21,10 +21,10 @@ Off the loop (web forms in Starlette's thread pool, the command line) ``db.read(
 ``write_lock_timeout``: on SQLite polling in steps of at most 2 ms (``begin_immediate``), on
 PostgreSQL per lock. Past the bound: ``WriteLockTimeout``, which the edge answers with 503 and
 ``Retry-After``, never 500; an API mutation that meets it fails as a whole (``api.execution``),
-not field by field. A ``db.write()`` opened on the loop itself (the bearer cache's
-``last_used`` flush) never waits either: SQLite as above, PostgreSQL with a ``lock_timeout`` of
-``LOOP_LOCK_TIMEOUT_MS``; it gets ``WriteLockBusy`` (the flush keeps its timestamps for the
-next pass; elsewhere the edge answers 503).
+not field by field. A plain ``db.write()`` opened on the loop itself (the server's code opens
+none: the bearer cache's ``last_used`` write goes through ``writing``) never waits either:
+SQLite as above, PostgreSQL with a ``lock_timeout`` of ``LOOP_LOCK_TIMEOUT_MS``; it gets
+``WriteLockBusy``, which the edge answers with 503.
 
 Running ``work`` again is safe because ``WriteLockBusy`` comes before anything was written, or
 with it rolled back. So ``work`` must not act outside its transaction.
