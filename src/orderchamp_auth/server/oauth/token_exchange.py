@@ -102,10 +102,8 @@ def exchange_code(
     """Issue a token, or return the error to answer. Errors are returned, not raised, because
     what they changed (a burnt code, revoked tokens) must be committed all the same.
 
-    ``credentials`` are authenticated already, in the same transaction: one unit of work per
-    exchange costs the endpoint less than a read followed by a write (one transaction, and on
-    PostgreSQL one handoff from the loop instead of two), and the credentials lookup adds a
-    single indexed read to the time SQLite's write lock is held. Every statement runs on the
+    ``credentials`` are authenticated already (on a read, before this write transaction), so
+    the write lock is held for the claim, the revocation and the insert only; they run on the
     driver (``driver_statements``), as this is the endpoint's hot path."""
     assert request.code is not None
     code_hash = hash_secret(request.code)
