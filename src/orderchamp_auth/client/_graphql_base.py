@@ -22,7 +22,15 @@ from ._exceptions import (
     ThrottledError,
     UnauthenticatedError,
 )
-from ._http import DEFAULT_API_URL, DEFAULT_TIMEOUT, TimeoutTypes, as_timeout, build_request, strip_slash
+from ._http import (
+    DEFAULT_API_URL,
+    DEFAULT_TIMEOUT,
+    TimeoutTypes,
+    as_timeout,
+    build_request,
+    json_object,
+    strip_slash,
+)
 from ._models import QueryCost
 from ._throttle import Pacer, RetryPolicy, parse_retry_after
 
@@ -137,7 +145,7 @@ class GraphQLClientBase:
     ) -> GraphQLResult | float:
         """A result, or seconds to wait before retrying; raises the error the response means."""
         status = response.status_code
-        body = _json_object(response)
+        body = json_object(response)
         errors = _errors_of(body)
         codes = {e.code for e in errors}
         if self.pacer is not None and query is not None:
@@ -204,14 +212,6 @@ def _cost_of(body: Mapping[str, Any] | None, errors: Sequence[GraphQLErrorDetail
             if cost is not None:
                 break
     return cost
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _errors_of(body: Mapping[str, Any] | None) -> tuple[GraphQLErrorDetail, ...]:

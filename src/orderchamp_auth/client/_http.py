@@ -57,3 +57,12 @@ def transport_error(request: httpx.Request, exc: httpx.HTTPError) -> TransportEr
 
 def strip_slash(url: str) -> str:
     return url.rstrip("/")
+
+
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The response's body if it is a JSON object, else ``None`` (HTML error pages, lists, junk)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

@@ -41,6 +41,7 @@ from ._http import (
     TimeoutTypes,
     as_timeout,
     build_request,
+    json_object,
     strip_slash,
 )
 from ._models import (
@@ -94,14 +95,6 @@ def _redact(text: str | None, *secrets: str | None) -> str | None:
         if secret:
             text = text.replace(secret, "[redacted]")
     return text
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 class OAuthOptions(TypedDict, total=False):
@@ -323,7 +316,7 @@ class OAuthBase:
         )
 
     def parse_exchange_response(self, response: httpx.Response, *, code: str | None = None) -> AccessToken:
-        body = _json_object(response)
+        body = json_object(response)
         if not response.is_success:
             raise self._endpoint_error(ExchangeError, response, body, code)
         token = body.get("access_token") if body is not None else None
@@ -356,7 +349,7 @@ class OAuthBase:
     def parse_revoke_response(self, response: httpx.Response, *, token: str | None = None) -> None:
         if response.status_code == 200:
             return
-        raise self._endpoint_error(RevocationError, response, _json_object(response), token)
+        raise self._endpoint_error(RevocationError, response, json_object(response), token)
 
     def _endpoint_error(
         self,
