@@ -202,13 +202,6 @@ class SubscriptionRepository(Repository):
         return int(self.session.scalar(select(func.count()).select_from(WebhookSubscription).where(
             WebhookSubscription.account_id == account_id, owner.condition(WebhookSubscription))) or 0)
 
-    def list_for_account(self, account_id: int) -> list[tuple[WebhookSubscription, str]]:
-        rows = self.session.execute(
-            select(WebhookSubscription, App.name).join(App, App.id == WebhookSubscription.app_id)
-            .where(WebhookSubscription.account_id == account_id).order_by(App.name, WebhookSubscription.id)
-        ).all()
-        return [(row[0], row[1]) for row in rows]
-
     def list_for_app(self, app_id: int) -> list[tuple[WebhookSubscription, str]]:
         rows = self.session.execute(
             select(WebhookSubscription, Account.name).join(Account, Account.id == WebhookSubscription.account_id)
