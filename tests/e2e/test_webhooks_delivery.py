@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +16,7 @@ from orderchamp_auth.server.webhooks.outbox import record_event
 
 from ..support import Browser, LiveServer, Supplier, World, free_port
 from .api_support import Api
-from .webhook_support import Receiver, install, start_hooks_server, start_receiver, wait_for_delivery
+from .webhook_support import Receiver, install, wait_for_delivery
 
 SUBSCRIBE = """mutation($topic: WebhookTopic!, $address: String!) {
   webhookCreate(input: {topic: $topic, address: $address}) { webhook { id topic address } userErrors { field message } } }"""
@@ -27,20 +26,6 @@ UPDATE = """mutation($id: ID!, $t: String!) { productUpdate(input: {id: $id, tit
 PRODUCT = """query($id: ID!) { product(id: $id) { id title description brand createdAt updatedAt
   variants(first: 100) { nodes { id title sku price inventoryQuantity inventoryPolicy position } }
   images(first: 50) { nodes { id position originalUrl } } } }"""
-
-
-@pytest.fixture(scope="module")
-def hooks(settings, tmp_path_factory) -> Iterator[LiveServer]:
-    server = start_hooks_server(settings, str(tmp_path_factory.mktemp("hooks") / "server.log"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = start_receiver()
-    yield made
-    made.close()
 
 
 def _subscribed(world: World, hooks: LiveServer, receiver: Receiver, path: str = "/hooks",

@@ -8,15 +8,12 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
-
-import pytest
 
 from orderchamp_auth.client import verify_webhook_request
 from orderchamp_auth.server.webhooks.outbox import record_event
 
 from .cli_support import assert_one_line_error, cli_env, run
-from .webhook_support import Receiver, running_worker, start_receiver, subscribe, wait_for_delivery
+from .webhook_support import running_worker, subscribe, wait_for_delivery
 
 WORKER_ENV = {"ORDERCHAMP_WEBHOOK_ALLOW_LOOPBACK": "1", "ORDERCHAMP_WEBHOOK_POLL_MS": "50",
               "ORDERCHAMP_WEBHOOK_LEASE_MS": "10000", "ORDERCHAMP_WEBHOOK_RETRY_DELAYS": "0.2,0.2"}
@@ -33,13 +30,6 @@ worker = worker_from_settings(settings, platform.database, platform.secret_box)
 print(len(worker.claim()), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = start_receiver()
-    yield made
-    made.close()
 
 
 def test_a_worker_killed_between_claim_and_send_loses_nothing(world, settings, receiver):

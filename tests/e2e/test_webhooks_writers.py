@@ -4,17 +4,16 @@ seeding, and ORDER_UPDATED from the shipment mutations."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from orderchamp_auth.client import WebhookVerificationError, verify_webhook_request
 from orderchamp_auth.protocol.global_ids import encode_global_id
 
-from ..support import Browser, LiveServer, World
+from ..support import Browser, World
 from .api_support import Api
 from .cli_support import cli_env, run
-from .webhook_support import Receiver, install, start_hooks_server, start_receiver
+from .webhook_support import install
 
 SUBSCRIBE = """mutation($topic: WebhookTopic!, $address: String!) {
   webhookCreate(input: {topic: $topic, address: $address}) { webhook { id } userErrors { field message } } }"""
@@ -24,20 +23,6 @@ SHIP = """mutation($id: ID!) { shipmentCreate(input: {orderId: $id, carrier: "Po
 PRODUCT = 'mutation($t: String!) { productCreate(input: {title: $t}) { product { id } userErrors { message } } }'
 VARIANT = """mutation($p: ID!) { productVariantCreate(input: {productId: $p, title: "One", price: "4.50"}) {
   productVariant { id } userErrors { field message } } }"""
-
-
-@pytest.fixture(scope="module")
-def hooks(settings, tmp_path_factory) -> Iterator[LiveServer]:
-    server = start_hooks_server(settings, str(tmp_path_factory.mktemp("writers") / "server.log"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = start_receiver()
-    yield made
-    made.close()
 
 
 def _with_products(api: Api, count: int) -> list[str]:
