@@ -183,7 +183,19 @@ class RootConnection:
     nodes: list[FieldNode]
 
 
-RootEntry = RootObject | RootConnection | Typename | Denied
+@dataclass(slots=True)
+class RootNode:
+    """``node(id:)``: the object of the type its ID names. A plan per type that is a node (its
+    fields as the document's fragments select them for that type), or the scope that type needs
+    and the token lacks (null and ``ACCESS_DENIED``, as graphql-core's ``resolve_node``)."""
+
+    key: str
+    plans: dict[str, ObjectPlan | Scope]
+    arguments: Arguments
+    nodes: list[FieldNode]
+
+
+RootEntry = RootObject | RootConnection | RootNode | Typename | Denied
 
 
 @dataclass
