@@ -99,6 +99,8 @@ class _Run:
     # Reading ------------------------------------------------------------------------------
 
     def _arguments(self, arguments: Arguments) -> dict[str, Any]:
+        if arguments.constant is not None:
+            return arguments.constant
         return get_argument_values(arguments.definition, arguments.node, self.variables)
 
     def read(self, plan: Plan) -> list[Any]:

@@ -25,6 +25,8 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLBoolean,
+    GraphQLError,
+    GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLObjectType,
@@ -38,6 +40,7 @@ from graphql import (
     is_non_null_type,
 )
 from graphql.execution.collect_fields import collect_fields, collect_sub_fields
+from graphql.execution.values import get_argument_values
 from graphql.language import Visitor, visit
 
 from ...protocol.scopes import Scope, ScopeSet
@@ -74,6 +77,28 @@ class _HasDirective(Visitor):
 
     def enter_directive(self, *_args: Any) -> None:
         self.found = True
+
+
+class _HasVariable(Visitor):
+    found = False
+
+    def enter_variable(self, *_args: Any) -> None:
+        self.found = True
+
+
+def _arguments(definition: GraphQLField, node: FieldNode) -> Arguments:
+    """The field's arguments; coerced now if no variable is among them (a refusal is left to
+    each run, which reports it at its path)."""
+    arguments = Arguments(definition, node)
+    finder = _HasVariable()
+    for argument in node.arguments:
+        visit(argument, finder)
+    if not finder.found:
+        try:
+            arguments.constant = get_argument_values(definition, node, {})
+        except GraphQLError:
+            pass
+    return arguments
 
 
 class _Unplanned(Exception):
@@ -173,7 +198,7 @@ class _Compiler:
             else:
                 connection = self.connection_plan(target_spec, target, field_nodes)  # type: ignore[arg-type]
                 entry = Children(key, slot, relation, connection.node, nullable, field_nodes, connection,
-                                 Arguments(field_def, field_nodes[0]))
+                                 _arguments(field_def, field_nodes[0]))
                 self.children.append(entry)
             if relation.kind == "children":
                 entry.child.key_column(relation.key)  # the rows are grouped by their parent's id
@@ -261,11 +286,11 @@ class _Compiler:
                 continue
             field_def = query.fields[name]
             if root.kind == "node":
-                entries.append(RootNode(key, self.node_plans(nodes), Arguments(field_def, nodes[0]), nodes))
+                entries.append(RootNode(key, self.node_plans(nodes), _arguments(field_def, nodes[0]), nodes))
                 continue
             target = get_named_type(field_def.type)
             spec = TYPES[root.type_name]
-            arguments = Arguments(field_def, nodes[0])
+            arguments = _arguments(field_def, nodes[0])
             if root.kind == "connection":
                 entries.append(RootConnection(key, root, self.connection_plan(spec, target, nodes),  # type: ignore[arg-type]
                                               arguments, nodes))

@@ -29,10 +29,12 @@ class CoreOnly:
 
 @dataclass(slots=True)
 class Arguments:
-    """A field's arguments as written in the document (values come with the variables)."""
+    """A field's arguments as written in the document (values come with the variables).
+    ``constant``: their values, coerced once, when the document writes them all out."""
 
     definition: GraphQLField
     node: FieldNode
+    constant: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
