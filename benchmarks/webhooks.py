@@ -5,6 +5,7 @@
     benchmarks/webhooks.py                       # SQLite in a temp dir, 2000 events, then 200 at 20/s
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres benchmarks/webhooks.py -n 2000
     benchmarks/webhooks.py --overhead -n 400     # µs per productUpdate mutation, in process
+    benchmarks/webhooks.py --parts -n 400        # µs of each part of recording one event
 
 Makes its own database (a temp SQLite file, or a fresh PostgreSQL database dropped afterwards),
 an account, an installed app subscribed to PRODUCT_UPDATED at a receiver on 127.0.0.1, and runs
@@ -226,6 +227,44 @@ def overhead(settings: Settings, requests: int, rounds: int) -> dict[str, float]
     return best
 
 
+def parts(settings: Settings, events: int) -> dict[str, float]:
+    """µs (wall, thread CPU) of each part of recording one PRODUCT_UPDATED for one subscriber,
+    without HTTP, each event in a write transaction of its own: the subscriber lookup, the
+    payload (a seeded product, with variants and images), the delivery row. Medians."""
+    from sqlalchemy import select
+
+    from orderchamp_auth.server.api.webhook_payloads import api_payload
+    from orderchamp_auth.server.demo_catalogue import seed_catalogue
+    from orderchamp_auth.server.store import models as m
+    from orderchamp_auth.server.webhooks import outbox
+
+    platform = build_platform(settings)
+    account_id, _ = _seed(platform, "https://bench.example.com/h")
+    with platform.database.write() as db:
+        seed_catalogue(db, account_id, api_payload, products=3, orders=0)
+    with platform.database.read() as db:
+        product_id = db.session.scalar(select(m.Product.id).where(m.Product.account_id == account_id))
+    spent: dict[str, list[tuple[float, float]]] = {"lookup": [], "payload": [], "row": []}
+
+    def timed(name: str, part: object) -> object:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        value = part()  # type: ignore[operator]
+        spent[name].append((time.perf_counter() - wall, time.thread_time() - cpu))
+        return value
+
+    for _ in range(events):
+        with platform.database.write() as db:
+            targets = timed("lookup", lambda: outbox._targets(db, account_id, "PRODUCT_UPDATED", None))
+            payload = timed("payload", lambda: api_payload(db, account_id, "PRODUCT_UPDATED", product_id))
+            timed("row", lambda: outbox.enqueue(db, account_id, "PRODUCT_UPDATED", payload, targets))  # type: ignore[arg-type]
+    platform.database.dispose()
+    figures: dict[str, float] = {}
+    for name, values in spent.items():
+        figures[f"{name}_wall"] = statistics.median(v[0] for v in values) * 1e6
+        figures[f"{name}_cpu"] = statistics.median(v[1] for v in values) * 1e6
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--events", type=int, default=2000)
@@ -233,6 +272,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="events/s recorded for the latency figures")
     parser.add_argument("--overhead", action="store_true", help="measure the mutations' cost of recording instead")
     parser.add_argument("--rounds", type=int, default=5, help="--overhead: rounds (best of)")
+    parser.add_argument("--parts", action="store_true", help="time the parts of recording one event instead")
     args = parser.parse_args()
     url, drop = _database(os.environ.get("DATABASE_URL"))
     try:
@@ -240,7 +280,9 @@ def main() -> int:
         settings = Settings(database_url=url, secret_keys=(secrets.token_urlsafe(24),), webhook_worker=False,
                             webhook_allow_loopback=True, webhook_poll_ms=250)
         backend = "postgresql" if url.startswith("postgres") else "sqlite"
-        if args.overhead:
+        if args.parts:
+            figures = parts(settings, args.events)
+        elif args.overhead:
             figures = overhead(settings, args.events, args.rounds)
         else:
             figures = asyncio.run(deliver(settings, args.events, args.paced, args.rate))
