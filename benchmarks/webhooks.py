@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -246,17 +247,18 @@ def parts(settings: Settings, events: int) -> dict[str, float]:
         product_id = db.session.scalar(select(m.Product.id).where(m.Product.account_id == account_id))
     spent: dict[str, list[tuple[float, float]]] = {"lookup": [], "payload": [], "row": []}
 
-    def timed(name: str, part: object) -> object:
+    def timed(name: str, part: Any, *args: Any) -> Any:
         wall, cpu = time.perf_counter(), time.thread_time()
-        value = part()  # type: ignore[operator]
+        value = part(*args)
         spent[name].append((time.perf_counter() - wall, time.thread_time() - cpu))
         return value
 
+    topic = "PRODUCT_UPDATED"
     for _ in range(events):
         with platform.database.write() as db:
-            targets = timed("lookup", lambda: outbox._targets(db, account_id, "PRODUCT_UPDATED", None))
-            payload = timed("payload", lambda: api_payload(db, account_id, "PRODUCT_UPDATED", product_id))
-            timed("row", lambda: outbox.enqueue(db, account_id, "PRODUCT_UPDATED", payload, targets))  # type: ignore[arg-type]
+            targets = timed("lookup", outbox._targets, db, account_id, topic, None)
+            payload = timed("payload", api_payload, db, account_id, topic, product_id)
+            timed("row", outbox.enqueue, db, account_id, topic, payload, targets)
     platform.database.dispose()
     figures: dict[str, float] = {}
     for name, values in spent.items():
