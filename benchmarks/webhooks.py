@@ -5,6 +5,7 @@
     benchmarks/webhooks.py                       # SQLite in a temp dir, 2000 events, then 200 at 20/s
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres benchmarks/webhooks.py -n 2000
     benchmarks/webhooks.py --overhead -n 400     # µs per productUpdate mutation, in process
+    benchmarks/webhooks.py --parts -n 400        # µs of each part of recording one event
 
 Makes its own database (a temp SQLite file, or a fresh PostgreSQL database dropped afterwards),
 an account, an installed app subscribed to PRODUCT_UPDATED at a receiver on 127.0.0.1, and runs
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -150,7 +152,9 @@ def overhead(settings: Settings, requests: int, rounds: int) -> dict[str, float]
     """µs per productUpdate through the app in process: recording switched off, recording as
     shipped with nobody subscribed (one indexed lookup), and recording for an account whose app
     subscribed (payload built, row written). The three run in turns, each round, so that a
-    machine getting busier or quieter weighs on all of them alike; best of the rounds."""
+    machine getting busier or quieter weighs on all of them alike; best of the rounds. Wall
+    time, and the process's CPU time (``cpu_*``: every thread of the client and the app, which
+    other work on a shared machine does not inflate)."""
     from starlette.testclient import TestClient
 
     from orderchamp_auth.server.api import webhook_events
@@ -172,27 +176,95 @@ def overhead(settings: Settings, requests: int, rounds: int) -> dict[str, float]
     quiet, subscribed = product_of(quiet_account[1]), product_of(subscribed_account[1])
     real_record = webhook_events.record
 
-    def run(target: tuple[dict[str, str], str]) -> float:
+    def run(target: tuple[dict[str, str], str]) -> tuple[float, float]:
         headers, product_id = target
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(requests):
             answer = client.post("/v1/graphql", headers=headers, json={"query": query,
                                                                       "variables": {"id": product_id, "t": f"T{i}"}})
             assert answer.status_code == 200, answer.text
-        return (time.perf_counter() - start) / requests * 1e6
+        return ((time.perf_counter() - start) / requests * 1e6, (time.process_time() - cpu) / requests * 1e6)
 
-    results: dict[str, list[float]] = {"off": [], "on_no_subscriber": [], "on_subscribed": []}
+    cases = ("off", "on_no_subscriber", "on_subscribed")
+    results: dict[str, list[float]] = {name: [] for case in cases for name in (case, f"cpu_{case}")}
+
+    def note(case: str, figures: tuple[float, float]) -> None:
+        results[case].append(figures[0])
+        results[f"cpu_{case}"].append(figures[1])
+
+    spent = [0.0, 0.0]  # wall, thread CPU inside ``record`` since the last reset
+
+    def timed_record(*args: object, **kwargs: object) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            real_record(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            spent[0] += time.perf_counter() - wall
+            spent[1] += time.thread_time() - cpu
+
+    def run_recording(case: str, target: tuple[dict[str, str], str]) -> None:
+        spent[:] = [0.0, 0.0]
+        note(case, run(target))
+        results.setdefault(f"record_{case}", []).append(spent[0] / requests * 1e6)
+        results.setdefault(f"record_cpu_{case}", []).append(spent[1] / requests * 1e6)
+
     for _ in range(rounds):
         webhook_events.record = lambda *_a, **_k: None  # type: ignore[assignment]
-        results["off"].append(run(quiet))
-        webhook_events.record = real_record
-        results["on_no_subscriber"].append(run(quiet))
-        results["on_subscribed"].append(run(subscribed))
+        note("off", run(quiet))
+        webhook_events.record = timed_record  # type: ignore[assignment]
+        run_recording("on_no_subscriber", quiet)
+        run_recording("on_subscribed", subscribed)
+    webhook_events.record = real_record
     client.close()
     best = {name: min(values) for name, values in results.items()}
-    best["no_subscriber_vs_off_pct"] = (best["on_no_subscriber"] / best["off"] - 1) * 100
-    best["subscribed_vs_off_pct"] = (best["on_subscribed"] / best["off"] - 1) * 100
+    # What ``record`` itself took (best round), against a mutation without it: the overhead,
+    # measured where it is spent, so less exposed to the rest of a shared machine's load.
+    for case in ("on_no_subscriber", "on_subscribed"):
+        best[f"record_{case}_vs_off_pct"] = best[f"record_{case}"] / best["off"] * 100
+        best[f"record_cpu_{case}_vs_cpu_off_pct"] = best[f"record_cpu_{case}"] / best["cpu_off"] * 100
+    for prefix in ("", "cpu_"):
+        best[f"{prefix}no_subscriber_vs_off_pct"] = (best[f"{prefix}on_no_subscriber"] / best[f"{prefix}off"] - 1) * 100
+        best[f"{prefix}subscribed_vs_off_pct"] = (best[f"{prefix}on_subscribed"] / best[f"{prefix}off"] - 1) * 100
     return best
+
+
+def parts(settings: Settings, events: int) -> dict[str, float]:
+    """µs (wall, thread CPU) of each part of recording one PRODUCT_UPDATED for one subscriber,
+    without HTTP, each event in a write transaction of its own: the subscriber lookup, the
+    payload (a seeded product, with variants and images), the delivery row. Medians."""
+    from sqlalchemy import select
+
+    from orderchamp_auth.server.api.webhook_payloads import api_payload
+    from orderchamp_auth.server.demo_catalogue import seed_catalogue
+    from orderchamp_auth.server.store import models as m
+    from orderchamp_auth.server.webhooks import outbox
+
+    platform = build_platform(settings)
+    account_id, _ = _seed(platform, "https://bench.example.com/h")
+    with platform.database.write() as db:
+        seed_catalogue(db, account_id, api_payload, products=3, orders=0)
+    with platform.database.read() as db:
+        product_id = db.session.scalar(select(m.Product.id).where(m.Product.account_id == account_id))
+    spent: dict[str, list[tuple[float, float]]] = {"lookup": [], "payload": [], "row": []}
+
+    def timed(name: str, part: Any, *args: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        value = part(*args)
+        spent[name].append((time.perf_counter() - wall, time.thread_time() - cpu))
+        return value
+
+    topic = "PRODUCT_UPDATED"
+    for _ in range(events):
+        with platform.database.write() as db:
+            targets = timed("lookup", outbox._targets, db, account_id, topic, None)
+            payload = timed("payload", api_payload, db, account_id, topic, product_id)
+            timed("row", outbox.enqueue, db, account_id, topic, payload, targets)
+    platform.database.dispose()
+    figures: dict[str, float] = {}
+    for name, values in spent.items():
+        figures[f"{name}_wall"] = statistics.median(v[0] for v in values) * 1e6
+        figures[f"{name}_cpu"] = statistics.median(v[1] for v in values) * 1e6
+    return figures
 
 
 def main() -> int:
@@ -202,6 +274,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="events/s recorded for the latency figures")
     parser.add_argument("--overhead", action="store_true", help="measure the mutations' cost of recording instead")
     parser.add_argument("--rounds", type=int, default=5, help="--overhead: rounds (best of)")
+    parser.add_argument("--parts", action="store_true", help="time the parts of recording one event instead")
     args = parser.parse_args()
     url, drop = _database(os.environ.get("DATABASE_URL"))
     try:
@@ -209,7 +282,9 @@ def main() -> int:
         settings = Settings(database_url=url, secret_keys=(secrets.token_urlsafe(24),), webhook_worker=False,
                             webhook_allow_loopback=True, webhook_poll_ms=250)
         backend = "postgresql" if url.startswith("postgres") else "sqlite"
-        if args.overhead:
+        if args.parts:
+            figures = parts(settings, args.events)
+        elif args.overhead:
             figures = overhead(settings, args.events, args.rounds)
         else:
             figures = asyncio.run(deliver(settings, args.events, args.paced, args.rate))

@@ -82,11 +82,24 @@ PLANNED: list[tuple[str, dict | None]] = [
     ("{ orders(first: 2, sort: null, includeCancelled: null) { nodes { number } } }", None),
     ('{ productVariants(skus: ["a\\u0000b"]) { sku } }', None),
     ("query($skus: [String!]!) { productVariants(skus: $skus) { sku } }", {"skus": ["x"] * 251}),
+    # node: planned for each type the ID may name; unknown, foreign or garbage IDs are null,
+    # a type out of the token's scopes denied (in graphql-core's order of those checks).
+    ('{ node(id: "PRODUCT") { id } }', None),
+    ('{ p: node(id: "PRODUCT") { __typename id ... on Product { title variants(first: 2) { nodes { sku } } } '
+     '... on Order { number } } o: node(id: "ORDER") { ... on Order { number customer { companyName } products('
+     'first: 2) { nodes { sku variant { product { title } } } } } ... on Product { title } } }', None),
+    ('query($id: ID!) { shipment: node(id: $id) { ... on Shipment { id carrier trackingCode trackingUrl status '
+     'createdAt updatedAt order { id } items { quantity orderProduct { id } } } } }', {"id": "SHIPMENT"}),
+    ('{ a: node(id: "ACCOUNT") { id ... on Account { name } } other: node(id: "%s") { id } item: node(id: "%s") '
+     '{ id } garbage: node(id: "nope") { id } unknown: node(id: "%s") { id } missing: node(id: "%s") { id } '
+     'c: node(id: "CUSTOMER") { ... on Customer { email } } }'
+     % (encode_global_id("Account", 10**9), encode_global_id("ShipmentItem", 1), encode_global_id("Nope", 1),
+        encode_global_id("Order", 10**12)), None),
+    ('{ node(id: "PRODUCT") { ... on Product { variants(first: 300) { nodes { id } } } } }', None),
 ]
 
 # Left to graphql-core, by choice made when the document is compiled.
 CORE_ONLY: list[tuple[str, dict | None]] = [
-    ('{ node(id: "%s") { id } }' % encode_global_id("Product", 1), None),
     ("{ __schema { queryType { name } } }", None),
     ("query($s: Boolean!) { account { name @include(if: $s) } }", {"s": True}),
     ("{ products(first: 2) { nodes { id } edges { node { title } } } }", None),
@@ -113,7 +126,9 @@ def ids_of(platform, account_id: int) -> dict[str, str]:
 
     with platform.database.read() as db:
         found = {name: db.session.scalar(select(model.id).where(model.account_id == account_id).order_by(model.id).limit(1))
-                 for name, model in (("Product", m.Product), ("Order", m.Order), ("Customer", m.Customer))}
+                 for name, model in (("Product", m.Product), ("Order", m.Order), ("Customer", m.Customer),
+                                     ("Shipment", m.Shipment))}
+    found["Account"] = account_id
     return {name.upper(): encode_global_id(name, value) for name, value in found.items()}
 
 
@@ -211,3 +226,15 @@ def test_variables_that_do_not_coerce_are_refused_alike(harness):
     planned = ask(by_plan, tokens[TOKENS[0]], query, {"n": "many"})
     assert planned[0] == 400
     assert planned == ask(by_core, tokens[TOKENS[0]], query, {"n": "many"})
+
+
+def test_node_by_plan_reads_real_data_and_denies_by_the_ids_type(harness):
+    by_plan, _, endpoint, tokens, ids = harness
+    query, variables = with_real_ids(ids, *next(c for c in PLANNED if c[1] == {"id": "SHIPMENT"}))
+    shipment = orjson.loads(ask(by_plan, tokens[TOKENS[0]], query, variables)[1])["data"]["shipment"]
+    assert shipment["id"] == ids["SHIPMENT"] and shipment["order"]["id"].startswith("T3JkZXI6")  # "Order:"
+    assert shipment["items"] and all(item["orderProduct"]["id"] for item in shipment["items"])
+    denied = orjson.loads(ask(by_plan, tokens["products_read"], query, variables)[1])
+    assert denied["data"] == {"shipment": None}
+    assert denied["errors"][0]["extensions"]["requiredScope"] == "fulfillment_read"
+    assert isinstance(engine_of(endpoint, query, "products_read"), Plan)

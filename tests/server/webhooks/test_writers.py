@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from orderchamp_auth.protocol.global_ids import encode_global_id
 from orderchamp_auth.server.api.webhook_payloads import api_payload
 from orderchamp_auth.server.demo_catalogue import build_catalogue, place_test_order, seed_catalogue
 from orderchamp_auth.server.errors import ValidationError
-from orderchamp_auth.server.webhooks.outbox import record_events
+from orderchamp_auth.server.store import models as m
+from orderchamp_auth.server.webhooks.outbox import record_event, record_events
 
 from ...e2e.webhook_support import subscribe
 
@@ -73,3 +75,24 @@ def test_a_test_order_records_order_created_and_its_new_customer_once(world, pla
     assert all(o["status"] == "NEW" and o["isConfirmed"] is False for o in orders)
     with platform.database.write() as db, pytest.raises(ValidationError):
         place_test_order(db, supplier.account_id, api_payload, products=0)
+
+
+def test_an_event_for_several_subscribers_is_one_body_under_a_webhook_id_each(world, platform):
+    supplier, apps = world.supplier(), [world.app() for _ in range(3)]
+    with platform.database.write() as db:
+        seed_catalogue(db, supplier.account_id, api_payload, products=1, orders=0)
+    for number, app in enumerate(apps):
+        subscribe(world, supplier.account_id, app, "PRODUCT_UPDATED", f"{ADDRESS}/{number}")
+    with platform.database.read() as db:
+        product_id = db.session.scalar(select(m.Product.id).where(m.Product.account_id == supplier.account_id))
+    with platform.database.write() as db:
+        assert record_event(db, supplier.account_id, "PRODUCT_UPDATED",
+                            lambda: api_payload(db, supplier.account_id, "PRODUCT_UPDATED", product_id)) == 3
+    with platform.database.read() as db:
+        deliveries = [d for app in apps for d, _ in db.webhook_deliveries.for_app(app.app_id)]
+    assert len(deliveries) == 3 and len({d.webhook_id for d in deliveries}) == 3
+    assert sorted(d.address for d in deliveries) == [f"{ADDRESS}/{number}" for number in range(3)]
+    assert len({d.body for d in deliveries}) == 1
+    assert json.loads(deliveries[0].body)["data"]["product"]["id"] == encode_global_id("Product", product_id)
+    assert {(d.status, d.attempts, d.is_test, d.occurred_at == d.next_attempt_at) for d in deliveries} == {
+        ("pending", 0, False, True)}

@@ -21,6 +21,8 @@ from graphql import FieldNode, GraphQLError
 from graphql.error import located_error
 from graphql.execution.values import get_argument_values
 
+from ...protocol.errors import GlobalIdError
+from ...protocol.global_ids import decode_global_id
 from ..store.repositories.catalogue import CatalogueRepository, Page
 from .arguments import ChildWindow, child_window, local_id, page_request, text_values
 from .connections import list_window
@@ -39,6 +41,7 @@ from .plan_nodes import (
     Parent,
     Plan,
     RootConnection,
+    RootNode,
     RootObject,
     TotalCount,
     Typename,
@@ -96,6 +99,8 @@ class _Run:
     # Reading ------------------------------------------------------------------------------
 
     def _arguments(self, arguments: Arguments) -> dict[str, Any]:
+        if arguments.constant is not None:
+            return arguments.constant
         return get_argument_values(arguments.definition, arguments.node, self.variables)
 
     def read(self, plan: Plan) -> list[Any]:
@@ -107,7 +112,7 @@ class _Run:
                 self.refused = True
         results: list[Any] = []
         for entry in plan.entries:
-            if isinstance(entry, (RootObject, RootConnection)):
+            if isinstance(entry, (RootObject, RootConnection, RootNode)):
                 try:
                     results.append(self._read_root(entry))
                 except GraphQLError as error:
@@ -117,7 +122,9 @@ class _Run:
                 results.append(None)
         return results
 
-    def _read_root(self, entry: RootObject | RootConnection) -> Any:
+    def _read_root(self, entry: RootObject | RootConnection | RootNode) -> Any:
+        if isinstance(entry, RootNode):
+            return self._read_node(entry)
         root = entry.root
         if isinstance(entry, RootConnection):
             request = page_request(root, self._arguments(entry.arguments))
@@ -137,6 +144,29 @@ class _Run:
             rows = self.catalogue.by_texts(plan.projection, root.column, values)  # type: ignore[arg-type]
         self.load(plan, rows)
         return rows
+
+    def _read_node(self, entry: RootNode) -> tuple[ObjectPlan, list[Any]] | None:
+        """The node's plan and row, in the order of graphql-core's ``resolve_node``'s checks:
+        not a node's ID (or another account's) is null, a type out of the token's scopes denied."""
+        global_id = self._arguments(entry.arguments)["id"]
+        try:
+            kind, _ = decode_global_id(global_id)
+        except GlobalIdError:
+            return None
+        plan = entry.plans.get(kind)
+        object_id = local_id(global_id, kind)
+        if plan is None or object_id is None:
+            return None
+        if kind == "Account" and object_id != self.catalogue.account_id:
+            return None
+        if not isinstance(plan, ObjectPlan):
+            raise access_denied(plan)
+        if kind == "Account":
+            rows = self.catalogue.account(plan.projection)  # type: ignore[arg-type]
+        else:
+            rows = self.catalogue.by_ids(plan.projection, [object_id])  # type: ignore[arg-type]
+        self.load(plan, rows)
+        return plan, rows
 
     def load(self, plan: ObjectPlan, rows: Sequence[Any]) -> None:
         if not rows:
@@ -308,7 +338,12 @@ class _Run:
                 data[entry.key] = None  # every root field is nullable
         return data
 
-    def _root_value(self, entry: RootObject | RootConnection, result: Any, path: Path) -> Any:
+    def _root_value(self, entry: RootObject | RootConnection | RootNode, result: Any, path: Path) -> Any:
+        if isinstance(entry, RootNode):
+            if result is None:
+                return None
+            plan, rows = result
+            return self.build(plan, rows[0], path) if rows else None
         if isinstance(entry, RootConnection):
             page: Page = result
             return self.connection(entry.connection, page.rows, page.keys, page.has_next, page.has_previous,

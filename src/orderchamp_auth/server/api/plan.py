@@ -8,8 +8,9 @@ description (``description.py``) and the schema, and reads each level of the que
 statement, only the columns asked for.
 
 The engine is chosen here, once: ``compile_plan`` returns a ``Plan`` or ``CoreOnly`` (the
-document goes to graphql-core: introspection, ``node``, mutations, ``@include``/``@skip``, a
-connection that selects its nodes twice). The scope of every field the query reaches is
+document goes to graphql-core: introspection, mutations, ``@include``/``@skip``, a connection
+that selects its nodes twice, the token's own ``webhooks``). ``node(id:)`` is planned for every
+type it may turn out to be, since the type is known only once the ID is decoded. The scope of every field the query reaches is
 checked here, at every position (objects, connections, edges, pageInfo); a denied field is a
 ``Denied`` node, which the executor answers with null and ``ACCESS_DENIED``, as graphql-core does.
 """
@@ -24,6 +25,8 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLBoolean,
+    GraphQLError,
+    GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLObjectType,
@@ -37,9 +40,10 @@ from graphql import (
     is_non_null_type,
 )
 from graphql.execution.collect_fields import collect_fields, collect_sub_fields
+from graphql.execution.values import get_argument_values
 from graphql.language import Visitor, visit
 
-from ...protocol.scopes import ScopeSet
+from ...protocol.scopes import Scope, ScopeSet
 from ..store.repositories.catalogue import column_facts
 from .description import ROOT_FIELDS, TYPES, ObjectType
 from .guard import FieldScopes
@@ -59,6 +63,7 @@ from .plan_nodes import (
     Plan,
     RootConnection,
     RootEntry,
+    RootNode,
     RootObject,
     TotalCount,
     Typename,
@@ -72,6 +77,28 @@ class _HasDirective(Visitor):
 
     def enter_directive(self, *_args: Any) -> None:
         self.found = True
+
+
+class _HasVariable(Visitor):
+    found = False
+
+    def enter_variable(self, *_args: Any) -> None:
+        self.found = True
+
+
+def _arguments(definition: GraphQLField, node: FieldNode) -> Arguments:
+    """The field's arguments; coerced now if no variable is among them (a refusal is left to
+    each run, which reports it at its path)."""
+    arguments = Arguments(definition, node)
+    finder = _HasVariable()
+    for argument in node.arguments:
+        visit(argument, finder)
+    if not finder.found:
+        try:
+            arguments.constant = get_argument_values(definition, node, {})
+        except GraphQLError:
+            pass
+    return arguments
 
 
 class _Unplanned(Exception):
@@ -171,7 +198,7 @@ class _Compiler:
             else:
                 connection = self.connection_plan(target_spec, target, field_nodes)  # type: ignore[arg-type]
                 entry = Children(key, slot, relation, connection.node, nullable, field_nodes, connection,
-                                 Arguments(field_def, field_nodes[0]))
+                                 _arguments(field_def, field_nodes[0]))
                 self.children.append(entry)
             if relation.kind == "children":
                 entry.child.key_column(relation.key)  # the rows are grouped by their parent's id
@@ -228,6 +255,18 @@ class _Compiler:
             node_plan.finish()
         return ConnectionPlan(node_plan, entries, any(isinstance(e, (Edges, PageInfo)) for e in entries))
 
+    def node_plans(self, nodes: list[FieldNode]) -> dict[str, ObjectPlan | Scope]:
+        """What ``node`` answers for each type that is a node: its plan, or the scope it lacks."""
+        plans: dict[str, ObjectPlan | Scope] = {}
+        for spec in TYPES.values():
+            if spec.node_scope is None:
+                continue
+            if spec.node_scope not in self.scopes:
+                plans[spec.name] = spec.node_scope
+            else:
+                plans[spec.name] = self.object_plan(spec, self.schema.type_map[spec.name], nodes)  # type: ignore[arg-type]
+        return plans
+
     def root(self, operation: OperationDefinitionNode) -> list[RootEntry]:
         query = self.schema.query_type
         assert query is not None
@@ -239,16 +278,19 @@ class _Compiler:
                 entries.append(Typename(key, query.name))
                 continue
             root = ROOT_FIELDS.get(name)
-            if root is None or root.kind in ("node", "own"):
+            if root is None or root.kind == "own":
                 raise _Unplanned(f"the root field {name}")
             denied = self._denied(query, name, key, nodes)
             if denied is not None:
                 entries.append(denied)
                 continue
             field_def = query.fields[name]
+            if root.kind == "node":
+                entries.append(RootNode(key, self.node_plans(nodes), _arguments(field_def, nodes[0]), nodes))
+                continue
             target = get_named_type(field_def.type)
             spec = TYPES[root.type_name]
-            arguments = Arguments(field_def, nodes[0])
+            arguments = _arguments(field_def, nodes[0])
             if root.kind == "connection":
                 entries.append(RootConnection(key, root, self.connection_plan(spec, target, nodes),  # type: ignore[arg-type]
                                               arguments, nodes))

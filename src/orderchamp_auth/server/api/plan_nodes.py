@@ -29,10 +29,12 @@ class CoreOnly:
 
 @dataclass(slots=True)
 class Arguments:
-    """A field's arguments as written in the document (values come with the variables)."""
+    """A field's arguments as written in the document (values come with the variables).
+    ``constant``: their values, coerced once, when the document writes them all out."""
 
     definition: GraphQLField
     node: FieldNode
+    constant: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -183,7 +185,19 @@ class RootConnection:
     nodes: list[FieldNode]
 
 
-RootEntry = RootObject | RootConnection | Typename | Denied
+@dataclass(slots=True)
+class RootNode:
+    """``node(id:)``: the object of the type its ID names. A plan per type that is a node (its
+    fields as the document's fragments select them for that type), or the scope that type needs
+    and the token lacks (null and ``ACCESS_DENIED``, as graphql-core's ``resolve_node``)."""
+
+    key: str
+    plans: dict[str, ObjectPlan | Scope]
+    arguments: Arguments
+    nodes: list[FieldNode]
+
+
+RootEntry = RootObject | RootConnection | RootNode | Typename | Denied
 
 
 @dataclass

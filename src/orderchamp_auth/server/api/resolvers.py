@@ -1,8 +1,8 @@
 """graphql-core's resolvers, generated from the description (``description.py``).
 
-graphql-core answers what plans do not cover (``node``, introspection, mutations,
-``@include``/``@skip``); objects are dicts shaped by ``loaders.as_dicts``, so leaf fields use
-the default resolver. Scopes are declared in ``schema.graphql`` and enforced by ``guard.py``;
+graphql-core answers what plans do not cover (introspection, mutations, ``@include``/``@skip``;
+everything when the graphql-core engine is configured); objects are dicts shaped by
+``loaders.as_dicts``, so leaf fields use the default resolver. Scopes are declared in ``schema.graphql`` and enforced by ``guard.py``;
 only ``node`` checks them here, because its type is known only once the ID is decoded.
 """
 

@@ -1,20 +1,25 @@
 """Webhook payloads in the shape of the API's query results (``{"data":{"product":{...}}}``).
 
-Built by running a fixed GraphQL document for the object through the API's own schema, on the
-writer's transaction, with a context that may read everything: the payload is what a query
-would have returned just after the change, field for field.
+Built by a fixed GraphQL document for the object, run by the API's own plan engine (``plan.py``,
+``executor.py``) on the writer's transaction with every scope: the payload is what the query
+would have returned just after the change, field for field. Each document is compiled once per
+schema, on its first use; one that a plan does not cover is a bug, refused then, never sent to
+graphql-core (the equivalence tests hold the plans to graphql-core's answers).
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from graphql import GraphQLSchema, execute, parse
+from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
 
 from ...protocol.global_ids import encode_global_id
 from ...protocol.scopes import ScopeSet
 from ..store.transaction import Transaction
-from .context import RequestContext
+from .executor import run_plan
+from .guard import field_scopes
+from .plan import Plan, compile_plan
 
 _PRODUCT = """query WebhookProduct($id: ID!) { product(id: $id) {
   id title description brand createdAt updatedAt
@@ -30,33 +35,59 @@ _CUSTOMER = """query WebhookCustomer($id: ID!) { customer(id: $id) { id companyN
 _ACCOUNT = """query WebhookAccount { account { id name type slug currency createdAt } }"""
 
 # topic prefix -> (type name, document)
-_DOCUMENTS = {
-    "PRODUCT": ("Product", parse(_PRODUCT)),
-    "ORDER": ("Order", parse(_ORDER)),
-    "SHIPMENT": ("Shipment", parse(_SHIPMENT)),
-    "CUSTOMER": ("Customer", parse(_CUSTOMER)),
-    "ACCOUNT": ("Account", parse(_ACCOUNT)),
+DOCUMENTS = {
+    "PRODUCT": ("Product", _PRODUCT),
+    "ORDER": ("Order", _ORDER),
+    "SHIPMENT": ("Shipment", _SHIPMENT),
+    "CUSTOMER": ("Customer", _CUSTOMER),
+    "ACCOUNT": ("Account", _ACCOUNT),
 }
 
 
 class PayloadError(RuntimeError):
-    """The fixed document did not run: a bug, never the writer's input."""
+    """A fixed document did not compile to a plan or did not run: a bug, never the writer's input."""
+
+
+# One set of plans per schema: a process has one (tests build a few); weak, so they go with it.
+_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[str, Plan]] = weakref.WeakKeyDictionary()
+
+
+def _compile(schema: GraphQLSchema) -> dict[str, Plan]:
+    scopes, guarded = ScopeSet.all(), field_scopes(schema)
+    plans: dict[str, Plan] = {}
+    for kind, (_, text) in DOCUMENTS.items():
+        document = parse(text)
+        errors = validate(schema, document)
+        operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        plan = compile_plan(schema, document, operation, scopes, guarded)
+        if errors or not isinstance(plan, Plan):
+            raise PayloadError(f"the {kind.lower()} payload document is not planned: {errors or plan}")
+        plans[kind] = plan
+    return plans
+
+
+def payload_plans(schema: GraphQLSchema) -> dict[str, Plan]:
+    """The payload documents' plans for ``schema``, compiled on first use. Two writers that
+    get here at once both compile (a few milliseconds, the same plans) rather than one waiting."""
+    plans = _plans.get(schema)
+    if plans is None:
+        plans = _plans[schema] = _compile(schema)
+    return plans
 
 
 def object_payload(schema: GraphQLSchema, tx: Transaction, account_id: int, topic: str,
                    object_id: int | None = None) -> dict[str, Any]:
     """The payload of ``topic`` about the object ``object_id`` of the account (none for account topics)."""
     kind = topic.split("_", 1)[0]
-    type_name, document = _DOCUMENTS[kind]
+    type_name = DOCUMENTS[kind][0]
     if topic.endswith("_DELETED"):
         assert object_id is not None
         return {"data": {type_name[0].lower() + type_name[1:]: {"id": encode_global_id(type_name, object_id)}}}
     variables = {} if object_id is None else {"id": encode_global_id(type_name, object_id)}
-    context = RequestContext(account_id, ScopeSet.all(), tx)
-    result = execute(schema, document, context_value=context, variable_values=variables)
-    if result.errors or not isinstance(result.data, dict):  # type: ignore[union-attr]
-        raise PayloadError(f"the {kind.lower()} payload document failed: {result.errors}")  # type: ignore[union-attr]
-    return {"data": result.data}  # type: ignore[union-attr]
+    data, errors = run_plan(payload_plans(schema)[kind], tx.catalogue(account_id), variables)
+    if errors:
+        raise PayloadError(f"the {kind.lower()} payload document failed: {errors}")
+    return {"data": data}
 
 
 def api_payload(tx: Transaction, account_id: int, topic: str, object_id: int) -> dict[str, Any]:

@@ -161,6 +161,18 @@ def execute(driver: Any, statement: CompiledStatement, values: dict[str, Any]) -
     return int(driver.execute(statement.sql, statement.parameters(values)).rowcount)
 
 
+def execute_many(driver: Any, statement: CompiledStatement, rows: Sequence[dict[str, Any]]) -> None:
+    """``execute`` once per row, in one driver call (a statement's round trips, not its parsing)."""
+    if len(rows) == 1:
+        driver.execute(statement.sql, statement.parameters(rows[0]))
+        return
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(statement.sql, [statement.parameters(values) for values in rows])
+    finally:
+        cursor.close()
+
+
 def id_in(column: Any, dialect: Dialect, name: str = "ids") -> ColumnElement[bool]:
     """``column IN (the list of integers bound as name)``, one SQL text for any list length.
 

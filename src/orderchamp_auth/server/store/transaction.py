@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from .driver_statements import CompiledStatement, Converter, StatementCache, execute, run
+from .driver_statements import CompiledStatement, Converter, StatementCache, execute, execute_many, run
 from .repositories.accounts import AccountRepository, UserRepository
 from .repositories.app_changes import AppChangeRepository
 from .repositories.apps import AppRepository, PartnerRepository
@@ -86,6 +86,10 @@ class Transaction:
     def execute(self, statement: CompiledStatement, values: dict[str, Any] | None = None) -> int:
         """Run DML without RETURNING; the number of rows it changed."""
         return execute(self.driver, statement, values or {})
+
+    def execute_many(self, statement: CompiledStatement, rows: Sequence[dict[str, Any]]) -> None:
+        """Run DML without RETURNING once for each of ``rows`` (their values)."""
+        execute_many(self.driver, statement, rows)
 
     # -- the ORM, for repositories that load and change objects --------------------------------
 

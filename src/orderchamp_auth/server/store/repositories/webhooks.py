@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
 from ..models import (
     AccessToken,
@@ -97,6 +97,16 @@ def _targets_statement() -> Any:
                    or_(Installation.id.is_not(None) & Installation.uninstalled_at.is_(None),
                        WebhookSubscription.token_id.is_not(None)))
             .order_by(WebhookSubscription.id))
+
+
+DELIVERY_COLUMNS = ("webhook_id", "subscription_id", "app_id", "token_id", "account_id", "topic", "address",
+                    "body", "occurred_at", "is_test", "status", "attempts", "next_attempt_at", "last_error",
+                    "created_at")
+
+
+def _insert_delivery_statement() -> Any:
+    table = table_of(WebhookDelivery)
+    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in DELIVERY_COLUMNS})
 
 
 def _owner_of_token_statement() -> Any:
@@ -235,8 +245,10 @@ class SubscriptionRepository(Repository):
 
 class DeliveryRepository(Repository):
     def add_all(self, rows: list[dict[str, Any]]) -> None:
+        """New deliveries, each with every one of ``DELIVERY_COLUMNS``. On the driver, one
+        call for all of them: recording is part of every mutation that has subscribers."""
         if rows:
-            self.session.execute(table_of(WebhookDelivery).insert(), rows)
+            self.tx.execute_many(self.tx.statement("insert_webhook_delivery", _insert_delivery_statement), rows)
 
     def any_due(self, now: dt.datetime) -> bool:
         """Whether a delivery is due: the idle worker's poll, a read (no write lock taken)."""
