@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -63,14 +64,14 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="per batch")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--query", default=ACCOUNT_QUERY)
-    ap.add_argument("--profile", choices=["off", "shared file", "redis batched", "redis, batches of 1"],
+    ap.add_argument("--profile", choices=["off", "this worker", "shared file", "redis batched", "redis, batches of 1"],
                     help="print a cProfile listing (wall time) of this variant's batches instead")
     args = ap.parse_args()
     from dataclasses import replace
 
     from orderchamp_auth.server.app import create_app
     from orderchamp_auth.server.demo import seed_demo
-    from orderchamp_auth.server.ratelimit.local import SharedBuckets, create_shared_file
+    from orderchamp_auth.server.ratelimit.local import LocalBuckets, SharedBuckets, create_shared_file
     from orderchamp_auth.server.ratelimit.redis_buckets import RedisBuckets
     from orderchamp_auth.server.settings import load_settings
     from orderchamp_auth.server.store.migrate import upgrade_to_head
@@ -91,10 +92,12 @@ def main() -> None:
         on = replace(settings, rate_limits=True, rate_limit_capacity=10**9, rate_limit_restore_rate=10**9)
         apps = {"off": off}
         stores = {}
-        for name in ("shared file", "redis batched", "redis, batches of 1"):
+        for name in ("this worker", "shared file", "redis batched", "redis, batches of 1"):
             app = apps[name] = create_app(on)
             limiter = app.state.graphql.rate_limits.limiter
-            if name == "shared file":
+            if name == "this worker":
+                limiter.store = LocalBuckets(limiter.limits)
+            elif name == "shared file":
                 limiter.store = SharedBuckets(create_shared_file(), limiter.limits)
             else:
                 limiter.store = stores[name] = RedisBuckets(
@@ -111,7 +114,7 @@ def main() -> None:
                 loop.run_until_complete(batch(apps[args.profile], body, demo.private_token, args.concurrency,
                                               args.requests))
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(os.environ.get("FILTER", ""), 40)
             return
         cpu: dict[str, list[float]] = {name: [] for name in apps}
         redis_us = {name: 0 for name in stores}

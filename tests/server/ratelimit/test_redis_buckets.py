@@ -150,10 +150,10 @@ async def test_without_redis_requests_go_on_counted_and_redis_is_tried_again_aft
 async def test_a_redis_client_that_cannot_be_made_fails_open_too(monkeypatch):
     store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
 
-    def no_client(*_args: object) -> None:
+    async def no_client() -> None:
         raise ImportError("No module named 'redis'")
 
-    monkeypatch.setattr(store, "_call", no_client)
+    monkeypatch.setattr(store, "_open", no_client)
     key = f"test-{uuid.uuid4().hex}"
     first = await store.reserve(key, 30)
     assert first.granted and first.available == LIMITS.capacity - 30  # the worker's own bucket
