@@ -179,3 +179,30 @@ async def test_a_redis_that_never_answers_holds_a_reservation_no_longer_than_the
     finally:
         await store.aclose()
         server.close()
+
+
+async def test_a_redis_that_answers_once_then_goes_silent_holds_the_next_batch_no_longer_than_the_timeout():
+    # one timer watches the batches: armed for the first, it must still catch the second in time
+    async def answers_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 16)
+        writer.write(b"*2\r\n:1\r\n$2\r\n70\r\n")
+        await writer.drain()
+        await reader.read(1 << 16)  # the next batch: no answer
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(answers_once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = RedisBuckets(f"redis://127.0.0.1:{port}/0", LIMITS, timeout=0.3)
+    try:
+        first = await store.reserve("k", 30)
+        assert first.granted and first.available == 70 and store.failures == 0
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        second = await store.reserve("k", 30)
+        assert loop.time() - began < 1.5
+        # decided by the worker's own bucket, which never saw the first
+        assert second.granted and second.available == LIMITS.capacity - 30 and store.failures == 1
+    finally:
+        await store.aclose()
+        server.close()

@@ -182,7 +182,8 @@ class RedisBuckets:
         self.overflows = 0  # entries decided locally because the queue was full
         self._queue: list[_Entry] = []
         self._on_its_way: list[_Entry] | None = None  # the batch sent, not answered yet
-        self._timer: asyncio.TimerHandle | None = None
+        self._due = 0.0  # loop time: the batch on its way is answered by then, or decided locally
+        self._watchdog: asyncio.TimerHandle | None = None
         self._scheduled = False  # a _send_next is on the loop's list
         self._connection: _Connection | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -236,6 +237,9 @@ class RedisBuckets:
 
     async def aclose(self) -> None:
         await self.flush()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -263,10 +267,12 @@ class RedisBuckets:
         self._on_its_way = batch
         self.round_trips += 1
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        due = loop.time() + self.timeout
         if self._connect_deadline:  # the first batch on a new connection: connecting counts too
-            deadline, self._connect_deadline = min(deadline, self._connect_deadline), 0.0
-        self._timer = loop.call_at(deadline, self._timed_out, connection)
+            due, self._connect_deadline = min(due, self._connect_deadline), 0.0
+        self._due = due
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(due, self._watch)
         connection.send(self._script_call(batch, b"EVALSHA", _SCRIPT_SHA), lambda answer: self._answered(batch, answer))
 
     def _script_call(self, batch: list[_Entry], command: bytes, script: bytes) -> bytes:
@@ -295,9 +301,6 @@ class RedisBuckets:
             connection.send(self._script_call(batch, b"EVAL", _SCRIPT), lambda again: self._answered(batch, again))
             return
         self._on_its_way = None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if isinstance(answer, Exception) or not isinstance(answer, list):
             self._failed(answer if isinstance(answer, Exception) else RedisUnavailable("unexpected answer"))
             self._decide_locally(batch)
@@ -316,14 +319,22 @@ class RedisBuckets:
                 future.set_result(Reservation(granted == 1, float(available), limits.capacity, limits.restore_rate))
         self._send_next()
 
-    def _timed_out(self, connection: _Connection) -> None:
-        self._timer = None
+    def _watch(self) -> None:
+        """The batch on its way is answered by its due time, or decided without Redis then. One
+        timer, re-armed for the batch on its way when it fires, not one per batch."""
+        self._watchdog = None
+        if self._on_its_way is None:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._due:
+            self._watchdog = loop.call_at(self._due, self._watch)
+            return
         batch, self._on_its_way = self._on_its_way, None
-        connection.close()
-        if self._connection is connection:
+        if self._connection is not None:
+            self._connection.close()
             self._connection = None
         self._failed(TimeoutError())
-        self._decide_locally(batch or [])
+        self._decide_locally(batch)
         self._decide_locally(self._take_all())
         self._wake_flushes()
 
