@@ -110,10 +110,27 @@ class SharedBuckets:
         os.close(self._fd)
 
     async def reserve(self, key: str, cost: int) -> Reservation:
-        return await self._locked(self._reserve, self._hash(key), cost)
+        hashed = self._hash(key)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return await self._contended(self._reserve, hashed, cost)
+        try:
+            return self._reserve(hashed, cost)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     async def refund(self, key: str, points: int) -> None:
-        await self._locked(self._refund, self._hash(key), points)
+        hashed = self._hash(key)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await self._contended(self._refund, hashed, points)
+            return
+        try:
+            self._refund(hashed, points)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def _hash(self, key: str) -> int:
         hashed = self._hashes.get(key)
@@ -123,16 +140,9 @@ class SharedBuckets:
             hashed = self._hashes[key] = _hash(key)
         return hashed
 
-    async def _locked(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.contended += 1
-            return await anyio.to_thread.run_sync(self._blocking, step, hashed, amount)
-        try:
-            return step(hashed, amount)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+    async def _contended(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
+        self.contended += 1
+        return await anyio.to_thread.run_sync(self._blocking, step, hashed, amount)
 
     def _blocking(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
