@@ -206,3 +206,25 @@ async def test_a_redis_that_answers_once_then_goes_silent_holds_the_next_batch_n
     finally:
         await store.aclose()
         server.close()
+
+
+async def test_a_refund_queued_behind_a_batch_redis_never_answers_goes_to_the_workers_own_bucket():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1 << 16)
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = RedisBuckets(f"redis://127.0.0.1:{port}/0", LIMITS, timeout=0.3)
+    try:
+        reserving = asyncio.ensure_future(store.reserve("k", 30))
+        while store.round_trips == 0:  # the reservation is on its way
+            await asyncio.sleep(0.01)
+        await store.refund("k", 20)  # queued behind it
+        assert (await reserving).granted and store.failures == 1
+        # both decided by the worker's own bucket: 100 - 30 + 20
+        assert store.fallback.reserve_now("k", 0).available == pytest.approx(90, abs=0.1)
+    finally:
+        await store.aclose()
+        server.close()
