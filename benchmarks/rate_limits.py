@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""What the rate limit costs a request, in process: the same app with limits off, on in the
-workers' shared bucket file, and on in Redis (batched, and in batches of one: a round trip per
-request), measured in turns on one loop so that a busy machine skews none of them.
+"""What the rate limit costs a request, in process: the same app with limits off, on in this
+worker's own buckets (the gate's bookkeeping alone), in the workers' shared bucket file, and in
+Redis (batched, and in batches of one: a round trip per request), measured in turns on one loop
+so that a busy machine skews none of them.
 
 Each batch runs ``--concurrency`` requests at once (as one worker of ``bench.py -c 16`` with two
 workers sees about 8), on uvloop as uvicorn runs; the figure is the median batch of this
@@ -17,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -114,7 +114,7 @@ def main() -> None:
                 loop.run_until_complete(batch(apps[args.profile], body, demo.private_token, args.concurrency,
                                               args.requests))
             profiler.disable()
-            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(os.environ.get("FILTER", ""), 40)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             return
         cpu: dict[str, list[float]] = {name: [] for name in apps}
         redis_us = {name: 0 for name in stores}

@@ -228,3 +228,29 @@ async def test_a_refund_queued_behind_a_batch_redis_never_answers_goes_to_the_wo
     finally:
         await store.aclose()
         server.close()
+
+
+def test_buckets_used_from_a_new_event_loop_forget_the_old_ones_connection_and_queue():
+    # an app served twice (tests' clients): the first loop ends with a refund still queued
+    store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
+    key = f"test-{uuid.uuid4().hex}"
+    store.fallback.reserve_now(key, 50)
+    loop = asyncio.new_event_loop()
+
+    async def first() -> None:
+        assert (await store.reserve(key, 60)).granted
+        await store.refund(key, 10)  # queued; its send would be the loop's next callback
+        loop.stop()  # this round of callbacks is the last
+
+    async def second() -> float:
+        try:
+            return (await asyncio.wait_for(store.reserve(key, 1), 5)).available
+        finally:
+            await store.aclose()
+
+    loop.create_task(first())
+    loop.run_forever()
+    loop.close()
+    assert asyncio.run(second()) == pytest.approx(39, abs=0.1)  # Redis, which the refund never reached
+    assert store.failures == 0 and store.round_trips == 2
+    assert store.fallback.reserve_now(key, 0).available == pytest.approx(60, abs=0.1)  # it went here

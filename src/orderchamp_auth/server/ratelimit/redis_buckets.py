@@ -185,6 +185,7 @@ class RedisBuckets:
         self._due = 0.0  # loop time: the batch on its way is answered by then, or decided locally
         self._watchdog: asyncio.TimerHandle | None = None
         self._scheduled = False  # a _send_next is on the loop's list
+        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop all below belongs to
         self._connection: _Connection | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._connect_deadline = 0.0  # loop time: the first batch's answer is due by then too
@@ -206,10 +207,7 @@ class RedisBuckets:
             return self.fallback.reserve_now(key, cost)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Reservation] = loop.create_future()
-        self._queue.append((key, cost, future))
-        if not self._scheduled and self._on_its_way is None and self._connecting is None:
-            self._scheduled = True
-            loop.call_soon(self._send_next)  # after the requests ready now have queued theirs
+        self._enqueue((key, cost, future), loop)
         return await future
 
     async def refund(self, key: str, points: int) -> None:
@@ -220,13 +218,34 @@ class RedisBuckets:
                 self.overflows += 1
             self.fallback.refund_now(key, points)
             return
-        self._queue.append((key, -points, None))
+        self._enqueue((key, -points, None), asyncio.get_running_loop())
+
+    def _enqueue(self, entry: _Entry, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self._loop:
+            self._on_loop(loop)
+        self._queue.append(entry)
         if not self._scheduled and self._on_its_way is None and self._connecting is None:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._send_next)
+            loop.call_soon(self._send_next)  # after the requests ready now have queued theirs
+
+    def _on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Used from another event loop than before (an app served again, as tests do): what was
+        the old loop's (its connection, timer, batch on its way) is of no use here, and waiting
+        for it would wait forever. Its refunds go to this worker's own buckets."""
+        self._loop = loop
+        for key, amount, future in self._take_all() + (self._on_its_way or []):
+            if future is None:
+                self.fallback.refund_now(key, -amount)
+        self._on_its_way = None
+        self._scheduled = False
+        self._connection = self._watchdog = self._connecting = None
+        self._connect_deadline = 0.0
+        self._idle = []
 
     async def flush(self) -> None:
         """Wait until everything queued so far has been decided (tests, and closing)."""
+        if asyncio.get_running_loop() is not self._loop:
+            self._on_loop(asyncio.get_running_loop())
         while self._queue or self._on_its_way is not None or self._connecting is not None:
             idle: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._idle.append(idle)
