@@ -149,13 +149,19 @@ async def test_without_redis_requests_go_on_counted_and_redis_is_tried_again_aft
         await store.aclose()
 
 
+async def test_a_redis_url_that_cannot_be_read_fails_open():
+    store = RedisBuckets("redis://127.0.0.1:notaport/0", LIMITS, timeout=2.0)
+    assert (await store.reserve("k", 30)).available == LIMITS.capacity - 30  # the worker's own bucket
+    assert store.failures == 1 and store.is_down
+
+
 async def test_a_redis_client_that_cannot_be_made_fails_open_too(monkeypatch):
     store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
 
-    async def no_client() -> None:
+    def no_client() -> None:
         raise ImportError("No module named 'redis'")
 
-    monkeypatch.setattr(store, "_open", no_client)
+    monkeypatch.setattr(store, "_options", no_client)
     key = f"test-{uuid.uuid4().hex}"
     first = await store.reserve(key, 30)
     assert first.granted and first.available == LIMITS.capacity - 30  # the worker's own bucket

@@ -277,9 +277,7 @@ class RedisBuckets:
             return
         connection = self._connection
         if connection is None:
-            loop = asyncio.get_running_loop()
-            self._connect_deadline = loop.time() + self.timeout
-            self._connecting = loop.create_task(self._connect())
+            self._connecting = asyncio.get_running_loop().create_task(self._connect())
             return
         batch = self._queue[:self.max_batch]
         del self._queue[:self.max_batch]
@@ -364,7 +362,11 @@ class RedisBuckets:
     async def _connect(self) -> None:
         try:
             try:
-                connection = await asyncio.wait_for(self._open(), self.timeout)
+                # Not timed: the first time, this imports redis-py, which on a busy host may take
+                # longer than the timeout; the timeout bounds what Redis takes.
+                options, tls = self._options()
+                self._connect_deadline = asyncio.get_running_loop().time() + self.timeout
+                connection = await asyncio.wait_for(self._open(options, tls), self.timeout)
             except Exception as exc:  # unreachable, refused, a bad URL, redis-py missing: fail open
                 self._failed(exc)
                 self._connect_deadline = 0.0
@@ -377,22 +379,27 @@ class RedisBuckets:
                 self._scheduled = True
                 asyncio.get_running_loop().call_soon(self._send_next)
 
-    async def _open(self) -> _Connection:
-        """A connection, authenticated and on the URL's database (what redis-py reads from it)."""
+    def _options(self) -> tuple[dict[str, Any], ssl.SSLContext | None]:
+        """The URL read as redis-py reads it, and for rediss:// the TLS context."""
+        import hiredis  # noqa: F401 - imported here, not by the first connection's reader
         from redis.connection import parse_url
 
         options = parse_url(self.url)
+        tls = None
+        if self.url.startswith("rediss:"):
+            tls = ssl.create_default_context(cafile=options.get("ssl_ca_certs"))
+            if options.get("ssl_cert_reqs") in ("none", ssl.CERT_NONE):
+                tls.check_hostname = False
+                tls.verify_mode = ssl.CERT_NONE
+        return options, tls
+
+    async def _open(self, options: dict[str, Any], tls: ssl.SSLContext | None) -> _Connection:
+        """A connection, authenticated and on the URL's database."""
         loop = asyncio.get_running_loop()
         connection: _Connection
         if "path" in options:
             _, connection = await loop.create_unix_connection(lambda: _Connection(self._lost), options["path"])
         else:
-            tls = None
-            if self.url.startswith("rediss:"):
-                tls = ssl.create_default_context(cafile=options.get("ssl_ca_certs"))
-                if options.get("ssl_cert_reqs") in ("none", ssl.CERT_NONE):
-                    tls.check_hostname = False
-                    tls.verify_mode = ssl.CERT_NONE
             _, connection = await loop.create_connection(lambda: _Connection(self._lost),
                                                          options.get("host", "localhost"),
                                                          int(options.get("port", 6379)), ssl=tls)
