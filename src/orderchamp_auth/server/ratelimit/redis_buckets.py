@@ -144,8 +144,8 @@ class _Connection(asyncio.Protocol):
                 if answer is False:
                     return
                 self._waiting.popleft()(answer)
-        except Exception as exc:  # hiredis.ProtocolError: not Redis, or out of step
-            self.close(exc)
+        except Exception:  # hiredis.ProtocolError: not Redis, or out of step
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -154,7 +154,7 @@ class _Connection(asyncio.Protocol):
             on_answer(RedisUnavailable("connection lost"))
         self._on_lost(self)
 
-    def close(self, exc: BaseException | None = None) -> None:
+    def close(self) -> None:
         """Drop the socket: an answer still on its way would be read as the next command's."""
         if self.transport is not None:
             self.transport.abort()  # connection_lost follows, from the loop
@@ -274,6 +274,7 @@ class RedisBuckets:
             return
         if self._paused():
             self._decide_locally(self._take_all())
+            self._wake_flushes()
             return
         connection = self._connection
         if connection is None:
