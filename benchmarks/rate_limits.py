@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""What the rate limit costs a request, in process: the same app with limits off, on in the
-workers' shared bucket file, and on in Redis (batched, and in batches of one: a round trip per
-request), measured in turns on one loop so that a busy machine skews none of them.
+"""What the rate limit costs a request, in process: the same app with limits off, on in this
+worker's own buckets (the gate's bookkeeping alone), in the workers' shared bucket file, and in
+Redis (batched, and in batches of one: a round trip per request), measured in turns on one loop
+so that a busy machine skews none of them.
 
 Each batch runs ``--concurrency`` requests at once (as one worker of ``bench.py -c 16`` with two
 workers sees about 8), on uvloop as uvicorn runs; the figure is the median batch of this
@@ -63,14 +64,14 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="per batch")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--query", default=ACCOUNT_QUERY)
-    ap.add_argument("--profile", choices=["off", "shared file", "redis batched", "redis, batches of 1"],
+    ap.add_argument("--profile", choices=["off", "this worker", "shared file", "redis batched", "redis, batches of 1"],
                     help="print a cProfile listing (wall time) of this variant's batches instead")
     args = ap.parse_args()
     from dataclasses import replace
 
     from orderchamp_auth.server.app import create_app
     from orderchamp_auth.server.demo import seed_demo
-    from orderchamp_auth.server.ratelimit.local import SharedBuckets, create_shared_file
+    from orderchamp_auth.server.ratelimit.local import LocalBuckets, SharedBuckets, create_shared_file
     from orderchamp_auth.server.ratelimit.redis_buckets import RedisBuckets
     from orderchamp_auth.server.settings import load_settings
     from orderchamp_auth.server.store.migrate import upgrade_to_head
@@ -91,10 +92,12 @@ def main() -> None:
         on = replace(settings, rate_limits=True, rate_limit_capacity=10**9, rate_limit_restore_rate=10**9)
         apps = {"off": off}
         stores = {}
-        for name in ("shared file", "redis batched", "redis, batches of 1"):
+        for name in ("this worker", "shared file", "redis batched", "redis, batches of 1"):
             app = apps[name] = create_app(on)
             limiter = app.state.graphql.rate_limits.limiter
-            if name == "shared file":
+            if name == "this worker":
+                limiter.store = LocalBuckets(limiter.limits)
+            elif name == "shared file":
                 limiter.store = SharedBuckets(create_shared_file(), limiter.limits)
             else:
                 limiter.store = stores[name] = RedisBuckets(

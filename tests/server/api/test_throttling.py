@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -54,11 +55,18 @@ def api(settings, platform, account):
 
 
 def test_every_response_carries_its_cost_and_the_throttle_status(api):
-    body = api("{ account { name type slug } }").json()
+    response = api("{ account { name type slug } }")
+    body = response.json()
     assert body["data"]["account"]["name"]
     assert body["extensions"]["cost"] == {
         "requestedQueryCost": 1, "actualQueryCost": 1,
         "throttleStatus": {"maximumAvailable": 200.0, "currentlyAvailable": 199, "restoreRate": 10.0}}
+    # the extensions are appended as bytes: the same bytes as the whole object serialised
+    assert response.content == orjson.dumps(body)
+    assert response.headers["content-length"] == str(len(response.content))
+    page = api(PAGE_QUERY)
+    assert page.content == orjson.dumps(page.json())
+    assert page.headers["content-length"] == str(len(page.content))
 
 
 def test_a_burst_past_the_bucket_is_throttled_and_recovers_at_the_restore_rate(api):

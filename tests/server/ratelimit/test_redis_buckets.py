@@ -6,8 +6,10 @@ refunds are queued and reach Redis before the reservations queued after them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -147,13 +149,19 @@ async def test_without_redis_requests_go_on_counted_and_redis_is_tried_again_aft
         await store.aclose()
 
 
+async def test_a_redis_url_that_cannot_be_read_fails_open():
+    store = RedisBuckets("redis://127.0.0.1:notaport/0", LIMITS, timeout=2.0)
+    assert (await store.reserve("k", 30)).available == LIMITS.capacity - 30  # the worker's own bucket
+    assert store.failures == 1 and store.is_down
+
+
 async def test_a_redis_client_that_cannot_be_made_fails_open_too(monkeypatch):
     store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
 
-    def no_client(*_args: object) -> None:
+    def no_client() -> None:
         raise ImportError("No module named 'redis'")
 
-    monkeypatch.setattr(store, "_call", no_client)
+    monkeypatch.setattr(store, "_options", no_client)
     key = f"test-{uuid.uuid4().hex}"
     first = await store.reserve(key, 30)
     assert first.granted and first.available == LIMITS.capacity - 30  # the worker's own bucket
@@ -161,21 +169,92 @@ async def test_a_redis_client_that_cannot_be_made_fails_open_too(monkeypatch):
     assert store.failures == 1 and store.is_down  # the refund waited for the pause, as a reserve would
 
 
-async def test_a_redis_that_never_answers_holds_a_reservation_no_longer_than_the_timeout():
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1 << 16)  # takes the command, answers nothing
+@contextlib.asynccontextmanager
+async def scripted_redis(*answers: bytes) -> AsyncIterator[str]:
+    """The URL of a server that answers the first commands it reads with ``answers``, one each,
+    and then reads on and answers nothing."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for answer in answers:
+            await reader.read(1 << 16)
+            writer.write(answer)
+            await writer.drain()
+        await reader.read(1 << 16)
         await asyncio.sleep(5)
         writer.close()
 
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    store = RedisBuckets(f"redis://127.0.0.1:{port}/0", LIMITS, timeout=0.2)
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
     try:
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        answers = await asyncio.gather(*[store.reserve("k", 30) for _ in range(3)])
-        assert loop.time() - began < 1.5
-        assert [a.granted for a in answers] == [True, True, True] and store.failures == 1 and store.is_down
+        yield f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0"
     finally:
-        await store.aclose()
         server.close()
+
+
+async def test_a_redis_that_never_answers_holds_a_reservation_no_longer_than_the_timeout():
+    async with scripted_redis() as url:
+        store = RedisBuckets(url, LIMITS, timeout=0.2)
+        try:
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            answers = await asyncio.gather(*[store.reserve("k", 30) for _ in range(3)])
+            assert loop.time() - began < 1.5
+            assert [a.granted for a in answers] == [True, True, True] and store.failures == 1 and store.is_down
+        finally:
+            await store.aclose()
+
+
+async def test_a_redis_that_answers_once_then_goes_silent_holds_the_next_batch_no_longer_than_the_timeout():
+    # one timer watches the batches: armed for the first, it must still catch the second in time
+    async with scripted_redis(b"*2\r\n:1\r\n$2\r\n70\r\n") as url:
+        store = RedisBuckets(url, LIMITS, timeout=0.3)
+        try:
+            first = await store.reserve("k", 30)
+            assert first.granted and first.available == 70 and store.failures == 0
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            second = await store.reserve("k", 30)
+            assert loop.time() - began < 1.5
+            # decided by the worker's own bucket, which never saw the first
+            assert second.granted and second.available == LIMITS.capacity - 30 and store.failures == 1
+        finally:
+            await store.aclose()
+
+
+async def test_a_refund_queued_behind_a_batch_redis_never_answers_goes_to_the_workers_own_bucket():
+    async with scripted_redis() as url:
+        store = RedisBuckets(url, LIMITS, timeout=0.3)
+        try:
+            reserving = asyncio.ensure_future(store.reserve("k", 30))
+            while store.round_trips == 0:  # the reservation is on its way
+                await asyncio.sleep(0.01)
+            await store.refund("k", 20)  # queued behind it
+            assert (await reserving).granted and store.failures == 1
+            # both decided by the worker's own bucket: 100 - 30 + 20
+            assert store.fallback.reserve_now("k", 0).available == pytest.approx(90, abs=0.1)
+        finally:
+            await store.aclose()
+
+
+def test_buckets_used_from_a_new_event_loop_forget_the_old_ones_connection_and_queue():
+    # an app served twice (tests' clients): the first loop ends with a refund still queued
+    store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
+    key = f"test-{uuid.uuid4().hex}"
+    store.fallback.reserve_now(key, 50)
+    loop = asyncio.new_event_loop()
+
+    async def first() -> None:
+        assert (await store.reserve(key, 60)).granted
+        await store.refund(key, 10)  # queued; its send would be the loop's next callback
+        loop.stop()  # this round of callbacks is the last
+
+    async def second() -> float:
+        try:
+            return (await asyncio.wait_for(store.reserve(key, 1), 5)).available
+        finally:
+            await store.aclose()
+
+    loop.create_task(first())
+    loop.run_forever()
+    loop.close()
+    assert asyncio.run(second()) == pytest.approx(39, abs=0.1)  # Redis, which the refund never reached
+    assert store.failures == 0 and store.round_trips == 2
+    assert store.fallback.reserve_now(key, 0).available == pytest.approx(60, abs=0.1)  # it went here

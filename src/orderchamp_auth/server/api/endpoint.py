@@ -155,9 +155,11 @@ class GraphQLEndpoint:
         if isinstance(admission, Response):
             return admission
         response = await self._answer(query, cached, operation, grant, variables, coerced)
-        body = await admission.settle_body(bytes(response.body))
-        response.body = body
-        response.headers["content-length"] = str(len(body))
+        body = response.body = await admission.settle_body(bytes(response.body))
+        # The content-length init_headers put there, replaced (cheaper than response.headers[...]).
+        length = b"%d" % len(body)
+        response.raw_headers = [(name, length if name == b"content-length" else value)
+                                for name, value in response.raw_headers]
         return response
 
     async def _answer(self, query: str, cached: CachedDocument, operation: Operation, grant: TokenGrant,

@@ -32,9 +32,8 @@ MAX_PRICED_DOCUMENTS = 4096
 _HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
 
-def throttle_status(reservation: Reservation, available: float | None = None) -> dict[str, Any]:
-    return {"maximumAvailable": float(reservation.capacity),
-            "currentlyAvailable": math.floor(reservation.available if available is None else available),
+def throttle_status(reservation: Reservation) -> dict[str, Any]:
+    return {"maximumAvailable": float(reservation.capacity), "currentlyAvailable": math.floor(reservation.available),
             "restoreRate": float(reservation.restore_rate)}
 
 
@@ -50,24 +49,19 @@ class Admission:
     cost: QueryCost
     reservation: Reservation
 
-    async def settle(self, data: Any) -> dict[str, Any]:
-        """``extensions.cost`` for a response whose data is ``data``; refunds what it did not use."""
-        requested = self.cost.requested
-        actual = requested
+    async def settle_body(self, body: bytes) -> bytes:
+        """``body`` (a response's JSON object) with ``extensions.cost`` appended; refunds what
+        the query did not use. The bytes are what ``orjson.dumps`` makes of the same object."""
+        requested = actual = self.cost.requested
+        available = self.reservation.available
         if self.cost.multiplies:
+            data = orjson.loads(body).get("data")
             actual = min(actual_cost(self.gate.schema, self.cached.document,  # type: ignore[arg-type]
                                      self.operation.node, self.variables, data), requested)
-        refunded = requested - actual
-        await self.gate.limiter.refund(self.grant, refunded)
-        available = min(self.reservation.available + refunded, float(self.reservation.capacity))
-        return {"requestedQueryCost": requested, "actualQueryCost": actual,
-                "throttleStatus": throttle_status(self.reservation, available)}
-
-    async def settle_body(self, body: bytes) -> bytes:
-        """The same for a response already serialised: ``extensions`` appended to its object."""
-        data = orjson.loads(body).get("data") if self.cost.multiplies else None
-        extensions = orjson.dumps({"cost": await self.settle(data)})
-        return body[:-1] + b',"extensions":' + extensions + b"}"
+            refunded = requested - actual
+            await self.gate.limiter.refund(self.grant, refunded)
+            available = min(available + refunded, float(self.reservation.capacity))
+        return body[:-1] + self.gate.extensions % (requested, actual, math.floor(available))
 
 
 class RateLimitGate:
@@ -75,6 +69,12 @@ class RateLimitGate:
         self.schema = schema
         self.limiter = limiter
         self.metrics = metrics
+        limits = limiter.limits
+        # the tail of a response with its extensions.cost (requested, actual, currently available)
+        self.extensions = (b',"extensions":{"cost":{"requestedQueryCost":%d,"actualQueryCost":%d,'
+                           b'"throttleStatus":{"maximumAvailable":' + orjson.dumps(float(limits.capacity))
+                           + b',"currentlyAvailable":%d,"restoreRate":' + orjson.dumps(float(limits.restore_rate))
+                           + b'}}}}')
         # costs that depend on no variable, by (query, operation): priced once
         self._prices: dict[tuple[str, str | None], QueryCost] = {}
 

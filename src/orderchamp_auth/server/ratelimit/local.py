@@ -103,27 +103,46 @@ class SharedBuckets:
             raise ValueError(f"{path} holds no bucket slots")
         self._map = mmap.mmap(self._fd, self.slots * _SLOT.size)
         self.contended = 0  # steps that found the lock taken and ran in a thread (tests read it)
+        self._hashes: dict[str, int] = {}  # key -> _hash(key), a third of a reserve's time
 
     def close(self) -> None:
         self._map.close()
         os.close(self._fd)
 
     async def reserve(self, key: str, cost: int) -> Reservation:
-        return await self._locked(self._reserve, _hash(key), cost)
-
-    async def refund(self, key: str, points: int) -> None:
-        await self._locked(self._refund, _hash(key), points)
-
-    async def _locked(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
+        hashed = self._hash(key)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self.contended += 1
-            return await anyio.to_thread.run_sync(self._blocking, step, hashed, amount)
+            return await self._contended(self._reserve, hashed, cost)
         try:
-            return step(hashed, amount)
+            return self._reserve(hashed, cost)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    async def refund(self, key: str, points: int) -> None:
+        hashed = self._hash(key)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await self._contended(self._refund, hashed, points)
+            return
+        try:
+            self._refund(hashed, points)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _hash(self, key: str) -> int:
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= MAX_LOCAL_BUCKETS:
+                self._hashes.clear()
+            hashed = self._hashes[key] = _hash(key)
+        return hashed
+
+    async def _contended(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
+        self.contended += 1
+        return await anyio.to_thread.run_sync(self._blocking, step, hashed, amount)
 
     def _blocking(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
