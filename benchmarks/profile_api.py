@@ -31,9 +31,11 @@ QUERIES = {
 }
 
 
-async def call(app, path: str, body: bytes, token: str) -> tuple[int, bytes]:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"authorization", f"Bearer {token}".encode())]
+async def call(app, path: str, body: bytes, token: str | None,
+               content_type: bytes = b"application/json") -> tuple[int, bytes]:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if token is not None:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
              "root_path": "", "headers": headers, "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000)}

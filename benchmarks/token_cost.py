@@ -5,7 +5,9 @@ Builds the real app on a fresh SQLite database with the demo data, writes codes 
 installation straight into the database (as bench.py's token test mints them: one account,
 one app, PKCE), then calls the ASGI app directly for each exchange, so that every exchange
 but the first replaces the installation's live token, as in the benchmark. Prints the median
-µs per exchange (wall and thread CPU) of batches of 50; ``--profile`` adds a cProfile listing.
+µs per exchange (wall and thread CPU) of batches of 50, and the median time the write held
+SQLite's lock (BEGIN IMMEDIATE done to COMMIT done: what bounds the exchanges/s of all workers
+together); ``--profile`` adds a cProfile listing.
 
 Runs on any tree of the package that has the demo: run it with that tree's interpreter, and
 alternate trees in turns to compare them on a busy machine.
@@ -24,6 +26,8 @@ import datetime as dt
 import hashlib
 import pstats
 import secrets
+import sqlite3
+import sqlite3.dbapi2
 import statistics
 import sys
 import tempfile
@@ -36,6 +40,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from profile_api import call  # noqa: E402
 
 BATCH = 50
+HOLDS: list[float] = []
+
+
+class TimedConnection(sqlite3.Connection):
+    """Records how long each write transaction held the lock."""
+
+    _locked_at: float | None = None
+
+    def execute(self, sql, *args):  # type: ignore[override]
+        cursor = super().execute(sql, *args)
+        if sql == "BEGIN IMMEDIATE":
+            self._locked_at = time.perf_counter()
+        return cursor
+
+    def commit(self) -> None:
+        super().commit()
+        if self._locked_at is not None:
+            HOLDS.append(time.perf_counter() - self._locked_at)
+            self._locked_at = None
+
+    def rollback(self) -> None:
+        super().rollback()
+        self._locked_at = None
+
+
+def time_the_lock() -> None:
+    connect = sqlite3.dbapi2.connect
+
+    def timed_connect(*args, **kwargs):
+        kwargs.setdefault("factory", TimedConnection)
+        return connect(*args, **kwargs)
+
+    sqlite3.connect = sqlite3.dbapi2.connect = timed_connect
 SCOPES = "account_read,products_read"
 
 
@@ -47,7 +84,7 @@ def mint(engine, demo, count: int) -> tuple[list[bytes], str]:
     from orderchamp_auth.server.store.models import App, AuthorizationCode, Installation
 
     codes, installations = AuthorizationCode.__table__, Installation.__table__
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     redirect_uri = demo.redirect_urls[0]
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -80,38 +117,12 @@ def mint(engine, demo, count: int) -> tuple[list[bytes], str]:
 
 
 async def exchange(app, body: bytes) -> tuple[int, bytes]:
-    return await call_form(app, "/oauth/access_token", body)
-
-
-async def call_form(app, path: str, body: bytes) -> tuple[int, bytes]:
-    headers = [(b"content-type", b"application/x-www-form-urlencoded"),
-               (b"content-length", str(len(body)).encode())]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "headers": headers, "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000)}
-    sent = False
-    status, chunks = 0, []
-
-    async def receive():
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
+    return await call(app, "/oauth/access_token", body, None, b"application/x-www-form-urlencoded")
 
 
 async def measure(app, bodies: list[bytes]) -> tuple[float, float]:
     walls, cpus = [], []
+    HOLDS.clear()
     for start in range(0, len(bodies) - BATCH + 1, BATCH):
         began, cpu_began = time.perf_counter(), time.thread_time()
         for body in bodies[start:start + BATCH]:
@@ -131,9 +142,10 @@ def main() -> None:
     ap.add_argument("--sort", default="tottime", help="the profile listing's order (pstats key)")
     ap.add_argument("--top", type=int, default=35)
     args = ap.parse_args()
-    import orderchamp_auth
+    time_the_lock()  # before the app makes its engine
     from sqlalchemy import create_engine
 
+    import orderchamp_auth
     from orderchamp_auth.server.app import create_app
     from orderchamp_auth.server.demo import seed_demo
     from orderchamp_auth.server.settings import load_settings
@@ -155,7 +167,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 bodies, _ = mint(engine, demo, args.exchanges)
                 wall, cpu = await measure(app, bodies)
-                print(f"{tree}: {wall:7.1f} µs wall {cpu:7.1f} µs CPU per exchange (medians of {BATCH})", flush=True)
+                hold = statistics.median(HOLDS) * 1e6 if HOLDS else float("nan")
+                print(f"{tree}: {wall:7.1f} µs wall {cpu:7.1f} µs CPU per exchange (medians of {BATCH}), "
+                      f"lock held {hold:5.1f} µs (median)", flush=True)
             if args.profile:
                 bodies, _ = mint(engine, demo, args.exchanges)
                 profiler = cProfile.Profile()
