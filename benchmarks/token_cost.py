@@ -37,7 +37,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from profile_api import call  # noqa: E402
+from profile_api import call, seeded_app  # noqa: E402
 
 BATCH = 50
 HOLDS: list[float] = []
@@ -146,18 +146,8 @@ def main() -> None:
     from sqlalchemy import create_engine
 
     import orderchamp_auth
-    from orderchamp_auth.server.app import create_app
-    from orderchamp_auth.server.demo import seed_demo
-    from orderchamp_auth.server.settings import load_settings
-    from orderchamp_auth.server.store.migrate import upgrade_to_head
-
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
-                                  "ORDERCHAMP_RATE_LIMITS": "0"})
-        upgrade_to_head(settings.database_url)
-        app = create_app(settings)
-        platform = app.state.platform
-        demo = seed_demo(settings, platform.database, platform.client_secrets)
+        settings, app, demo = seeded_app(data_dir)
         engine = create_engine(settings.database_url)
         tree = Path(orderchamp_auth.__file__).resolve().parents[2]
 

@@ -63,6 +63,19 @@ def app_token_values(account_id: int, installation_id: int) -> tuple[dict[str, o
             "created_at": utcnow(), "last_used_at": None, "revoked_at": None}, value
 
 
+def two_live_app_tokens(database: Database) -> tuple[int, int, list[str]]:
+    """``(account id, installation id, token values)``: two live tokens of one installation,
+    as before an installation had one (the exchange revokes both)."""
+    account_id, installation_id = installation(database)
+    values = []
+    with database.write() as tx:
+        for _ in range(2):
+            row, value = app_token_values(account_id, installation_id)
+            tx.tokens.insert_app_token(row)
+            values.append(value)
+    return account_id, installation_id, values
+
+
 def test_revoking_a_private_token_in_the_back_office_bumps_once_and_again_not_at_all(database):
     account_id, token_id, _ = private_token(database)
     before = version(database)
@@ -84,10 +97,7 @@ def test_every_revoking_method_bumps_once_per_token(database):
 
 
 def test_an_uninstall_bumps_for_each_live_token_of_the_installation(database):
-    account_id, installation_id = installation(database)
-    with database.write() as tx:
-        for _ in range(2):
-            tx.tokens.insert_app_token(app_token_values(account_id, installation_id)[0])
+    _, installation_id, _ = two_live_app_tokens(database)
     before = version(database)
     with database.write() as tx:
         assert uninstall(tx, tx.installations.get(installation_id), utcnow()) == 2
@@ -129,13 +139,8 @@ def test_an_orm_change_of_revoked_at_bumps(database):
 def test_the_token_endpoints_write_reads_back_the_version_its_revocation_left(database):
     """The exchange's revocation and insert: the INSERT returns the counter with this
     transaction's bumps in it, which ``forget`` then trusts not to refresh."""
-    account_id, installation_id = installation(database)
-    hashes = []
-    with database.write() as tx:
-        for _ in range(2):
-            values, _ = app_token_values(account_id, installation_id)
-            tx.tokens.insert_app_token(values)
-            hashes.append(values["token_hash"])
+    account_id, installation_id, values = two_live_app_tokens(database)
+    hashes = [hash_secret(value) for value in values]
     before = version(database)
     with database.write() as tx:
         revoked = tx.tokens.revoke_live_of_installation(installation_id, utcnow())
@@ -148,13 +153,7 @@ def test_the_token_endpoints_write_reads_back_the_version_its_revocation_left(da
 
 
 def test_forgetting_several_tokens_revoked_at_once_keeps_the_rest_of_the_cache(database):
-    account_id, installation_id = installation(database)
-    values = []
-    with database.write() as tx:
-        for _ in range(2):
-            row, value = app_token_values(account_id, installation_id)
-            tx.tokens.insert_app_token(row)
-            values.append(value)
+    account_id, installation_id, values = two_live_app_tokens(database)
     _, _, kept = private_token(database)
     auth = BearerAuthenticator(check_interval=60.0)
     for value in [*values, kept]:
