@@ -31,9 +31,27 @@ QUERIES = {
 }
 
 
-async def call(app, path: str, body: bytes, token: str) -> tuple[int, bytes]:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"authorization", f"Bearer {token}".encode())]
+def seeded_app(data_dir: str, **env: str):
+    """``(settings, app, demo)``: the real app on a fresh SQLite database in ``data_dir``, with
+    the demo data; rate limits off unless ``env`` says otherwise."""
+    from orderchamp_auth.server.app import create_app
+    from orderchamp_auth.server.demo import seed_demo
+    from orderchamp_auth.server.settings import load_settings
+    from orderchamp_auth.server.store.migrate import upgrade_to_head
+
+    settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
+                              "ORDERCHAMP_RATE_LIMITS": "0", **env})
+    upgrade_to_head(settings.database_url)
+    app = create_app(settings)
+    platform = app.state.platform
+    return settings, app, seed_demo(settings, platform.database, platform.client_secrets)
+
+
+async def call(app, path: str, body: bytes, token: str | None,
+               content_type: bytes = b"application/json") -> tuple[int, bytes]:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if token is not None:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
              "root_path": "", "headers": headers, "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000)}
@@ -92,21 +110,12 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from graphql_baseline import mount_baseline
 
-    from orderchamp_auth.server.app import create_app
-    from orderchamp_auth.server.demo import seed_demo
-    from orderchamp_auth.server.settings import load_settings
-    from orderchamp_auth.server.store.migrate import upgrade_to_head
-
     with tempfile.TemporaryDirectory() as data_dir:
         # Rate limits off: a page of 50 products costs more than the bucket holds per second,
         # and their cost has its own figure (bench.py, README "Rate limits").
-        settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
-                                  "ORDERCHAMP_API_RESPONSE_CACHE_MB": args.response_cache_mb,
-                                  "ORDERCHAMP_RATE_LIMITS": "0"})
-        upgrade_to_head(settings.database_url)
-        app = mount_baseline(create_app(settings))
+        _, app, demo = seeded_app(data_dir, ORDERCHAMP_API_RESPONSE_CACHE_MB=args.response_cache_mb)
+        app = mount_baseline(app)
         platform = app.state.platform
-        demo = seed_demo(settings, platform.database, platform.client_secrets)
         if args.bearer_check_interval is not None:
             platform.authenticator.check_interval = args.bearer_check_interval
         queries = [("/v1/graphql", q) for q in args.query] if args.query else list(QUERIES.values())

@@ -1,7 +1,7 @@
 """Bearer authentication for the API: a per-worker cache of the grants of live tokens.
 
 A token lookup costs no database round trip while nothing was revoked. Every revocation
-bumps a counter in the same transaction; each worker reads that counter at most once per
+bumps a counter in the same transaction (the database does, one bump per token); each worker reads that counter at most once per
 ``check_interval`` and drops its cache when it moved. The worker that revoked also drops its
 cache at once (``invalidate``), or, when it knows which tokens it revoked (the token
 endpoint's replacement of an installation's token), just those (``forget``). So a revoked
@@ -141,16 +141,16 @@ class BearerAuthenticator:
             self._used.setdefault(token_id, used_at)
 
     def forget(self, token_hashes: tuple[str, ...], version: int | None) -> None:
-        """Drop just these tokens, which this worker revoked in a transaction that bumped the
-        revocation counter to ``version``: the rest of the cache stays. If that bump was the
-        only one since the last refresh, the next refresh has nothing more to drop; otherwise
+        """Drop just these tokens, which this worker revoked in a transaction that left the
+        revocation counter at ``version`` (one bump per token): the rest of the cache stays.
+        If those bumps were the only ones since the last refresh, the next refresh has nothing more to drop; otherwise
         someone else revoked too, and the next lookup refreshes (and clears) first. Takes no
         lock that is held across I/O: it runs on the event loop."""
         with self._cache_lock:
             for token_hash in token_hashes:
                 self._cache.pop(token_hash, None)
             self._generation += 1
-            if version is not None and self._version is not None and version == self._version + 1:
+            if version is not None and self._version is not None and version == self._version + len(token_hashes):
                 self._version = version
             else:
                 self._checked_at = float("-inf")

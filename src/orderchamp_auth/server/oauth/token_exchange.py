@@ -58,7 +58,7 @@ class IssuedToken:
     replaced: int = 0  # earlier tokens of the installation this one revoked
     scope_delimiter: str = ","  # the one the app asked with (authorize.AuthorizationRequest)
     replaced_hashes: tuple[str, ...] = ()  # theirs, for this worker's bearer cache to drop
-    revocation_version: int | None = None  # the revocation counter's version the revocation bumped to
+    revocation_version: int | None = None  # the revocation counter's version after the revocation (one per token)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -123,15 +123,15 @@ def exchange_code(
             return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
         replaced = tx.tokens.revoke_live_of_installation(installation_id, now)
         value = generate_secret(TokenKind.APP_TOKEN)
-        tx.tokens.insert_app_token({
+        version = tx.tokens.insert_app_token({
             "token_hash": hash_secret(value), "kind": TokenKindName.APP.value,
             "display_prefix": display_prefix(value), "name": "", "account_id": account_id,
             "installation_id": installation_id, "authorization_code_id": code_id,
             "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
             "revoked_at": None,
         })
-        return IssuedToken(value, scopes, account_id, len(replaced.token_hashes), delimiter,
-                           replaced.token_hashes, replaced.version)
+        return IssuedToken(value, scopes, account_id, len(replaced), delimiter, replaced,
+                           version if replaced else None)
     # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
     # uninstalled app's — or a replay, whose tokens are revoked.
     used = tx.codes.find_used(code_hash)

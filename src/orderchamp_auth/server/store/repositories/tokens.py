@@ -1,4 +1,9 @@
-"""Access tokens (private and app) and the revocation counter that keeps caches honest."""
+"""Access tokens (private and app) and the revocation counter that keeps caches honest.
+
+The database bumps the counter itself, by one per token, whenever a write revokes a token or
+deletes a live one (a trigger, migration 0010): no writer can forget it, and the token
+endpoint's write spends no statement on it.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,11 @@ APP_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id
 
 
 def _insert_token_statement() -> Any:
-    return insert(table_of(AccessToken)).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
+    # The counter as this transaction leaves it: its revocation (if any) came first, and the
+    # counter row stays locked by the bump until the commit, so nobody else moves it meanwhile.
+    version = select(RevocationCounter.version).where(RevocationCounter.id == 1).scalar_subquery()
+    return (insert(table_of(AccessToken)).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
+            .returning(version.label("revocation_version")))
 
 
 def _revoke_installation_statement() -> Any:
@@ -44,20 +53,6 @@ def _revoke_installation_statement() -> Any:
             .where(table.c.installation_id == bindparam("b_installation_id"), table.c.revoked_at.is_(None))
             .values(revoked_at=bindparam("b_now", type_=UTCDateTime()))
             .returning(table.c.token_hash))
-
-
-def _bump_counter_statement() -> Any:
-    table = table_of(RevocationCounter)
-    return update(table).where(table.c.id == 1).values(version=table.c.version + 1).returning(table.c.version)
-
-
-@dataclass(frozen=True, slots=True)
-class RevokedTokens:
-    """What a revocation did: the hashes of the tokens it revoked, and the revocation counter's
-    version it bumped to (``None`` when it revoked nothing)."""
-
-    token_hashes: tuple[str, ...] = ()
-    version: int | None = None
 
 
 def _active_grant_statement() -> Any:
@@ -88,19 +83,18 @@ class TokenRepository(Repository):
         rows = self.tx.rows(self.tx.statement("revocation_version", _revocation_version_statement))
         return int(rows[0][0]) if rows else 0
 
-    def insert_app_token(self, values: dict[str, Any]) -> None:
-        """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``."""
-        self.tx.execute(self.tx.statement("insert_app_token", _insert_token_statement), values)
+    def insert_app_token(self, values: dict[str, Any]) -> int:
+        """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``. Returns
+        the revocation counter's version, with this transaction's revocations counted: exact
+        when the transaction revoked something before (``revoke_live_of_installation``)."""
+        rows = self.tx.rows(self.tx.statement("insert_app_token", _insert_token_statement), values)
+        return int(rows[0][0])
 
-    def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> RevokedTokens:
-        """Revoke the installation's live tokens, bumping the counter if any was."""
-        tx = self.tx
-        revoked = tx.rows(tx.statement("revoke_installation_tokens", _revoke_installation_statement),
-                          {"b_installation_id": installation_id, "b_now": now})
-        if not revoked:
-            return RevokedTokens()
-        version = tx.rows(tx.statement("bump_revocation_counter", _bump_counter_statement))[0][0]
-        return RevokedTokens(tuple(row[0] for row in revoked), int(version))
+    def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> tuple[str, ...]:
+        """Revoke the installation's live tokens; their hashes (the counter moved by one each)."""
+        revoked = self.tx.rows(self.tx.statement("revoke_installation_tokens", _revoke_installation_statement),
+                               {"b_installation_id": installation_id, "b_now": now})
+        return tuple(row[0] for row in revoked)
 
     def create(self, **fields: object) -> AccessToken:
         token = AccessToken(**fields)
@@ -162,7 +156,7 @@ class TokenRepository(Repository):
                 update(AccessToken).where(AccessToken.id.in_(token_ids)).values(last_used_at=now)
             )
 
-    # Every revoking method bumps the counter in the same transaction.
+    # The database bumps the revocation counter for each token these revoke (see the module's doc).
 
     def _revoke_where(self, *conditions: object, now: dt.datetime) -> int:
         result = self.session.execute(
@@ -171,10 +165,7 @@ class TokenRepository(Repository):
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
-        count = rowcount(result)
-        if count:
-            self.bump_revocation_counter()
-        return count
+        return rowcount(result)
 
     def revoke(self, token_id: int, now: dt.datetime) -> int:
         return self._revoke_where(AccessToken.id == token_id, now=now)
@@ -188,7 +179,3 @@ class TokenRepository(Repository):
     def revoke_issued_from_code(self, code_id: int, now: dt.datetime) -> int:
         return self._revoke_where(AccessToken.authorization_code_id == code_id, now=now)
 
-    def bump_revocation_counter(self) -> None:
-        self.session.execute(
-            update(RevocationCounter).where(RevocationCounter.id == 1).values(version=RevocationCounter.version + 1)
-        )

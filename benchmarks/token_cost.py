@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""In-process cost of one token exchange, without HTTP: thread CPU per POST /oauth/access_token.
+
+Builds the real app on a fresh SQLite database with the demo data, writes codes of one
+installation straight into the database (as bench.py's token test mints them: one account,
+one app, PKCE), then calls the ASGI app directly for each exchange, so that every exchange
+but the first replaces the installation's live token, as in the benchmark. Prints the median
+µs per exchange (wall and thread CPU) of batches of 50, and the median time the write held
+SQLite's lock (BEGIN IMMEDIATE done to COMMIT done: what bounds the exchanges/s of all workers
+together); ``--profile`` adds a cProfile listing.
+
+Runs on any tree of the package that has the demo: run it with that tree's interpreter, and
+alternate trees in turns to compare them on a busy machine.
+
+    .venv/bin/python benchmarks/token_cost.py
+    /other/tree/.venv/bin/python benchmarks/token_cost.py --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import cProfile
+import datetime as dt
+import hashlib
+import pstats
+import secrets
+import sqlite3
+import sqlite3.dbapi2
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from profile_api import call, seeded_app  # noqa: E402
+
+BATCH = 50
+HOLDS: list[float] = []
+
+
+class TimedConnection(sqlite3.Connection):
+    """Records how long each write transaction held the lock."""
+
+    _locked_at: float | None = None
+
+    def execute(self, sql, *args):  # type: ignore[override]
+        cursor = super().execute(sql, *args)
+        if sql == "BEGIN IMMEDIATE":
+            self._locked_at = time.perf_counter()
+        return cursor
+
+    def commit(self) -> None:
+        super().commit()
+        if self._locked_at is not None:
+            HOLDS.append(time.perf_counter() - self._locked_at)
+            self._locked_at = None
+
+    def rollback(self) -> None:
+        super().rollback()
+        self._locked_at = None
+
+
+def time_the_lock() -> None:
+    connect = sqlite3.dbapi2.connect
+
+    def timed_connect(*args, **kwargs):
+        kwargs.setdefault("factory", TimedConnection)
+        return connect(*args, **kwargs)
+
+    sqlite3.connect = sqlite3.dbapi2.connect = timed_connect
+SCOPES = "account_read,products_read"
+
+
+def mint(engine, demo, count: int) -> tuple[list[bytes], str]:
+    """``count`` form bodies, each exchanging one fresh code of the demo app's installation."""
+    from sqlalchemy import insert, select
+
+    from orderchamp_auth.protocol.tokens import hash_secret
+    from orderchamp_auth.server.store.models import App, AuthorizationCode, Installation
+
+    codes, installations = AuthorizationCode.__table__, Installation.__table__
+    now = dt.datetime.now(dt.UTC)
+    redirect_uri = demo.redirect_urls[0]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    bodies = []
+    with engine.begin() as conn:
+        app_id = conn.execute(select(App.__table__.c.id).where(App.__table__.c.client_id == demo.client_id)).scalar()
+        account_id = int(demo.account_id)
+        installation_id = conn.execute(select(installations.c.id).where(
+            installations.c.account_id == account_id, installations.c.app_id == app_id)).scalar()
+        if installation_id is None:
+            installation_id = conn.execute(insert(installations).values(
+                account_id=account_id, app_id=app_id, scopes=SCOPES, installed_at=now,
+            ).returning(installations.c.id)).scalar()
+        rows = []
+        for _ in range(count):
+            code = secrets.token_urlsafe(32)
+            row = {"code_hash": hash_secret(code), "app_id": app_id, "account_id": account_id,
+                   "installation_id": installation_id, "user_id": None, "redirect_uri": redirect_uri,
+                   "scopes": SCOPES, "code_challenge": challenge, "created_at": now,
+                   "expires_at": now + dt.timedelta(hours=1), "used_at": None}
+            if "scope_delimiter" in codes.c:
+                row["scope_delimiter"] = ","
+            rows.append(row)
+            bodies.append(urlencode({
+                "grant_type": "authorization_code", "code": code, "client_id": demo.client_id,
+                "client_secret": demo.client_secret, "redirect_uri": redirect_uri, "code_verifier": verifier,
+            }).encode())
+        conn.execute(insert(codes), rows)
+    return bodies, verifier
+
+
+async def exchange(app, body: bytes) -> tuple[int, bytes]:
+    return await call(app, "/oauth/access_token", body, None, b"application/x-www-form-urlencoded")
+
+
+async def measure(app, bodies: list[bytes]) -> tuple[float, float]:
+    walls, cpus = [], []
+    HOLDS.clear()
+    for start in range(0, len(bodies) - BATCH + 1, BATCH):
+        began, cpu_began = time.perf_counter(), time.thread_time()
+        for body in bodies[start:start + BATCH]:
+            status, payload = await exchange(app, body)
+            if status != 200:
+                raise SystemExit(f"exchange failed: {status} {payload[:300]!r}")
+        walls.append((time.perf_counter() - began) / BATCH * 1e6)
+        cpus.append((time.thread_time() - cpu_began) / BATCH * 1e6)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--exchanges", type=int, default=2000, help="per measurement (default 2000)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--sort", default="tottime", help="the profile listing's order (pstats key)")
+    ap.add_argument("--top", type=int, default=35)
+    args = ap.parse_args()
+    time_the_lock()  # before the app makes its engine
+    from sqlalchemy import create_engine
+
+    import orderchamp_auth
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings, app, demo = seeded_app(data_dir)
+        engine = create_engine(settings.database_url)
+        tree = Path(orderchamp_auth.__file__).resolve().parents[2]
+
+        async def run_all() -> None:
+            warm, _ = mint(engine, demo, 200)
+            await measure(app, warm)
+            for _ in range(args.rounds):
+                bodies, _ = mint(engine, demo, args.exchanges)
+                wall, cpu = await measure(app, bodies)
+                hold = statistics.median(HOLDS) * 1e6 if HOLDS else float("nan")
+                print(f"{tree}: {wall:7.1f} µs wall {cpu:7.1f} µs CPU per exchange (medians of {BATCH}), "
+                      f"lock held {hold:5.1f} µs (median)", flush=True)
+            if args.profile:
+                bodies, _ = mint(engine, demo, args.exchanges)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await measure(app, bodies)
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+
+        asyncio.run(run_all())
+
+
+if __name__ == "__main__":
+    main()
