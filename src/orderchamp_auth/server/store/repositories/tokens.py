@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 
 from ..models import AccessToken, Installation, RevocationCounter, TokenKindName
 from ..types import UTCDateTime
@@ -49,6 +49,18 @@ def _revoke_installation_statement() -> Any:
 def _bump_counter_statement() -> Any:
     table = table_of(RevocationCounter)
     return update(table).where(table.c.id == 1).values(version=table.c.version + 1).returning(table.c.version)
+
+
+def _replace_live_statement() -> Any:
+    """PostgreSQL: ``_revoke_installation_statement``, the counter's bump when it revoked any,
+    and ``_insert_token_statement`` as one statement. Its data-modifying CTEs see one
+    snapshot, so the revocation never sees the token inserted beside it."""
+    table, counter = table_of(AccessToken), table_of(RevocationCounter)
+    revoked = _revoke_installation_statement().cte("revoked")
+    bumped = (update(counter).where(counter.c.id == 1, exists(select(revoked.c.token_hash)))
+              .values(version=counter.c.version + 1).returning(counter.c.version).cte("bumped"))
+    inserted = _insert_token_statement().returning(table.c.id).cte("inserted")
+    return select(revoked.c.token_hash, select(bumped.c.version).scalar_subquery()).add_cte(inserted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,21 @@ class TokenRepository(Repository):
             return RevokedTokens()
         version = tx.rows(tx.statement("bump_revocation_counter", _bump_counter_statement))[0][0]
         return RevokedTokens(tuple(row[0] for row in revoked), int(version))
+
+    def replace_live_of_installation(self, installation_id: int, now: dt.datetime,
+                                     values: dict[str, Any]) -> RevokedTokens:
+        """``revoke_live_of_installation``, then ``insert_app_token(values)``: on PostgreSQL
+        in one statement (a round trip each would cost more than the statements)."""
+        tx = self.tx
+        if tx.dialect.name != "postgresql":
+            revoked = self.revoke_live_of_installation(installation_id, now)
+            self.insert_app_token(values)
+            return revoked
+        rows = tx.rows(tx.statement("replace_installation_tokens", _replace_live_statement),
+                       {**values, "b_installation_id": installation_id, "b_now": now})
+        if not rows:
+            return RevokedTokens()
+        return RevokedTokens(tuple(row[0] for row in rows), int(rows[0][1]))
 
     def create(self, **fields: object) -> AccessToken:
         token = AccessToken(**fields)

@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Round trips, statements and CPU per step of the install flow, on PostgreSQL.
+
+Starts our server like ``bench.py --start`` (one worker, a fresh database on the PostgreSQL
+server that ``DATABASE_URL`` names, demo data), then runs ``-n`` install flows one after
+another, step by step (authorize GET, consent POST, token exchange, one API call), and prints
+per step:
+
+- round trips: the server's waits for PostgreSQL (``psycopg.Connection.wait`` calls: one per
+  statement, per BEGIN/COMMIT sent on its own, per pipeline sync), counted in the server
+  process by a ``sitecustomize`` this script puts on its ``PYTHONPATH``;
+- statements: what PostgreSQL itself logged for the database (``log_min_duration_statement=0``
+  set on that database only, read back from the server's log when it is readable);
+- CPU: the server process's, and its PostgreSQL backends', from /proc (µs per step).
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres ~/.cache/oc-bench/venv/bin/python benchmarks/pg_round_trips.py
+    ... --server-bin /other/checkout/.venv/bin/orderchamp-auth   # another tree, the same way
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bench  # noqa: E402 - needs aiohttp: run this with ~/.cache/oc-bench/venv/bin/python
+
+SITECUSTOMIZE = '''
+import os, signal, json
+try:
+    import psycopg
+except ImportError:
+    psycopg = None
+if psycopg is not None:
+    _counts = {"waits": 0}
+    _wait = psycopg.Connection.wait
+    def wait(self, gen, *args, **kwargs):
+        _counts["waits"] += 1
+        return _wait(self, gen, *args, **kwargs)
+    psycopg.Connection.wait = wait
+    def _dump(*_):
+        path = os.path.join(os.environ["PG_ROUND_TRIPS_DIR"], str(os.getpid()))
+        with open(path + ".tmp", "w") as fh:
+            json.dump(_counts, fh)
+        os.rename(path + ".tmp", path + ".json")
+    signal.signal(signal.SIGUSR1, _dump)
+'''
+
+STEPS = ("authorize", "consent", "token", "api")
+
+
+def proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / bench._CLK
+
+
+class Probe:
+    """The server's counters and CPU, and its PostgreSQL backends' CPU."""
+
+    def __init__(self, server: bench.OurServer, count_dir: str) -> None:
+        self.server, self.count_dir = server, count_dir
+        self.counting: set[int] | None = None
+
+    def server_pids(self) -> list[int]:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[3]) == self.server.sid:
+                    pids.append(int(entry))
+        return pids
+
+    def backend_pids(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(self.server.database.admin_url, autocommit=True) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                (self.server.database.name,)).fetchall()
+        return [row[0] for row in rows]
+
+    def waits(self) -> int:
+        for name in os.listdir(self.count_dir):
+            os.unlink(os.path.join(self.count_dir, name))
+        pids = self.server_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGUSR1)
+        # The processes that count are those that imported psycopg (not, say, a supervisor):
+        # learnt on the first snapshot, then waited for every time.
+        expected = self.counting or set(pids)
+        deadline = time.monotonic() + (2 if self.counting is None else 10)
+        while time.monotonic() < deadline and len(self._dumped()) < len(expected):
+            time.sleep(0.002)
+        names = self._dumped()
+        if self.counting is None:
+            self.counting = {int(name.split(".")[0]) for name in names}
+        total = 0
+        for name in names:
+            with open(os.path.join(self.count_dir, name)) as fh:
+                total += json.load(fh)["waits"]
+        return total
+
+    def _dumped(self) -> list[str]:
+        return [name for name in os.listdir(self.count_dir) if name.endswith(".json")]
+
+    def snapshot(self) -> dict[str, float]:
+        server_cpu = 0.0
+        for pid in self.server_pids():
+            try:
+                server_cpu += proc_cpu(pid)
+            except OSError:
+                pass
+        backend_cpu = 0.0
+        for pid in self.backend_pids():
+            try:
+                backend_cpu += proc_cpu(pid)
+            except OSError:
+                pass
+        return {"waits": self.waits(), "server_cpu": server_cpu, "backend_cpu": backend_cpu}
+
+
+def statements_logged(log_path: str, start: int, database: str) -> tuple[int, list[str]]:
+    """Statements PostgreSQL ran for ``database`` (executions, not their parse and bind steps),
+    as logged after byte ``start`` of its log."""
+    try:
+        with open(log_path, errors="replace") as fh:
+            fh.seek(start)
+            text = fh.read()
+    except OSError:
+        return -1, []
+    found = []
+    pattern = r"\[(\d+)\] \S+@(\S+) LOG:  duration: [\d.]+ ms  (statement|execute [^:]*): (.*)"
+    for match in re.finditer(pattern, text):
+        if match.group(2) == database:
+            found.append(f"[{match.group(1)}] {match.group(4)[:100]}")
+    return len(found), found
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-n", type=int, default=200, help="flows (default 200)")
+    ap.add_argument("--server-bin", help="orderchamp-auth to start (default: this checkout's)")
+    ap.add_argument("--log", default="/var/log/postgresql/postgresql-15-main.log",
+                    help="PostgreSQL's log, for the statements it logged (skipped if unreadable)")
+    ap.add_argument("--show", action="store_true", help="print the statements of one flow")
+    args = ap.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgresql://", "postgres://")):
+        sys.exit("set DATABASE_URL to a PostgreSQL server (a fresh database is made there)")
+    count_dir = tempfile.mkdtemp(prefix="pg-round-trips-")
+    site_dir = tempfile.mkdtemp(prefix="pg-round-trips-site-")
+    with open(os.path.join(site_dir, "sitecustomize.py"), "w") as fh:
+        fh.write(SITECUSTOMIZE)
+    server = bench.OurServer(bench.find_server_bin(args.server_bin), 1, extra_env={
+        "PYTHONPATH": site_dir, "PG_ROUND_TRIPS_DIR": count_dir, "ORDERCHAMP_RATE_LIMITS": "0",
+        "ORDERCHAMP_WEBHOOK_WORKER": "0"})  # its polls would be counted with the steps
+    try:
+        demo = server.start()
+        a = bench.parse_args(["--start"])
+        cfg = bench.build_config(a, demo)
+        probe = Probe(server, count_dir)
+
+        async def run() -> dict[str, dict[str, float]]:
+            totals = {step: {"waits": 0.0, "server_cpu": 0.0, "backend_cpu": 0.0} for step in STEPS}
+            async with bench.new_session(1) as session:
+                cl = bench.Client(cfg, session)
+                await cl.login(demo["bench_users"][0], bench.DEMO_PASSWORD)
+                for _ in range(20):  # warm-up: statements compiled and prepared, connections made
+                    code, verifier, _ = await cl.get_code()
+                    await cl.api(await cl.exchange(code, verifier))
+                # what a snapshot itself costs, taken off every step below
+                calibration = [probe.snapshot() for _ in range(11)]
+                idle = {key: (calibration[-1][key] - calibration[0][key]) / 10 for key in calibration[0]}
+                bench.log(f"{args.n} flows, one after another")
+                for _ in range(args.n):
+                    marks = [probe.snapshot()]
+                    step = await authorize_only(cl)
+                    marks.append(probe.snapshot())
+                    code, verifier = await consent_only(cl, step)
+                    marks.append(probe.snapshot())
+                    token = await cl.exchange(code, verifier)
+                    marks.append(probe.snapshot())
+                    await cl.api(token)
+                    marks.append(probe.snapshot())
+                    for name, before, after in zip(STEPS, marks, marks[1:], strict=False):
+                        add(totals[name], before, after, idle)
+            return totals
+
+        totals = asyncio.run(run())
+        print(f"{'step':<10} {'round trips':>12} {'server CPU µs':>14} {'PG backend CPU µs':>18}")
+        flow = {"waits": 0.0, "server_cpu": 0.0, "backend_cpu": 0.0}
+        for step in STEPS:
+            t = totals[step]
+            for key in flow:
+                flow[key] += t[key]
+            print(f"{step:<10} {t['waits'] / args.n:12.2f} {t['server_cpu'] / args.n * 1e6:14.0f} "
+                  f"{t['backend_cpu'] / args.n * 1e6:18.0f}")
+        print(f"{'flow':<10} {flow['waits'] / args.n:12.2f} {flow['server_cpu'] / args.n * 1e6:14.0f} "
+              f"{flow['backend_cpu'] / args.n * 1e6:18.0f}")
+        if args.show:
+            show_statements(server, cfg, demo, args.log)
+    finally:
+        server.stop()
+
+
+async def authorize_only(cl: bench.Client) -> tuple[str, str, str, str]:
+    """The authorize GET: the consent form's action and fields, the state and the verifier."""
+    cfg = cl.cfg
+    state = bench.secrets.token_urlsafe(12)
+    verifier, challenge = bench.pkce_pair()
+    query = bench.urllib.parse.urlencode([
+        ("response_type", "code"), ("client_id", cfg["client_id"]), ("redirect_uri", cfg["redirect_uri"]),
+        ("scope", cfg["scope"]), ("state", state), ("code_challenge", challenge),
+        ("code_challenge_method", "S256")])
+    url = cl.url(cfg["authorize"]) + "?" + query
+    async with cl.s.get(url, headers={"Cookie": cl._cookie_header(cl.base_cookies)}, allow_redirects=False) as r:
+        text = await r.text()
+        if r.status != 200:
+            raise SystemExit(f"authorize answered {r.status}")
+    form = bench.pick_form(text, cfg["consent_action"])
+    names = {k for k, _ in cfg["consent_fields"]}
+    fields = [kv for kv in form["inputs"] if kv[0] not in names] + list(cfg["consent_fields"])
+    action = bench.urllib.parse.urljoin(url, form["action"]) if form["action"] else url
+    return action, bench.urllib.parse.urlencode(fields), state, verifier
+
+
+async def consent_only(cl: bench.Client, step: tuple[str, str, str, str]) -> tuple[str, str]:
+    action, body, state, verifier = step
+    async with cl.s.post(action, data=body, allow_redirects=False, headers={
+            "Cookie": cl._cookie_header(cl.base_cookies),
+            "Content-Type": "application/x-www-form-urlencoded"}) as r:
+        await r.read()
+        location = r.headers.get("Location", "")
+    params = dict(bench.urllib.parse.parse_qsl(bench.urllib.parse.urlsplit(location).query))
+    if params.get("state") != state or not params.get("code"):
+        raise SystemExit(f"consent did not redirect with a code: {location[:200]}")
+    return params["code"], verifier
+
+
+def add(total: dict[str, float], before: dict[str, float], after: dict[str, float],
+        idle: dict[str, float]) -> None:
+    for key in total:
+        total[key] += after[key] - before[key] - idle[key]
+
+
+def show_statements(server: bench.OurServer, cfg: dict, demo: dict, log_path: str) -> None:
+    """One flow with PostgreSQL logging every statement of the database, printed per step."""
+    import psycopg
+
+    name = server.database.name
+    with psycopg.connect(server.database.admin_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET log_min_duration_statement = 0')
+    # settings apply to new sessions: the server's connections are dropped, made anew
+    with psycopg.connect(server.database.admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                     "AND pid <> pg_backend_pid()", (name,))
+
+    async def one() -> None:
+        async with bench.new_session(1) as session:
+            cl = bench.Client(cfg, session)
+            await cl.login(demo["bench_users"][0], bench.DEMO_PASSWORD)
+            for _ in range(3):  # the dropped connections found and replaced
+                try:
+                    code, verifier, _ = await cl.get_code()
+                    await cl.api(await cl.exchange(code, verifier))
+                except bench.FlowError:
+                    pass
+            start = os.path.getsize(log_path)
+            step = await authorize_only(cl)
+            print_logged("authorize", log_path, start, name)
+            start = os.path.getsize(log_path)
+            code, verifier = await consent_only(cl, step)
+            print_logged("consent", log_path, start, name)
+            start = os.path.getsize(log_path)
+            token = await cl.exchange(code, verifier)
+            print_logged("token", log_path, start, name)
+            start = os.path.getsize(log_path)
+            await cl.api(token)
+            print_logged("api", log_path, start, name)
+
+    asyncio.run(one())
+
+
+def print_logged(step: str, log_path: str, start: int, database: str) -> None:
+    time.sleep(0.3)  # the log is written by the backends, asynchronously to us
+    count, found = statements_logged(log_path, start, database)
+    print(f"-- {step}: {count} statements logged")
+    for line in found:
+        print("   ", line)
+
+
+if __name__ == "__main__":
+    main()
