@@ -151,7 +151,8 @@ def statements_logged(log_path: str, start: int, database: str) -> tuple[int, li
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-n", type=int, default=200, help="flows (default 200)")
+    ap.add_argument("-n", type=int, default=300, help="flows, then exchanges, for CPU (default 300)")
+    ap.add_argument("--steps", type=int, default=30, help="flows counted step by step (default 30)")
     ap.add_argument("--server-bin", help="orderchamp-auth to start (default: this checkout's)")
     ap.add_argument("--log", default="/var/log/postgresql/postgresql-15-main.log",
                     help="PostgreSQL's log, for the statements it logged (skipped if unreadable)")
@@ -172,19 +173,20 @@ def main() -> None:
         cfg = bench.build_config(a, demo)
         probe = Probe(server, count_dir)
 
-        async def run() -> dict[str, dict[str, float]]:
+        async def run() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
             totals = {step: {"waits": 0.0, "server_cpu": 0.0, "backend_cpu": 0.0} for step in STEPS}
+            whole: dict[str, dict[str, float]] = {}
             async with bench.new_session(1) as session:
                 cl = bench.Client(cfg, session)
                 await cl.login(demo["bench_users"][0], bench.DEMO_PASSWORD)
                 for _ in range(20):  # warm-up: statements compiled and prepared, connections made
                     code, verifier, _ = await cl.get_code()
                     await cl.api(await cl.exchange(code, verifier))
-                # what a snapshot itself costs, taken off every step below
+                # Round trips per step: a snapshot around every step (its own cost taken off).
                 calibration = [probe.snapshot() for _ in range(11)]
                 idle = {key: (calibration[-1][key] - calibration[0][key]) / 10 for key in calibration[0]}
-                bench.log(f"{args.n} flows, one after another")
-                for _ in range(args.n):
+                bench.log(f"{args.steps} flows, step by step")
+                for _ in range(args.steps):
                     marks = [probe.snapshot()]
                     step = await authorize_only(cl)
                     marks.append(probe.snapshot())
@@ -196,19 +198,31 @@ def main() -> None:
                     marks.append(probe.snapshot())
                     for name, before, after in zip(STEPS, marks, marks[1:], strict=False):
                         add(totals[name], before, after, idle)
-            return totals
+                # CPU: whole runs between two snapshots (the clock ticks of /proc need many).
+                bench.log(f"{args.n} flows, then {args.n} token exchanges, one after another")
+                before = probe.snapshot()
+                for _ in range(args.n):
+                    code, verifier, _ = await cl.get_code()
+                    await cl.api(await cl.exchange(code, verifier))
+                whole["flow"] = per(probe.snapshot(), before, args.n)
+                codes = [(await cl.get_code())[:2] for _ in range(args.n)]
+                before = probe.snapshot()
+                for code, verifier in codes:
+                    await cl.exchange(code, verifier)
+                whole["token"] = per(probe.snapshot(), before, args.n)
+            return totals, whole
 
-        totals = asyncio.run(run())
-        print(f"{'step':<10} {'round trips':>12} {'server CPU µs':>14} {'PG backend CPU µs':>18}")
-        flow = {"waits": 0.0, "server_cpu": 0.0, "backend_cpu": 0.0}
+        totals, whole = asyncio.run(run())
+        print(f"round trips (waits for PostgreSQL) per step, {args.steps} flows:")
+        flow = 0.0
         for step in STEPS:
-            t = totals[step]
-            for key in flow:
-                flow[key] += t[key]
-            print(f"{step:<10} {t['waits'] / args.n:12.2f} {t['server_cpu'] / args.n * 1e6:14.0f} "
-                  f"{t['backend_cpu'] / args.n * 1e6:18.0f}")
-        print(f"{'flow':<10} {flow['waits'] / args.n:12.2f} {flow['server_cpu'] / args.n * 1e6:14.0f} "
-              f"{flow['backend_cpu'] / args.n * 1e6:18.0f}")
+            flow += totals[step]["waits"]
+            print(f"  {step:<10} {totals[step]['waits'] / args.steps:6.2f}")
+        print(f"  {'flow':<10} {flow / args.steps:6.2f}")
+        print(f"CPU µs per request, {args.n} in a row:  {'server':>8} {'PG backend':>11}")
+        for name, got in whole.items():
+            print(f"  {name:<10} {'':>24}{got['server_cpu'] * 1e6:8.0f} {got['backend_cpu'] * 1e6:11.0f}"
+                  f"   ({got['waits']:.2f} round trips)")
         if args.show:
             show_statements(server, cfg, demo, args.log)
     finally:
@@ -247,6 +261,10 @@ async def consent_only(cl: bench.Client, step: tuple[str, str, str, str]) -> tup
     if params.get("state") != state or not params.get("code"):
         raise SystemExit(f"consent did not redirect with a code: {location[:200]}")
     return params["code"], verifier
+
+
+def per(after: dict[str, float], before: dict[str, float], n: int) -> dict[str, float]:
+    return {key: (after[key] - before[key]) / n for key in after}
 
 
 def add(total: dict[str, float], before: dict[str, float], after: dict[str, float],
