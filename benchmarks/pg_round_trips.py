@@ -2,25 +2,27 @@
 """Round trips, statements and CPU per step of the install flow, on PostgreSQL.
 
 Starts our server like ``bench.py --start`` (one worker, a fresh database on the PostgreSQL
-server that ``DATABASE_URL`` names, demo data), then runs ``-n`` install flows one after
-another, step by step (authorize GET, consent POST, token exchange, one API call), and prints
-per step:
+server that ``DATABASE_URL`` names, demo data), then:
 
-- round trips: the server's waits for PostgreSQL (``psycopg.Connection.wait`` calls: one per
-  statement, per BEGIN/COMMIT sent on its own, per pipeline sync), counted in the server
-  process by a ``sitecustomize`` this script puts on its ``PYTHONPATH``;
-- statements: what PostgreSQL itself logged for the database (``log_min_duration_statement=0``
-  set on that database only, read back from the server's log when it is readable);
-- CPU: the server process's, and its PostgreSQL backends', from /proc (µs per step).
+- ``--steps`` install flows, step by step (authorize GET, consent POST, token exchange, one API
+  call): per step, the statements PostgreSQL ran (``log_min_duration_statement=0`` set on that
+  database only, read back from the server's log when it is readable; BEGIN and COMMIT count,
+  each is a round trip) and the server's waits for PostgreSQL (``psycopg.Connection.wait``
+  calls, counted in the server by a ``sitecustomize`` put on its ``PYTHONPATH``; a no-op one,
+  such as the ROLLBACK of an autocommit read, counts too);
+- ``-n`` flows in a row, then ``-n`` token exchanges in a row, statement log off: CPU per
+  request of the server process and of its PostgreSQL backends, from /proc.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres ~/.cache/oc-bench/venv/bin/python benchmarks/pg_round_trips.py
     ... --server-bin /other/checkout/.venv/bin/orderchamp-auth   # another tree, the same way
+    ... --show   # and the statements of one flow
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -56,6 +58,15 @@ if psycopg is not None:
 '''
 
 STEPS = ("authorize", "consent", "token", "api")
+
+
+def cpu_of(pids: list[int]) -> float:
+    """CPU seconds of the live processes among ``pids``."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += proc_cpu(pid)
+    return total
 
 
 def proc_cpu(pid: int) -> float:
@@ -117,28 +128,37 @@ class Probe:
         return [name for name in os.listdir(self.count_dir) if name.endswith(".json")]
 
     def snapshot(self) -> dict[str, float]:
-        server_cpu = 0.0
-        for pid in self.server_pids():
-            try:
-                server_cpu += proc_cpu(pid)
-            except OSError:
-                pass
-        backend_cpu = 0.0
-        for pid in self.backend_pids():
-            try:
-                backend_cpu += proc_cpu(pid)
-            except OSError:
-                pass
+        server_cpu, backend_cpu = cpu_of(self.server_pids()), cpu_of(self.backend_pids())
         return {"waits": self.waits(), "server_cpu": server_cpu, "backend_cpu": backend_cpu}
 
 
-def statements_logged(log_path: str, start: int, database: str) -> tuple[int, list[str]]:
+def log_size(log_path: str) -> int:
+    try:
+        return os.path.getsize(log_path)
+    except OSError:
+        return 0
+
+
+def set_statement_log(server: bench.OurServer, *, on: bool) -> None:
+    """PostgreSQL logs every statement of the server's database (or stops): set on the
+    database only, for its new sessions, so its open ones are ended."""
+    import psycopg
+
+    name = server.database.name
+    with psycopg.connect(server.database.admin_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ' + ("SET log_min_duration_statement = 0" if on
+                                                     else "RESET log_min_duration_statement"))
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                     "AND pid <> pg_backend_pid()", (name,))
+
+
+def statements_logged(log_path: str, start: int, database: str, end: int | None = None) -> tuple[int, list[str]]:
     """Statements PostgreSQL ran for ``database`` (executions, not their parse and bind steps),
-    as logged after byte ``start`` of its log."""
+    as logged between bytes ``start`` and ``end`` of its log."""
     try:
         with open(log_path, errors="replace") as fh:
             fh.seek(start)
-            text = fh.read()
+            text = fh.read() if end is None else fh.read(max(0, end - start))
     except OSError:
         return -1, []
     found = []
@@ -167,6 +187,9 @@ def main() -> None:
     server = bench.OurServer(bench.find_server_bin(args.server_bin), 1, extra_env={
         "PYTHONPATH": site_dir, "PG_ROUND_TRIPS_DIR": count_dir, "ORDERCHAMP_RATE_LIMITS": "0",
         "ORDERCHAMP_WEBHOOK_WORKER": "0"})  # its polls would be counted with the steps
+    logging = os.access(args.log, os.R_OK)
+    if logging:
+        set_statement_log(server, on=True)
     try:
         demo = server.start()
         a = bench.parse_args(["--start"])
@@ -174,7 +197,8 @@ def main() -> None:
         probe = Probe(server, count_dir)
 
         async def run() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-            totals = {step: {"waits": 0.0, "server_cpu": 0.0, "backend_cpu": 0.0} for step in STEPS}
+            totals = {step: {"waits": 0.0, "server_cpu": 0.0, "backend_cpu": 0.0, "statements": 0.0}
+                      for step in STEPS}
             whole: dict[str, dict[str, float]] = {}
             async with bench.new_session(1) as session:
                 cl = bench.Client(cfg, session)
@@ -188,16 +212,31 @@ def main() -> None:
                 bench.log(f"{args.steps} flows, step by step")
                 for _ in range(args.steps):
                     marks = [probe.snapshot()]
+                    offsets = [log_size(args.log)]
                     step = await authorize_only(cl)
                     marks.append(probe.snapshot())
+                    offsets.append(log_size(args.log))
                     code, verifier = await consent_only(cl, step)
                     marks.append(probe.snapshot())
+                    offsets.append(log_size(args.log))
                     token = await cl.exchange(code, verifier)
                     marks.append(probe.snapshot())
+                    offsets.append(log_size(args.log))
                     await cl.api(token)
                     marks.append(probe.snapshot())
+                    time.sleep(0.05)  # the last statements' log lines
+                    offsets.append(log_size(args.log))
                     for name, before, after in zip(STEPS, marks, marks[1:], strict=False):
                         add(totals[name], before, after, idle)
+                    for name, start, end in zip(STEPS, offsets, offsets[1:], strict=False):
+                        totals[name]["statements"] += statements_logged(args.log, start, server.database.name,
+                                                                        end)[0]
+                if logging:  # logging costs the backends CPU: off for the runs below
+                    set_statement_log(server, on=False)
+                    for _ in range(5):  # the server finds its connections closed and makes new ones
+                        with contextlib.suppress(bench.FlowError):
+                            code, verifier, _ = await cl.get_code()
+                            await cl.api(await cl.exchange(code, verifier))
                 # CPU: whole runs between two snapshots (the clock ticks of /proc need many).
                 bench.log(f"{args.n} flows, then {args.n} token exchanges, one after another")
                 before = probe.snapshot()
@@ -213,16 +252,20 @@ def main() -> None:
             return totals, whole
 
         totals, whole = asyncio.run(run())
-        print(f"round trips (waits for PostgreSQL) per step, {args.steps} flows:")
-        flow = 0.0
+        print(f"per step, {args.steps} flows: statements PostgreSQL ran (BEGIN and COMMIT included: each a round"
+              " trip), and the server's waits for it (Connection.wait calls, no-op ones included)")
+        flow = {"statements": 0.0, "waits": 0.0}
         for step in STEPS:
-            flow += totals[step]["waits"]
-            print(f"  {step:<10} {totals[step]['waits'] / args.steps:6.2f}")
-        print(f"  {'flow':<10} {flow / args.steps:6.2f}")
+            for key in flow:
+                flow[key] += totals[step][key]
+            statements = f"{totals[step]['statements'] / args.steps:6.2f}" if logging else "     -"
+            print(f"  {step:<10} {statements} {totals[step]['waits'] / args.steps:6.2f}")
+        print(f"  {'flow':<10} {flow['statements'] / args.steps if logging else 0:6.2f} "
+              f"{flow['waits'] / args.steps:6.2f}")
         print(f"CPU µs per request, {args.n} in a row:  {'server':>8} {'PG backend':>11}")
         for name, got in whole.items():
             print(f"  {name:<10} {'':>24}{got['server_cpu'] * 1e6:8.0f} {got['backend_cpu'] * 1e6:11.0f}"
-                  f"   ({got['waits']:.2f} round trips)")
+                  f"   ({got['waits']:.2f} waits)")
         if args.show:
             show_statements(server, cfg, demo, args.log)
     finally:
@@ -269,21 +312,15 @@ def per(after: dict[str, float], before: dict[str, float], n: int) -> dict[str, 
 
 def add(total: dict[str, float], before: dict[str, float], after: dict[str, float],
         idle: dict[str, float]) -> None:
-    for key in total:
+    for key in after:
         total[key] += after[key] - before[key] - idle[key]
 
 
 def show_statements(server: bench.OurServer, cfg: dict, demo: dict, log_path: str) -> None:
     """One flow with PostgreSQL logging every statement of the database, printed per step."""
-    import psycopg
 
     name = server.database.name
-    with psycopg.connect(server.database.admin_url, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" SET log_min_duration_statement = 0')
-    # settings apply to new sessions: the server's connections are dropped, made anew
-    with psycopg.connect(server.database.admin_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                     "AND pid <> pg_backend_pid()", (name,))
+    set_statement_log(server, on=True)
 
     async def one() -> None:
         async with bench.new_session(1) as session:
