@@ -206,31 +206,20 @@ def approve(
     back office shows (the installation's scopes) is then never less than what a live token
     can do. A token the new grant covers stays live until the app exchanges the new code
     (which replaces it, see ``token_exchange``)."""
-    installation_id = tx.installations.upsert_for_consent(
-        account_id=account_id,
-        app_id=request.app.id,
-        scopes=request.scopes.to_string(),
-        user_id=user_id,
-        now=now,
-    )
-    tokens = tx.tokens
-    beyond = [token_id for token_id, scopes in tokens.live_scopes_of_installation(installation_id)
-              if not request.scopes.covers(ScopeSet.parse(scopes))]
-    revoked = tokens.revoke_ids(beyond, now)
     code = generate_secret(TokenKind.AUTHORIZATION_CODE)
-    tx.codes.insert(
-        code_hash=hash_secret(code),
-        app_id=request.app.id,
-        account_id=account_id,
-        installation_id=installation_id,
-        user_id=user_id,
-        redirect_uri=request.redirect_uri if request.redirect_uri_given else None,
-        scopes=request.scopes.to_string(),
-        scope_delimiter=request.scope_delimiter,
-        code_challenge=request.code_challenge,
-        created_at=now,
-        expires_at=now + dt.timedelta(seconds=code_ttl),
+    consented = tx.installations.consent_with_code(
+        account_id=account_id, app_id=request.app.id, scopes=request.scopes.to_string(), user_id=user_id, now=now,
+        code={
+            "code_hash": hash_secret(code),
+            "redirect_uri": request.redirect_uri if request.redirect_uri_given else None,
+            "scope_delimiter": request.scope_delimiter,
+            "code_challenge": request.code_challenge,
+            "expires_at": now + dt.timedelta(seconds=code_ttl),
+        },
     )
+    beyond = [token_id for token_id, scopes in consented.live_tokens
+              if not request.scopes.covers(ScopeSet.parse(scopes))]
+    revoked = tx.tokens.revoke_ids(beyond, now)
     params = [("account_id", str(account_id)), ("code", code)]
     if request.state is not None:
         params.append(("state", request.state))

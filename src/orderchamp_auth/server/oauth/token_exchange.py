@@ -102,9 +102,10 @@ def exchange_code(
     """Issue a token, or return the error to answer. Errors are returned, not raised, because
     what they changed (a burnt code, revoked tokens) must be committed all the same.
 
-    ``credentials`` are authenticated already (on a read, before this write transaction), so
-    the write lock is held for the claim, the revocation and the insert only; they run on the
-    driver (``driver_statements``), as this is the endpoint's hot path."""
+    ``credentials`` are authenticated already (``Database.writing_after``: on SQLite on a
+    read before this write transaction, so that the write lock is held for the claim, the
+    revocation and the insert only). They run on the driver (``driver_statements``), as this
+    is the endpoint's hot path."""
     assert request.code is not None
     code_hash = hash_secret(request.code)
     claimed = tx.codes.claim(code_hash, credentials.app_id, now)
@@ -121,17 +122,15 @@ def exchange_code(
         elif request.code_verifier:
             # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
             return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
-        replaced = tx.tokens.revoke_live_of_installation(installation_id, now)
         value = generate_secret(TokenKind.APP_TOKEN)
-        version = tx.tokens.insert_app_token({
+        replaced, version = tx.tokens.replace_live_of_installation(installation_id, now, {
             "token_hash": hash_secret(value), "kind": TokenKindName.APP.value,
             "display_prefix": display_prefix(value), "name": "", "account_id": account_id,
             "installation_id": installation_id, "authorization_code_id": code_id,
             "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
             "revoked_at": None,
         })
-        return IssuedToken(value, scopes, account_id, len(replaced), delimiter, replaced,
-                           version if replaced else None)
+        return IssuedToken(value, scopes, account_id, len(replaced), delimiter, replaced, version)
     # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
     # uninstalled app's — or a replay, whose tokens are revoked.
     used = tx.codes.find_used(code_hash)

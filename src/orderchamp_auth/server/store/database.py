@@ -37,6 +37,7 @@ from .write_lock import (
 __all__ = ["Database", "Transaction", "UTCDateTime", "create_database_engine", "normalize_database_url", "utcnow"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def normalize_database_url(url: str) -> str:
@@ -209,6 +210,18 @@ class Database:
         if self.is_sqlite:
             return await self._runner.run_write(lambda: self._write_work(work))
         return await self._workers.run(self._write_work, work)
+
+    async def writing_after(self, check: Callable[[Transaction], R], work: Callable[[Transaction, R], T]) -> T:
+        """``work(tx, check(tx))`` from the event loop: a read that decides whether the write
+        may run (it raises if not), then the write, given what it read (the token endpoint:
+        the client authenticated, then its code claimed). SQLite: a read, then a write, so
+        that its one writer lock is held for ``work`` only. PostgreSQL: both in one write
+        transaction, in one handoff to the database's threads; its reads take no lock, and a
+        unit of work less costs a handoff, a transaction's set-up and end."""
+        if self.is_sqlite:
+            checked = await self.reading(check)
+            return await self.writing(lambda tx: work(tx, checked))
+        return await self.writing(lambda tx: work(tx, check(tx)))
 
     def _read_work(self, work: Callable[[Transaction], T]) -> T:
         return self._once_more_if_lost(self.read, work)

@@ -26,12 +26,13 @@ from ..oauth.token_exchange import (
     exchange_code,
 )
 from ..store.database import utcnow
+from ..store.repositories.accounts import AccountSummary
 from ..store.transaction import Transaction
 from .errors import oauth_error_response
 from .forms import BodyError, check_text, first, parse_parameters, parse_query_string, read_body, read_form
 from .platform import Platform, platform_of
 from .render import login_redirect, redirect, render
-from .sessions import CurrentUser, check_csrf, current_user
+from .sessions import CurrentUser, check_csrf, current_user_in
 
 MAX_QUERY_BYTES = 16 * 1024
 
@@ -62,14 +63,19 @@ async def authorize(request: Request) -> Response:
     # store.write_lock says: inline on SQLite, in the database's threads on PostgreSQL.
     platform = platform_of(request)
     params = _query_pairs(request)
-    user = await current_user(request)
-    account_id = user.account.id if user and user.account else None
 
-    if user is None:
-        # Client and redirect URI are checked before sending anyone to the login page.
-        await platform.database.reading(lambda tx: flow.resolve_client(tx, params))
+    def _read(tx: Transaction) -> tuple[CurrentUser | None, flow.AuthorizationRequest | flow.RedirectableError | None]:
+        user = current_user_in(tx, request)
+        if user is None:
+            # Client and redirect URI are checked before sending anyone to the login page.
+            flow.resolve_client(tx, params)
+            return None, None
+        return user, flow.validate_request(tx, params, account_id=user.account.id if user.account else None)
+
+    user, outcome = await platform.database.reading(_read)
+    if user is None or outcome is None:
         return login_redirect(request)
-    outcome = await platform.database.reading(lambda tx: flow.validate_request(tx, params, account_id=account_id))
+    account_id = user.account.id if user.account else None
     if isinstance(outcome, flow.RedirectableError):
         return redirect(_error_url(platform, outcome, account_id), status_code=302)
     if user.account is None:
@@ -88,20 +94,27 @@ def _error_url(platform: Platform, failure: flow.RedirectableError, account_id: 
 async def authorize_decision(request: Request) -> Response:
     """The consent form's POST: Approve or Deny, for the account chosen on the page."""
     platform = platform_of(request)
-    user = await current_user(request)
     fields = await read_form(request)
-    if user is None:
-        return redirect("/login", status_code=303)
-    check_csrf(request, user, first(fields, "csrf_token"))
     decision = first(fields, "decision")
     chosen = first(fields, "account_id")
-    account = next((a for a in user.accounts if str(a.id) == chosen), None)
-    if account is None:
-        raise FatalAuthorizeError("Choose one of your accounts to connect the app to.")
     params = [(k, v) for k, v in fields if k in flow.SINGLE_VALUED]
 
-    def _decide(tx: Transaction) -> tuple[str, int]:
+    def _check(tx: Transaction) -> tuple[CurrentUser, AccountSummary] | None:
+        """The signed-in user (``None``: nobody is) and the account chosen, or the refusal."""
+        user = current_user_in(tx, request)
+        if user is None:
+            return None
+        check_csrf(request, user, first(fields, "csrf_token"))
+        account = next((a for a in user.accounts if str(a.id) == chosen), None)
+        if account is None:
+            raise FatalAuthorizeError("Choose one of your accounts to connect the app to.")
+        return user, account
+
+    def _decide(tx: Transaction, checked: tuple[CurrentUser, AccountSummary] | None) -> tuple[str, int] | None:
         """The redirect, and how many tokens the consent revoked."""
+        if checked is None:
+            return None
+        user, account = checked
         outcome = flow.validate_request(tx, params, account_id=account.id)
         if isinstance(outcome, flow.RedirectableError):
             return _error_url(platform, outcome, account.id), 0
@@ -118,7 +131,12 @@ async def authorize_decision(request: Request) -> Response:
             return flow.deny(outcome, account_id=account.id, client_secrets=platform.client_secrets), 0
         raise FatalAuthorizeError("Choose Approve or Deny.")
 
-    location, revoked = await platform.database.writing(_decide)
+    # The session's user is read, and the CSRF token checked, before the write begins (in
+    # its transaction on PostgreSQL: Database.writing_after).
+    decided = await platform.database.writing_after(_check, _decide)
+    if decided is None:
+        return redirect("/login", status_code=303)
+    location, revoked = decided
     if revoked:
         platform.authenticator.invalidate()  # after the commit, so nothing re-caches the old grant
     return redirect(location, status_code=303)
@@ -176,15 +194,12 @@ async def access_token(request: Request) -> Response:
         check_request_shape(token_request)
 
         now = utcnow()
-        # Authenticate on a read first: the write lock is then held for the claim and the
-        # insert only (SQLite serialises writers across worker processes, so the time a
-        # write holds its lock bounds the endpoint; measured: one unit of work with the
-        # authentication inside it costs less CPU but holds the lock longer, and loses).
-        # Where each runs (inline on SQLite, in the database's threads on PostgreSQL):
-        # store.write_lock.
-        credentials = await platform.database.reading(
-            lambda tx: authenticate_client(tx, platform.client_secrets, token_request, now))
-        outcome = await platform.database.writing(lambda tx: exchange_code(tx, token_request, now, credentials))
+        # The client authenticates before its code is claimed; whether in one transaction or
+        # a read before the write is the database's to decide (Database.writing_after: on
+        # SQLite, measured, a write that authenticates too holds the lock longer, and loses).
+        outcome = await platform.database.writing_after(
+            lambda tx: authenticate_client(tx, platform.client_secrets, token_request, now),
+            lambda tx, credentials: exchange_code(tx, token_request, now, credentials))
         if isinstance(outcome, OAuthError):
             if isinstance(outcome, CodeReplayError):
                 platform.authenticator.invalidate()

@@ -76,13 +76,12 @@ def _unsign(platform: Platform, value: str) -> str | None:
 
 
 def _load(tx: Transaction, session_id: str) -> CurrentUser | None:
-    # Read on every page and twice per install: three lookups in one read (run where
-    # store.write_lock says: inline on SQLite, in the database's threads on PostgreSQL).
-    user = tx.sessions.find_user(hash_secret(session_id), utcnow())
-    if user is None:
+    # Read on every page and twice per install: one statement, in a read of its own (run
+    # where store.write_lock says) or in the handler's transaction (current_user_in).
+    viewer = tx.sessions.find_viewer(hash_secret(session_id), utcnow())
+    if viewer is None:
         return None
-    accounts = tx.users.accounts_of(user.id)
-    partners = tx.partners.partners_of_user(user.id)
+    user, accounts, partners = viewer
     chosen = user.session_account_id
     account = next((a for a in accounts if a.id == chosen), accounts[0] if accounts else None)
     return CurrentUser(user, session_id, accounts, account, partners)
@@ -91,15 +90,27 @@ def _load(tx: Transaction, session_id: str) -> CurrentUser | None:
 async def current_user(request: Request) -> CurrentUser | None:
     if "current_user" in request.scope:
         return request.scope["current_user"]  # type: ignore[no-any-return]
-    platform = platform_of(request)
-    result = None
-    raw = request.cookies.get(SESSION_COOKIE)
-    if raw:
-        session_id = _unsign(platform, raw)
-        if session_id:
-            result = await platform.database.reading(lambda tx: _load(tx, session_id))
+    session_id = _session_id(request)
+    result = await platform_of(request).database.reading(lambda tx: _load(tx, session_id)) if session_id else None
     request.scope["current_user"] = result
     return result
+
+
+def current_user_in(tx: Transaction, request: Request) -> CurrentUser | None:
+    """``current_user``, read in a transaction the handler runs anyway: on PostgreSQL a
+    handoff to the database's threads less (the install flow's two pages)."""
+    if "current_user" in request.scope:
+        return request.scope["current_user"]  # type: ignore[no-any-return]
+    session_id = _session_id(request)
+    result = _load(tx, session_id) if session_id else None
+    request.scope["current_user"] = result
+    return result
+
+
+def _session_id(request: Request) -> str | None:
+    """The session id of the request's cookie, if its signature holds (no database read)."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    return _unsign(platform_of(request), raw) if raw else None
 
 
 def start_session(tx: Transaction, settings: Settings, *, user_id: int, account_id: int | None,

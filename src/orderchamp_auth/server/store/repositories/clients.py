@@ -1,8 +1,8 @@
 """Apps as OAuth clients: what the authorization and token endpoints read, no ORM objects.
 
 ``/oauth/authorize`` runs twice per install (the consent page, then its answer), so it reads
-just what it needs — the app's identity, status, signing secret and redirect URLs — in two
-statements on the driver instead of loading ORM objects with their relationships; the token
+just what it needs — the app's identity, status, signing secret and redirect URLs — in one
+statement on the driver instead of loading ORM objects with their relationships; the token
 endpoint reads the client's credentials in one.
 """
 
@@ -39,16 +39,15 @@ class ClientApp:
 
 
 def _client_app_statement() -> Any:
+    """The app, its partner, whether it has a logo: one row per redirect URL, in their order
+    (one row with a NULL URL when it has none)."""
     return select(
         App.id, App.client_id, App.name, App.description, App.status, App.partner_id, App.application_url,
         App.client_secret_encrypted, Partner.name,
         select(AppLogo.app_id).where(AppLogo.app_id == App.id).exists().label("has_logo"),
-    ).join(Partner, Partner.id == App.partner_id).where(App.client_id == bindparam("client_id"))
-
-
-def _redirect_urls_statement() -> Any:
-    return select(AppRedirectUri.url).where(AppRedirectUri.app_id == bindparam("app_id")).order_by(
-        AppRedirectUri.position, AppRedirectUri.id)
+        AppRedirectUri.url,
+    ).join(Partner, Partner.id == App.partner_id).outerjoin(AppRedirectUri, AppRedirectUri.app_id == App.id).where(
+        App.client_id == bindparam("client_id")).order_by(AppRedirectUri.position, AppRedirectUri.id)
 
 
 def _credentials_statement() -> Any:
@@ -64,8 +63,7 @@ class ClientRepository(Repository):
         if not rows:
             return None
         row = rows[0]
-        urls = tuple(url for (url,) in tx.rows(tx.statement("client_app_redirect_urls", _redirect_urls_statement),
-                                               {"app_id": row[0]}))
+        urls = tuple(url for *_, url in rows if url is not None)
         return ClientApp(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], urls,
                          PartnerRef(row[5], row[8]), bool(row[9]))
 

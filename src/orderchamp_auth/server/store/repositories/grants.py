@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, case, insert, or_, select, update
@@ -68,6 +69,56 @@ def _insert_code_statement() -> Any:
     return insert(table_of(AuthorizationCode)).values({name: bindparam(name) for name in CODE_COLUMNS})
 
 
+def _consent_values(account_id: int, app_id: int, scopes: str, user_id: int | None, now: dt.datetime) -> dict[str, Any]:
+    return {"b_account_id": account_id, "b_app_id": app_id, "b_scopes": scopes, "b_user_id": user_id, "b_now": now}
+
+
+def _upsert_installation_statement(dialect: str) -> Any:
+    table = table_of(Installation)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).values(
+        account_id=bindparam("b_account_id"), app_id=bindparam("b_app_id"), scopes=bindparam("b_scopes"),
+        installed_by_user_id=bindparam("b_user_id"),
+        installed_at=bindparam("b_now", type_=UTCDateTime()), uninstalled_at=None,
+    )
+    was_uninstalled = table.c.uninstalled_at.is_not(None)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.account_id, table.c.app_id],
+        set_={
+            "scopes": statement.excluded.scopes,
+            "uninstalled_at": None,
+            "installed_at": case((was_uninstalled, statement.excluded.installed_at), else_=table.c.installed_at),
+            "installed_by_user_id": case(
+                (was_uninstalled, statement.excluded.installed_by_user_id),
+                else_=table.c.installed_by_user_id,
+            ),
+        },
+    ).returning(table.c.id)
+
+
+def _consent_with_code_statement() -> Any:
+    """PostgreSQL: the upsert and the insert of a code of its installation, as one statement;
+    the installation's id."""
+    codes = table_of(AuthorizationCode)
+    consented = _upsert_installation_statement("postgresql").cte("consented")
+    from_consent = {"app_id": "b_app_id", "account_id": "b_account_id", "user_id": "b_user_id",
+                    "scopes": "b_scopes", "created_at": "b_now"}
+    columns = [name for name in CODE_COLUMNS if name != "used_at"]
+    values = [consented.c.id if name == "installation_id"
+              else bindparam(from_consent.get(name, name), type_=codes.c[name].type) for name in columns]
+    code = insert(codes).from_select(columns, select(*values).select_from(consented)).returning(codes.c.id).cte("code")
+    return select(consented.c.id).add_cte(code)
+
+
+@dataclass(frozen=True, slots=True)
+class Consented:
+    """A recorded consent: its installation, and ``(token id, scopes)`` of the installation's
+    live tokens (one, normally)."""
+
+    installation_id: int
+    live_tokens: tuple[tuple[int, str], ...]
+
+
 class InstallationRepository(Repository):
     def get(self, installation_id: int) -> Installation | None:
         return self.session.get(Installation, installation_id)
@@ -82,34 +133,32 @@ class InstallationRepository(Repository):
     ) -> int:
         """Record consent: a new installation, or the existing one re-activated with the new
         scopes. One INSERT .. ON CONFLICT, so two consents at once cannot collide."""
-        table = table_of(Installation)
         dialect = self.tx.dialect.name
-
-        def build() -> object:
-            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            statement = insert(table).values(
-                account_id=bindparam("b_account_id"), app_id=bindparam("b_app_id"), scopes=bindparam("b_scopes"),
-                installed_by_user_id=bindparam("b_user_id"),
-                installed_at=bindparam("b_now", type_=UTCDateTime()), uninstalled_at=None,
-            )
-            was_uninstalled = table.c.uninstalled_at.is_not(None)
-            return statement.on_conflict_do_update(
-                index_elements=[table.c.account_id, table.c.app_id],
-                set_={
-                    "scopes": statement.excluded.scopes,
-                    "uninstalled_at": None,
-                    "installed_at": case((was_uninstalled, statement.excluded.installed_at), else_=table.c.installed_at),
-                    "installed_by_user_id": case(
-                        (was_uninstalled, statement.excluded.installed_by_user_id),
-                        else_=table.c.installed_by_user_id,
-                    ),
-                },
-            ).returning(table.c.id)
-
-        rows = self.tx.rows(self.tx.statement("upsert_installation", build), {
-            "b_account_id": account_id, "b_app_id": app_id, "b_scopes": scopes, "b_user_id": user_id, "b_now": now,
-        })
+        rows = self.tx.rows(self.tx.statement("upsert_installation", lambda: _upsert_installation_statement(dialect)),
+                            _consent_values(account_id, app_id, scopes, user_id, now))
         return int(rows[0][0])
+
+    def consent_with_code(self, *, account_id: int, app_id: int, scopes: str, user_id: int, now: dt.datetime,
+                          code: dict[str, Any]) -> Consented:
+        """``upsert_for_consent``, then a code of the installation (``code`` has every column of
+        ``CODE_COLUMNS`` but those of the consent and ``used_at``); with the live tokens of
+        the installation, which the new grant may no longer cover. On PostgreSQL the upsert
+        and the insert are one statement (a round trip each would cost more than the
+        statements); the tokens are read by the next, after the upsert took the installation's
+        lock: a statement reads with the snapshot it began with, which may be older than the
+        token an exchange it waited for committed."""
+        tx = self.tx
+        if tx.dialect.name == "postgresql":
+            rows = tx.rows(tx.statement("consent_with_code", _consent_with_code_statement),
+                           {**_consent_values(account_id, app_id, scopes, user_id, now), **code})
+            installation_id = int(rows[0][0])
+        else:
+            installation_id = self.upsert_for_consent(account_id=account_id, app_id=app_id, scopes=scopes,
+                                                      user_id=user_id, now=now)
+            AuthorizationCodeRepository(tx).insert(app_id=app_id, account_id=account_id,
+                                                   installation_id=installation_id, user_id=user_id, scopes=scopes,
+                                                   created_at=now, **code)
+        return Consented(installation_id, tuple(tx.tokens.live_scopes_of_installation(installation_id)))
 
     def list_active_for_account(self, account_id: int) -> list[tuple[Installation, App]]:
         rows = self.session.execute(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, literal_column, null, select, union_all, update
 
-from ..models import LoginAttempt, User, WebSession
+from ..models import Account, LoginAttempt, Membership, Partner, PartnerMember, User, WebSession
 from ..types import UTCDateTime
+from .accounts import AccountSummary
 from .base import Repository
+from .clients import PartnerRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,22 +26,40 @@ class SessionUser:
     session_account_id: int | None
 
 
+def _viewer_statement() -> Any:
+    """The user of a live session with the accounts they work for, then with the partners
+    they are a member of (``kind`` 0 and 1), each by name: one row per account (one with
+    NULLs when there is none), one per partner."""
+    def signed_in(*columns: Any) -> Any:
+        return select(User.id, User.email, User.name, User.is_support, WebSession.account_id, *columns).join(
+            User, User.id == WebSession.user_id).where(
+            WebSession.session_hash == bindparam("session_hash"),
+            WebSession.expires_at > bindparam("now", type_=UTCDateTime()))
+
+    accounts = signed_in(literal_column("0").label("kind"), Account.name.label("item_name"), Account.id.label("item_id"),
+                         Account.type, Account.slug, Account.currency, Account.created_at).outerjoin(
+        Membership, Membership.user_id == User.id).outerjoin(Account, Account.id == Membership.account_id)
+    partners = signed_in(literal_column("1"), Partner.name, Partner.id, null(), null(), null(), null()).join(
+        PartnerMember, PartnerMember.user_id == User.id).join(Partner, Partner.id == PartnerMember.partner_id)
+    return union_all(accounts, partners).order_by("kind", "item_name", "item_id")
+
+
 class WebSessionRepository(Repository):
     # Read on every page and twice per install: on the driver (see ``driver_statements``).
 
-    def find_user(self, session_hash: str, now: dt.datetime) -> SessionUser | None:
-        """The signed-in user of a live session."""
+    def find_viewer(self, session_hash: str, now: dt.datetime
+                    ) -> tuple[SessionUser, list[AccountSummary], list[PartnerRef]] | None:
+        """The signed-in user of a live session, the accounts they work for and the partners
+        they are a member of (each by name), in one statement: every page reads them."""
         tx = self.tx
-        rows = tx.rows(tx.statement("session_user", lambda: select(
-            User.id, User.email, User.name, User.is_support, WebSession.account_id,
-        ).join(User, User.id == WebSession.user_id).where(
-            WebSession.session_hash == bindparam("session_hash"),
-            WebSession.expires_at > bindparam("now", type_=UTCDateTime()),
-        )), {"session_hash": session_hash, "now": now})
+        rows = tx.rows(tx.statement("session_viewer", _viewer_statement), {"session_hash": session_hash, "now": now})
         if not rows:
             return None
-        row = rows[0]
-        return SessionUser(row[0], row[1], row[2], bool(row[3]), row[4])
+        first = rows[0]
+        accounts = [AccountSummary(row[7], row[6], row[8], row[9], row[10], row[11])
+                    for row in rows if row[5] == 0 and row[7] is not None]
+        partners = [PartnerRef(row[7], row[6]) for row in rows if row[5] == 1]
+        return SessionUser(first[0], first[1], first[2], bool(first[3]), first[4]), accounts, partners
 
     def create(self, *, session_hash: str, user_id: int, account_id: int | None, expires_at: dt.datetime) -> None:
         self.session.add(

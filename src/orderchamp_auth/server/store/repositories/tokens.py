@@ -55,6 +55,17 @@ def _revoke_installation_statement() -> Any:
             .returning(table.c.token_hash))
 
 
+def _replace_live_statement() -> Any:
+    """PostgreSQL: ``_revoke_installation_statement`` and ``_insert_token_statement`` as one
+    statement (the trigger bumps the counter for each token revoked). Its data-modifying CTEs
+    see one snapshot, so the revocation never sees the token inserted beside it."""
+    revoked = _revoke_installation_statement().cte("revoked")
+    table = table_of(AccessToken)
+    inserted = (insert(table).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
+                .returning(table.c.id).cte("inserted"))
+    return select(revoked.c.token_hash).add_cte(inserted)
+
+
 def _active_grant_statement() -> Any:
     return select(AccessToken.id, AccessToken.account_id, AccessToken.scopes, AccessToken.kind,
                   AccessToken.installation_id).where(
@@ -95,6 +106,22 @@ class TokenRepository(Repository):
         revoked = self.tx.rows(self.tx.statement("revoke_installation_tokens", _revoke_installation_statement),
                                {"b_installation_id": installation_id, "b_now": now})
         return tuple(row[0] for row in revoked)
+
+    def replace_live_of_installation(self, installation_id: int, now: dt.datetime,
+                                     values: dict[str, Any]) -> tuple[tuple[str, ...], int | None]:
+        """``revoke_live_of_installation``, then ``insert_app_token(values)``: the revoked
+        tokens' hashes, and the counter's version with their bumps in it when it is known.
+        On PostgreSQL one statement (a round trip each would cost more than the statements),
+        whose snapshot cannot see the trigger's bumps: no version then, so this worker's bearer
+        cache refreshes on its next lookup rather than trust a guess."""
+        tx = self.tx
+        if tx.dialect.name != "postgresql":
+            revoked = self.revoke_live_of_installation(installation_id, now)
+            version = self.insert_app_token(values)
+            return revoked, (version if revoked else None)
+        rows = tx.rows(tx.statement("replace_installation_tokens", _replace_live_statement),
+                       {**values, "b_installation_id": installation_id, "b_now": now})
+        return tuple(row[0] for row in rows), None
 
     def create(self, **fields: object) -> AccessToken:
         token = AccessToken(**fields)
