@@ -155,3 +155,38 @@ def test_the_cache_holds_no_more_than_its_budget():
     assert cache.get(("q", 99), 2) is None  # another version
     cache.put(("big",), 1, b"x" * 5000, 10)  # over an eighth of the budget: not kept
     assert cache.get(("big",), 1) is None
+
+
+def test_a_hit_opens_no_unit_of_work(settings, platform, monkeypatch):
+    """The version alone, read for the event loop (no thread handoff on PostgreSQL), answers a
+    hit; the units of work (``Database.reading``) are for misses. With rate limits on, the hit's
+    bytes carry this request's ``extensions.cost``."""
+    world = World(platform)
+    account = seeded_account(world)
+    token = world.private_token(account.account_id, ALL_SCOPES)
+    app = create_app(settings)
+    database = app.state.graphql.database
+    units: list[object] = []
+    reading = database.reading
+
+    async def counted(work):
+        units.append(work)
+        return await reading(work)
+
+    monkeypatch.setattr(database, "reading", counted)
+    with TestClient(app) as client:
+        def ask() -> dict:
+            response = client.post("/v1/graphql", json={"query": PRODUCTS}, headers={"authorization": f"Bearer {token}"})
+            assert response.status_code == 200, response.text
+            return orjson.loads(response.content)
+
+        first = ask()
+        missed = len(units)
+        assert missed >= 1
+        second = ask()
+        assert len(units) == missed
+        assert app.state.graphql.responses.hits == 1
+    assert second["data"] == first["data"]
+    if app.state.graphql.rate_limits is not None:
+        assert second["extensions"]["cost"]["requestedQueryCost"] == first["extensions"]["cost"]["requestedQueryCost"] > 0
+        assert second["extensions"]["cost"]["actualQueryCost"] == first["extensions"]["cost"]["actualQueryCost"]

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from .connection_health import DatabaseUnreachable, cannot_connect, is_disconnect, looks_dead
-from .driver_statements import StatementCache
+from .driver_statements import CompiledStatement, StatementCache
+from .loop_reads import LoopReader
 from .transaction import DRIVER_BEGUN, Transaction
 from .types import UTCDateTime, utcnow
 from .write_lock import (
@@ -122,6 +123,8 @@ class Database:
         self._local = threading.local()
         self._runner = WriteRunner(write_lock_timeout)
         self._workers = DatabaseWorkers(self._local, max(1, min(WORKER_THREADS, pool_size // 2)))
+        self._loop_reader = None if self.is_sqlite else LoopReader(
+            make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False))
 
     # -- the two ways in ---------------------------------------------------------------------
 
@@ -223,6 +226,24 @@ class Database:
             return await self.writing(lambda tx: work(tx, checked))
         return await self.writing(lambda tx: work(tx, check(tx)))
 
+    async def rows_on_loop(self, statement: CompiledStatement, values: dict[str, Any]) -> list[Any] | None:
+        """The rows of one read-only statement, outside any transaction (one statement sees
+        one snapshot by itself), for the event loop: on SQLite inline, on the loop's own
+        connection, with no BEGIN and ROLLBACK around it; on PostgreSQL awaited on the loop
+        (``loop_reads``), with no thread handoff. ``None`` where this way does not answer (a
+        transaction already open on this thread, a PostgreSQL connection that failed): then
+        ``reading``. The rows are the driver's, without the statement's converters."""
+        if self._loop_reader is not None:
+            return await self._loop_reader.rows(statement.sql, statement.parameters(values))
+        if getattr(self._local, "reader_busy", False):
+            return None
+        connection, release = self._connection("reader")
+        try:
+            return connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                statement.sql, statement.parameters(values)).fetchall()
+        finally:
+            release()
+
     def _read_work(self, work: Callable[[Transaction], T]) -> T:
         return self._once_more_if_lost(self.read, work)
 
@@ -303,6 +324,8 @@ class Database:
 
     def dispose(self) -> None:
         self._workers.shutdown()
+        if self._loop_reader is not None:
+            self._loop_reader.close()
         for role in ("reader", "writer"):
             conn = getattr(self._local, role, None)
             if conn is not None:

@@ -26,6 +26,7 @@ MODELS: dict[str, type[m.Base]] = {mapper.local_table.name: mapper.class_  # typ
                                    for mapper in m.Base.registry.mappers}
 
 if TYPE_CHECKING:
+    from ..database import Database
     from ..transaction import Transaction
 
 
@@ -254,6 +255,19 @@ class CatalogueRepository:
 
     def data_version(self) -> int:
         """The account's data version (``models.DataVersion``); 0 before its first change."""
-        rows = self._read(("data_version",), lambda _dialect: select(m.DataVersion.version).where(
-            m.DataVersion.account_id == bindparam("account_id")), None)
+        rows = self._read(("data_version",), lambda _dialect: _data_version_select(), None)
         return int(rows[0][0]) if rows else 0
+
+
+def _data_version_select() -> Any:
+    return select(m.DataVersion.version).where(m.DataVersion.account_id == bindparam("account_id"))
+
+
+async def data_version_on_loop(database: Database, account_id: int) -> int | None:
+    """``CatalogueRepository.data_version`` for the event loop, outside any transaction
+    (``Database.rows_on_loop``); ``None`` where only a transaction can read it now."""
+    statement = database.statements.get(("catalogue", "data_version"), _data_version_select)
+    rows = await database.rows_on_loop(statement, {"account_id": account_id})
+    if rows is None:
+        return None
+    return int(rows[0][0]) if rows else 0
