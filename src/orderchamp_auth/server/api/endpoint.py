@@ -152,7 +152,7 @@ class GraphQLEndpoint:
         if self.rate_limits is None:
             return await self._answer(query, cached, operation, grant, variables, coerced)
         # The requested cost is taken before anything runs, the rest refunded after (throttle.py).
-        admission = await self.rate_limits.admit(grant, query, cached, operation, variables)
+        admission = await self.rate_limits.admit(grant, cached, operation, variables)
         if isinstance(admission, Response):
             return admission
         response = await self._answer(query, cached, operation, grant, variables, coerced)

@@ -60,6 +60,8 @@ class CachedDocument:
     # each operation's engine (a plan, or CoreOnly) by (operation name, scopes); see plan.py.
     # At most MAX_PLANS: a document has few operations, and tokens few distinct scope sets.
     plans: dict[tuple[str | None, str], Any] = field(default_factory=dict)
+    # each operation's price where it depends on no variable (throttle.py), by its own name
+    costs: dict[str | None, Any] = field(default_factory=dict)
 
 
 MAX_PLANS = 32

@@ -28,7 +28,6 @@ from .schema import CachedDocument, Operation
 if TYPE_CHECKING:
     from ..metrics import Metrics
 
-MAX_PRICED_DOCUMENTS = 4096
 _HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
 
 
@@ -75,12 +74,10 @@ class RateLimitGate:
                            b'"throttleStatus":{"maximumAvailable":' + orjson.dumps(float(limits.capacity))
                            + b',"currentlyAvailable":%d,"restoreRate":' + orjson.dumps(float(limits.restore_rate))
                            + b'}}}}')
-        # costs that depend on no variable, by (query, operation): priced once
-        self._prices: dict[tuple[str, str | None], QueryCost] = {}
 
-    async def admit(self, grant: TokenGrant, query: str, cached: CachedDocument, operation: Operation,
+    async def admit(self, grant: TokenGrant, cached: CachedDocument, operation: Operation,
                     variables: dict[str, Any] | None) -> Admission | Response:
-        cost = self._price(query, cached, operation, variables)
+        cost = self._price(cached, operation, variables)
         limits = self.limiter.limits
         if cost.requested > limits.max_query_cost:
             return _refusal(cost, limits.max_query_cost)
@@ -91,16 +88,14 @@ class RateLimitGate:
             return throttled(cost.requested, reservation)
         return Admission(self, grant, cached, operation, variables, cost, reservation)
 
-    def _price(self, query: str, cached: CachedDocument, operation: Operation,
+    def _price(self, cached: CachedDocument, operation: Operation,
                variables: dict[str, Any] | None) -> QueryCost:
-        key = (query, operation.name)
-        cost = self._prices.get(key)
+        cost: QueryCost | None = cached.costs.get(operation.name)
         if cost is None:
             cost = requested_cost(self.schema, cached.document, operation.node, variables)  # type: ignore[arg-type]
             if not cost.uses_variables:
-                if len(self._prices) >= MAX_PRICED_DOCUMENTS:
-                    self._prices.clear()  # as many as the document cache holds, at most
-                self._prices[key] = cost
+                # kept with the document: as bounded as the document cache and its operations
+                cached.costs[operation.name] = cost
         return cost
 
 

@@ -18,7 +18,7 @@ import psycopg
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 2.0  # seconds; past it the ordinary way answers
+CONNECT_TIMEOUT = 2  # seconds (libpq's are whole); past it the ordinary way answers
 RETRY_AFTER = 1.0  # seconds after a failure during which the ordinary way answers at once
 
 
