@@ -16,6 +16,10 @@ function of one ``Transaction``:
   requests meanwhile. There a lock is waited for up to ``write_lock_timeout``, as every
   connection's ``lock_timeout``.
 
+- One statement alone (``Database.rows_on_loop``: the API's data version for a cached answer)
+  is awaited on the loop itself on PostgreSQL, on a connection of the loop's own
+  (``loop_reads``): the loop waits for no round trip, and the read costs no handoff.
+
 Off the loop (web forms in Starlette's thread pool, the command line) ``db.read()`` and
 ``db.write()`` are used directly; a write there may wait for its lock up to
 ``write_lock_timeout``: on SQLite polling in steps of at most 2 ms (``begin_immediate``), on
