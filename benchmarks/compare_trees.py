@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -28,13 +29,16 @@ sys.path.insert(0, str(HERE))
 
 from profile_api import QUERIES, call  # noqa: E402
 
+# Thread CPU by default; --process-cpu counts the database's threads too (PostgreSQL's reads).
+CLOCK = time.thread_time
+
 
 async def batch(app, path: str, body: bytes, token: str) -> float:
-    began = time.thread_time()
+    began = CLOCK()
     for _ in range(20):
         status, payload = await call(app, path, body, token)
     assert status == 200 and b'"errors"' not in payload, payload[:200]
-    return (time.thread_time() - began) / 20 * 1e6
+    return (CLOCK() - began) / 20 * 1e6
 
 
 def main() -> None:
@@ -45,7 +49,16 @@ def main() -> None:
     ap.add_argument("--bearer-check-interval", type=float,
                     help="seconds between bearer-cache refreshes in both apps (0: every request looks up)")
     ap.add_argument("--query", action="append", help="a query (repeatable); default: the named set")
+    ap.add_argument("--rate-limits", action="store_true",
+                    help="both trees with rate limits on, where they have them (a bucket no run drains, as bench.py --start), "
+                         "shared by the workers' file as under serve --workers 2")
+    ap.add_argument("--request-log", action="store_true", help="both trees log each request, where they can (serve's default)")
+    ap.add_argument("--process-cpu", action="store_true",
+                    help="process CPU instead of the loop thread's (PostgreSQL: the database's threads count)")
     args = ap.parse_args()
+    global CLOCK
+    if args.process_cpu:
+        CLOCK = time.process_time
     sys.path.insert(0, args.old_package)
     from orderchamp_auth.server.app import create_app
     from orderchamp_auth.server.demo import seed_demo
@@ -57,12 +70,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         env = {"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
                "ORDERCHAMP_API_RESPONSE_CACHE_MB": args.response_cache_mb, "ORDERCHAMP_RATE_LIMITS": "0"}
-        settings = load_settings(env)
+        if os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        new_env = dict(env)
+        if args.rate_limits:
+            from orderchamp_auth.server.ratelimit.local import SHARED_FILE_ENV, create_shared_file
+
+            os.environ[SHARED_FILE_ENV] = create_shared_file()
+            new_env.update(ORDERCHAMP_RATE_LIMITS="1", ORDERCHAMP_RATE_LIMIT_BUCKET="10000000",
+                           ORDERCHAMP_RATE_LIMIT_RESTORE_RATE="10000000")
+        if args.request_log:
+            new_env["ORDERCHAMP_REQUEST_LOG"] = "1"
+        settings = load_settings(new_env)
         upgrade_to_head(settings.database_url)
         new = create_app(settings)
         platform = new.state.platform
         demo = seed_demo(settings, platform.database, platform.client_secrets)
-        old = old_app_module.create_app(old_settings_module.load_settings(env))
+        old = old_app_module.create_app(old_settings_module.load_settings(new_env))  # settings it lacks: ignored
         if args.bearer_check_interval is not None:
             for app in (old, new):
                 app.state.platform.authenticator.check_interval = args.bearer_check_interval

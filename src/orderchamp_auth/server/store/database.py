@@ -232,7 +232,8 @@ class Database:
         connection, with no BEGIN and ROLLBACK around it; on PostgreSQL awaited on the loop
         (``loop_reads``), with no thread handoff. ``None`` where this way does not answer (a
         transaction already open on this thread, a PostgreSQL connection that failed): then
-        ``reading``. The rows are the driver's, without the statement's converters."""
+        ``reading``. The values are as the driver reads them (on PostgreSQL their text), without
+        the statement's converters."""
         if self._loop_reader is not None:
             return await self._loop_reader.rows(statement.sql, statement.parameters(values))
         if getattr(self._local, "reader_busy", False):

@@ -1,25 +1,55 @@
 """PostgreSQL reads awaited on the event loop itself, for the one statement a cached API answer
 needs (the account's data version): a thread handoff would cost more than the read.
 
-One psycopg ``AsyncConnection`` per event loop (autocommit: one statement, its own snapshot,
-as the database's other readers), opened on first use. The loop never blocks on it: the
-round trip is awaited. Whatever goes wrong with it (a connection lost, a server restarted,
-an unreachable database) drops the connection and answers ``None``, and the caller takes the
-ordinary way (``Database.reading``), where connection health is handled (a retry once, 503).
+One connection per event loop (autocommit: one statement, its own snapshot, as the database's
+other readers), opened on first use with psycopg, then driven on libpq directly: one statement
+in flight at a time (sent with its parameters, unprepared: one message, one answer), the
+others queued in order, and one reader callback on its socket for
+all of them. psycopg's own async cursor waits on the socket twice per statement, each with a
+future and a reader added and removed, which costs more than the thread handoff it would save.
+The loop never blocks: a statement is sent without waiting, its answer read when it is there.
+
+Whatever goes wrong (a connection lost, a server restarted, an unreachable database) drops the
+connection and answers ``None`` to every waiting read, and the caller takes the ordinary way
+(``Database.reading``), where connection health is handled (a retry once, 503); for a second
+after a failure every read goes that way, then a new connection is tried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from collections import deque
 from typing import Any
 
 import psycopg
+from psycopg import pq
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 2  # seconds (libpq's are whole); past it the ordinary way answers
 RETRY_AFTER = 1.0  # seconds after a failure during which the ordinary way answers at once
+MAX_WAITING = 1024  # reads queued behind the one in flight; past that the ordinary way answers
+MAX_STATEMENTS = 16
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def positional(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """psycopg's ``%(name)s`` SQL as libpq's ``$n``, with the names in order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _NAMED.sub(number, sql).replace("%%", "%").encode(), tuple(names)
+
+
+def _text(value: Any) -> bytes | None:
+    return None if value is None else str(value).encode()
 
 
 class LoopReader:
@@ -29,25 +59,81 @@ class LoopReader:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Task[psycopg.AsyncConnection[Any]] | None = None
         self._failed_at = float("-inf")  # the loop's time of the last failure
+        self._statements: dict[str, tuple[bytes, tuple[str, ...]]] = {}  # sql -> libpq's, its names
+        # reads sent or to send: (sql, values, future); the first is in flight
+        self._queue: deque[tuple[bytes, list[bytes | None], asyncio.Future[Any]]] = deque()
+        self._rows: list[Any] = []
+        self._failed = False
+        self._socket = -1
 
     async def rows(self, sql: str, params: dict[str, Any]) -> list[Any] | None:
-        """The rows of ``sql``, or ``None`` where this way cannot answer now."""
-        connection = self._connection
+        """The rows of ``sql`` (as text values), or ``None`` where this way cannot answer now."""
         loop = asyncio.get_running_loop()
-        if connection is None or self._loop is not loop or connection.broken or connection.closed:
+        connection = self._connection
+        if connection is None or self._loop is not loop or connection.pgconn.status != pq.ConnStatus.OK:
             if self._loop is loop and loop.time() - self._failed_at < RETRY_AFTER:
                 return None
             connection = await self._connect(loop)
             if connection is None:
                 return None
-        try:
-            cursor = await connection.execute(sql, params, prepare=True)
-            return await cursor.fetchall()
-        except (psycopg.Error, OSError) as exc:
-            log.info("the event loop's PostgreSQL read failed (%s); the database's threads answer", exc)
-            self._failed_at = loop.time()
-            self._drop()
+        if len(self._queue) >= MAX_WAITING:
             return None
+        statement = self._statements.get(sql)
+        if statement is None:
+            if len(self._statements) >= MAX_STATEMENTS:
+                return None  # a handful of statements use this way: a bound, not a cache policy
+            statement = self._statements[sql] = positional(sql)
+        done: asyncio.Future[Any] = loop.create_future()
+        self._queue.append((statement[0], [_text(params.get(name)) for name in statement[1]], done))
+        if len(self._queue) == 1:
+            self._send()
+        return await done  # type: ignore[no-any-return]
+
+    def _send(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        pgconn = connection.pgconn
+        sql, values, _ = self._queue[0]
+        try:
+            pgconn.send_query_params(sql, values)
+            while pgconn.flush():
+                pass  # a few hundred bytes: the socket's buffer takes them at once
+        except psycopg.Error as exc:
+            self._fail(exc)
+
+    def _readable(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        pgconn = connection.pgconn
+        try:
+            pgconn.consume_input()
+            while self._queue and not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is not None:
+                    if result.status == pq.ExecStatus.TUPLES_OK:
+                        self._rows = [[result.get_value(row, column) for column in range(result.nfields)]
+                                      for row in range(result.ntuples)]
+                    else:
+                        self._failed = True
+                    continue
+                # the end of the statement's answers
+                _, _, done = self._queue.popleft()
+                rows, self._rows = self._rows, []
+                failed, self._failed = self._failed, False
+                if not done.done():
+                    done.set_result(None if failed else rows)
+                if self._queue:
+                    self._send()
+        except psycopg.Error as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        log.info("the event loop's PostgreSQL read failed (%s); the database's threads answer", exc)
+        if self._loop is not None and not self._loop.is_closed():
+            self._failed_at = self._loop.time()
+        self._drop()
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> psycopg.AsyncConnection[Any] | None:
         if self._loop is not loop:
@@ -69,17 +155,30 @@ class LoopReader:
         finally:
             if self._connecting is connecting and connecting.done():
                 self._connecting = None
-        if self._loop is loop and self._connection is None:
+        if self._loop is not loop:
+            return None
+        if self._connection is None:
             self._connection = connection
-        return self._connection if self._loop is loop else None
+            # its number kept: once the connection is lost, libpq no longer gives it
+            self._socket = connection.pgconn.socket
+            loop.add_reader(self._socket, self._readable)
+        return self._connection
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if self._connecting is not None and self._loop is not None and not self._loop.is_closed():
             self._connecting.cancel()
         self._connecting = None
-        if connection is not None and not connection.closed:
-            connection.pgconn.finish()  # synchronous: the loop it was opened on may be gone
+        waiting, self._queue = self._queue, deque()
+        self._rows, self._failed = [], False
+        for *_, done in waiting:
+            if not done.done():
+                done.set_result(None)  # the ordinary way answers them
+        if connection is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self._socket)  # before the socket closes and its number is reused
+            if not connection.closed:
+                connection.pgconn.finish()  # synchronous: the loop it was opened on may be gone
 
     def close(self) -> None:
         self._drop()
