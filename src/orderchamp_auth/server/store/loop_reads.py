@@ -4,9 +4,9 @@ needs (the account's data version): a thread handoff would cost more than the re
 One connection per event loop (autocommit: one statement, its own snapshot, as the database's
 other readers), opened on first use with psycopg, then driven on libpq directly: one statement
 in flight at a time (sent with its parameters, unprepared: one message, one answer), the
-others queued in order, and one reader callback on its socket for
-all of them. psycopg's own async cursor waits on the socket twice per statement, each with a
-future and a reader added and removed, which costs more than the thread handoff it would save.
+others queued in order, and one reader callback on its socket for all of them. psycopg's own
+async cursor waits on the socket twice per statement, each time with a future and a reader
+added and removed: nearly what the thread handoff it would save costs.
 The loop never blocks: a statement is sent without waiting, its answer read when it is there.
 
 Whatever goes wrong (a connection lost, a server restarted, an unreachable database) drops the
