@@ -218,9 +218,7 @@ class CatalogueRepository:
         if not wanted:
             return []
         model = MODELS[projection.table]
-        return self._read(("by_ids", projection), lambda dialect: self._scoped(projection).where(
-            id_in(model.id, dialect)).order_by(model.id), projection.converters,  # type: ignore[attr-defined]
-            json_lists=("ids",), ids=wanted)
+        return self._matching(("by_ids", projection), projection, model.id, wanted, (model.id,))  # type: ignore[attr-defined]
 
     def children(self, projection: Projection, parent_column: str, parent_ids: Iterable[int],
                  order: Sequence[str] = ()) -> list[Any]:
@@ -231,21 +229,32 @@ class CatalogueRepository:
             return []
         model = MODELS[projection.table]
         column = getattr(model, parent_column)
-        return self._read(
-            ("children", projection, parent_column, tuple(order)),
-            lambda dialect: self._scoped(projection).where(id_in(column, dialect)).order_by(
-                column, *(getattr(model, name) for name in order), model.id),  # type: ignore[attr-defined]
-            projection.converters, json_lists=("ids",), ids=wanted,
-        )
+        return self._matching(("children", projection, parent_column, tuple(order)), projection, column, wanted,
+                              (column, *(getattr(model, name) for name in order), model.id))  # type: ignore[attr-defined]
 
     def by_texts(self, projection: Projection, column: str, values: Sequence[str]) -> list[Any]:
         """Rows whose text ``column`` is one of ``values``, in id order."""
         if not values:
             return []
         model = MODELS[projection.table]
-        return self._read(("by_texts", projection, column), lambda dialect: self._scoped(projection).where(
-            text_in(getattr(model, column), dialect, "texts")).order_by(model.id),  # type: ignore[attr-defined]
-            projection.converters, json_lists=("texts",), texts=list(values))
+        return self._matching(("by_texts", projection, column), projection, getattr(model, column), list(values),
+                              (model.id,), texts=True)  # type: ignore[attr-defined]
+
+    def _matching(self, key: tuple[Any, ...], projection: Projection, column: Any, values: list[Any],
+                  order: Sequence[Any], *, texts: bool = False) -> list[Any]:
+        """The rows whose ``column`` is one of ``values``, in ``order``. One value (a single
+        object's read, and its children's: every webhook payload) is compared with ``=``: a
+        plain bound value, where a list is an array (PostgreSQL) or a JSON text unpacked by
+        json_each (SQLite) for the database to take apart."""
+        if len(values) == 1:
+            return self._read((*key, "one"), lambda _dialect: self._scoped(projection).where(
+                column == bindparam("one", type_=column.type)).order_by(*order), projection.converters,
+                one=values[0])
+        name = "texts" if texts else "ids"
+        in_list = text_in if texts else id_in
+        return self._read(key, lambda dialect: self._scoped(projection).where(
+            in_list(column, dialect, name)).order_by(*order), projection.converters, json_lists=(name,),
+            **{name: values})
 
     def account(self, projection: Projection) -> list[Any]:
         """The account itself (one row, or none)."""
