@@ -28,6 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from fresh_database import BenchDatabase  # noqa: E402 - beside this script
+
 from orderchamp_auth.protocol.tokens import TokenKind, display_prefix, generate_secret, hash_secret  # noqa: E402
 from orderchamp_auth.server.admin import create_account  # noqa: E402
 from orderchamp_auth.server.app import build_platform  # noqa: E402
@@ -70,23 +72,6 @@ class Receiver:
             pass
         finally:
             writer.close()
-
-
-def _database(url: str | None) -> tuple[str, object]:
-    if not url:
-        path = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-        return f"sqlite:///{path}", None
-    import psycopg
-
-    name = f"oc_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def _seed(platform, address: str) -> tuple[int, str]:
@@ -276,7 +261,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="--overhead: rounds (best of)")
     parser.add_argument("--parts", action="store_true", help="time the parts of recording one event instead")
     args = parser.parse_args()
-    url, drop = _database(os.environ.get("DATABASE_URL"))
+    database = BenchDatabase(tempfile.mkdtemp(), os.environ.get("DATABASE_URL"))
+    url = database.url
     try:
         upgrade_to_head(url)
         settings = Settings(database_url=url, secret_keys=(secrets.token_urlsafe(24),), webhook_worker=False,
@@ -290,8 +276,7 @@ def main() -> int:
             figures = asyncio.run(deliver(settings, args.events, args.paced, args.rate))
         print(json.dumps({"backend": backend, **{k: round(v, 1) for k, v in figures.items()}}))
     finally:
-        if drop is not None:
-            drop()  # type: ignore[operator]
+        database.drop()
     return 0
 
 
