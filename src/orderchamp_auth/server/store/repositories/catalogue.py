@@ -62,11 +62,11 @@ class Projection:
         return {f"c{i}": shape for i, shape in enumerate(self.shaping) if shape is not None}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class ChildRead:
     """One relation's read in ``CatalogueRepository.children_of_each``: the ``projection`` of
-    the rows whose ``parent_column`` holds a parent's id, in ``order`` then id. Keys compiled
-    statements by identity, as ``Projection`` does: make one per relation and keep it."""
+    the rows whose ``parent_column`` holds a parent's id, in ``order`` then id. Compared by
+    value (its projection by identity), so that plans of one shape share their statement."""
 
     projection: Projection
     parent_column: str
