@@ -257,20 +257,21 @@ class CatalogueRepository:
 
     def children_of_each(self, reads: Sequence[ChildRead], parent_ids: Iterable[int]) -> list[list[Any]]:
         """``children`` of several relations of the same parents (a product's variants and its
-        images), one list of rows per read. On PostgreSQL in one statement, a ``UNION ALL`` of
-        the reads (each read's columns in a block of their own, null in the other reads' rows):
-        a statement there is a round trip. On SQLite each read on its own, which costs less
-        than the union's sort."""
+        images), one list of rows per read. For one parent on PostgreSQL (a single object's
+        read, as every webhook payload is) in one statement, a ``UNION ALL`` of the reads (each
+        read's columns in a block of their own, null in the other reads' rows): there a
+        statement is a round trip, most of what such a small read costs. Otherwise each read
+        on its own: for a page of parents the union's sort costs what the round trip saves
+        (``benchmarks/README.md``), and SQLite has no round trip to save."""
         wanted = sorted(set(parent_ids))
         if not wanted:
             return [[] for _ in reads]
-        if len(reads) == 1 or self.tx.dialect.name != "postgresql":
+        if len(reads) == 1 or len(wanted) > 1 or self.tx.dialect.name != "postgresql":
             return [self.children(read.projection, read.parent_column, wanted, read.order) for read in reads]
         widths = [1 + len(read.projection.columns) for read in reads]
         starts = [2 + sum(widths[:i]) for i in range(len(reads))]
-        one = len(wanted) == 1
 
-        def build(dialect: Dialect) -> Any:
+        def build(_dialect: Dialect) -> Any:
             blocks = [read.projection.selected() for read in reads]
             branches = []
             for i, read in enumerate(reads):
@@ -280,15 +281,14 @@ class CatalogueRepository:
                          for j, block in enumerate(blocks) for k, selected in enumerate(block)]
                 sequence = func.row_number().over(order_by=[column, *(getattr(model, name) for name in read.order),
                                                             model.id])  # type: ignore[attr-defined]
-                matching = column == bindparam("one", type_=column.type) if one else id_in(column, dialect)
                 branches.append(select(literal_column(str(i)).label("_read"), sequence.label("_seq"), *cells)
-                                .where(model.account_id == bindparam("account_id"), matching))  # type: ignore[attr-defined]
+                                .where(model.account_id == bindparam("account_id"),  # type: ignore[attr-defined]
+                                       column == bindparam("one", type_=column.type)))
             return union_all(*branches).order_by("_read", "_seq")
 
         converters = {f"b{j}_{i + 1}": convert for j, read in enumerate(reads)
                       for i, convert in enumerate(read.projection.shaping) if convert is not None}
-        values: dict[str, Any] = {"one": wanted[0]} if one else {"ids": wanted}
-        rows = self._read(("children_of_each", tuple(reads), one), build, converters, **values)
+        rows = self._read(("children_of_each", tuple(reads)), build, converters, one=wanted[0])
         found: list[list[Any]] = [[] for _ in reads]
         for row in rows:
             read = row[0]
