@@ -93,6 +93,8 @@ except ImportError:  # the protocol core is stdlib-only: use it from the source 
     sys.path.insert(0, os.path.join(REPO, "src"))
     from orderchamp_auth.protocol.signing import verify_query_string
 
+from fresh_database import BenchDatabase  # noqa: E402 - beside this script
+
 ACCOUNT_QUERY = "{ account { name } }"
 # Issue 3's API ratios: these queries of the real API, each against the bare graphql-core
 # baseline (benchmarks/graphql_baseline.py) answering BASELINE_QUERY, response cache on and off.
@@ -652,35 +654,6 @@ def find_server_bin(given: str | None) -> str:
         if cand and os.path.exists(cand):
             return cand
     sys.exit("orderchamp-auth not found: pass --server-bin")
-
-
-class BenchDatabase:
-    """The database a started server uses: a fresh SQLite file in its temp dir, or, when
-    ``DATABASE_URL`` names a PostgreSQL server, a fresh database made there (and dropped after),
-    so that both backends are measured the same way."""
-
-    def __init__(self, tmp: str, server_url: str | None) -> None:
-        self.admin_url: str | None = None
-        self.name = ""
-        if server_url and server_url.startswith(("postgresql://", "postgres://")):
-            parts = urllib.parse.urlsplit(server_url)
-            self.name = f"oc_bench_{secrets.token_hex(4)}"
-            self.admin_url = server_url
-            self.url = urllib.parse.urlunsplit(parts._replace(path="/" + self.name))
-            self._admin(f'CREATE DATABASE "{self.name}"')
-        else:
-            self.url = f"sqlite:///{tmp}/bench.sqlite3"
-
-    def _admin(self, statement: str) -> None:
-        import psycopg  # the server's own driver, installed with it
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(statement)
-
-    def drop(self) -> None:
-        if self.admin_url and self.name:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            self.name = ""
 
 
 class OurServer:

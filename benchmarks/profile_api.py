@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """In-process cost of one API request, without HTTP: where the time of a query goes.
 
-Builds the real app on a fresh SQLite database with the demo data, then calls the ASGI app
+Builds the real app on a fresh database with the demo data (SQLite, or a PostgreSQL database
+made for the run and dropped after when ``DATABASE_URL`` names a server), then calls the ASGI app
 directly (no sockets, no uvicorn) for each query and prints µs per request; ``--profile``
 adds a cProfile listing of the first query. Complements ``bench.py``, which measures over
 real HTTP with concurrent clients.
 
     .venv/bin/python benchmarks/profile_api.py
     .venv/bin/python benchmarks/profile_api.py --profile --query '{ account { name } }'
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/profile_api.py
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 QUERIES = {
     "baseline": ("/bench/graphql-baseline", "{ account { name type slug } }"),
@@ -31,16 +35,17 @@ QUERIES = {
 }
 
 
-def seeded_app(data_dir: str, **env: str):
-    """``(settings, app, demo)``: the real app on a fresh SQLite database in ``data_dir``, with
-    the demo data; rate limits off unless ``env`` says otherwise."""
+def seeded_app(data_dir: str, database_url: str | None = None, **env: str):
+    """``(settings, app, demo)``: the real app on a fresh database (``database_url``, else SQLite
+    in ``data_dir``), with the demo data; rate limits off unless ``env`` says otherwise."""
     from orderchamp_auth.server.app import create_app
     from orderchamp_auth.server.demo import seed_demo
     from orderchamp_auth.server.settings import load_settings
     from orderchamp_auth.server.store.migrate import upgrade_to_head
 
     settings = load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
-                              "ORDERCHAMP_RATE_LIMITS": "0", **env})
+                              "ORDERCHAMP_RATE_LIMITS": "0", **({"DATABASE_URL": database_url} if database_url else {}),
+                              **env})
     upgrade_to_head(settings.database_url)
     app = create_app(settings)
     platform = app.state.platform
@@ -108,33 +113,44 @@ def main() -> None:
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fresh_database import BenchDatabase
     from graphql_baseline import mount_baseline
 
     with tempfile.TemporaryDirectory() as data_dir:
-        # Rate limits off: a page of 50 products costs more than the bucket holds per second,
-        # and their cost has its own figure (bench.py, README "Rate limits").
-        _, app, demo = seeded_app(data_dir, ORDERCHAMP_API_RESPONSE_CACHE_MB=args.response_cache_mb)
-        app = mount_baseline(app)
-        platform = app.state.platform
-        if args.bearer_check_interval is not None:
-            platform.authenticator.check_interval = args.bearer_check_interval
-        queries = [("/v1/graphql", q) for q in args.query] if args.query else list(QUERIES.values())
+        database = BenchDatabase(data_dir, os.environ.get("DATABASE_URL"))
+        try:
+            profile(args, data_dir, database.url, mount_baseline)
+        finally:
+            database.drop()
 
-        async def run_all() -> None:
-            # One asyncio.run: its end stops the worker threads the app started (a failed
-            # query would otherwise leave the process waiting for them).
-            for path, query in queries:
-                micros, cpu, payload = await measure(app, path, query, demo.private_token, args.seconds)
-                print(f"{micros:8.1f} µs {cpu:8.1f} µs CPU (medians)  {len(payload):6d} B  {path}  {query[:70]}")
-            if args.profile:
-                path, query = queries[0] if args.query else queries[-1]
-                profiler = cProfile.Profile()
-                profiler.enable()
-                await measure(app, path, query, demo.private_token, args.seconds)
-                profiler.disable()
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
-        asyncio.run(run_all())
+def profile(args: argparse.Namespace, data_dir: str, database_url: str, mount_baseline: Any) -> None:
+    """Print the cost of each query (and its profile) on the app built on ``database_url``."""
+    # Rate limits off: a page of 50 products costs more than the bucket holds per second,
+    # and their cost has its own figure (bench.py, README "Rate limits").
+    _, app, demo = seeded_app(data_dir, database_url, ORDERCHAMP_API_RESPONSE_CACHE_MB=args.response_cache_mb)
+    app = mount_baseline(app)
+    platform = app.state.platform
+    if args.bearer_check_interval is not None:
+        platform.authenticator.check_interval = args.bearer_check_interval
+    queries = [("/v1/graphql", q) for q in args.query] if args.query else list(QUERIES.values())
+
+    async def run_all() -> None:
+        # One asyncio.run: its end stops the worker threads the app started (a failed
+        # query would otherwise leave the process waiting for them).
+        for path, query in queries:
+            micros, cpu, payload = await measure(app, path, query, demo.private_token, args.seconds)
+            print(f"{micros:8.1f} µs {cpu:8.1f} µs CPU (medians)  {len(payload):6d} B  {path}  {query[:70]}")
+        if args.profile:
+            path, query = queries[0] if args.query else queries[-1]
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await measure(app, path, query, demo.private_token, args.seconds)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+    asyncio.run(run_all())
+    platform.database.dispose()  # before a PostgreSQL database made for the run is dropped
 
 
 if __name__ == "__main__":

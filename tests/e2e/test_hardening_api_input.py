@@ -451,5 +451,8 @@ def test_the_attacks_get_the_same_answers_from_the_live_server(harness, live):
 class FailingDriver:
     """A driver connection that fails as no one planned (not a lost connection: that is a 503)."""
 
+    def cursor(self) -> FailingDriver:
+        return self  # the transaction's statements run on a cursor of it: one that fails alike
+
     def execute(self, *_args: object) -> None:
         raise RuntimeError("Cannot operate on a closed Connection")

@@ -212,5 +212,8 @@ def test_an_internal_api_error_carries_the_id_of_its_request_and_its_log_line(pl
 class FailingDriver:
     """A driver connection that fails as no one planned (not a lost connection: that is a 503)."""
 
+    def cursor(self) -> FailingDriver:
+        return self  # the transaction's statements run on a cursor of it: one that fails alike
+
     def execute(self, *_args: object) -> None:
         raise RuntimeError("Cannot operate on a closed Connection")

@@ -171,6 +171,12 @@ class _Run:
     def load(self, plan: ObjectPlan, rows: Sequence[Any]) -> None:
         if not rows:
             return
+        # The children relations of these rows are read together (one statement where the
+        # database is across a network: ``children_of_each``); refused arguments read nothing.
+        wanted = [entry for entry in plan.relations if type(entry) is Children
+                  and (entry.connection is None or isinstance(self.windows[entry.slot], ChildWindow))]
+        children = dict(zip((entry.slot for entry in wanted), self.catalogue.children_of_each(
+            [entry.read for entry in wanted], {row[0] for row in rows}), strict=True)) if wanted else {}  # type: ignore[misc]
         for entry in plan.relations:
             child = entry.child
             if isinstance(entry, Parent):
@@ -179,12 +185,10 @@ class _Run:
                                                                  if row[index] is not None})
                 self.loaded[entry.slot] = {row[0]: row for row in found}
             else:
-                if entry.connection is not None and not isinstance(self.windows[entry.slot], ChildWindow):
-                    continue  # refused arguments: nothing to read
-                relation = entry.relation
-                found = self.catalogue.children(child.projection, relation.key,  # type: ignore[arg-type]
-                                                {row[0] for row in rows}, relation.order)
-                parent_index = 1 + len(child.fields) + child.keys.index(relation.key)
+                if entry.slot not in children:
+                    continue
+                found = children[entry.slot]
+                parent_index = 1 + len(child.fields) + child.keys.index(entry.relation.key)
                 grouped: dict[int, list[Any]] = {}
                 for row in found:
                     grouped.setdefault(row[parent_index], []).append(row)

@@ -16,7 +16,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLField, OperationDefinitionNode
 
 from ...protocol.scopes import Scope
-from ..store.repositories.catalogue import Projection
+from ..store.repositories.catalogue import ChildRead, Projection
 from .description import ObjectType, Relation, RootField
 
 
@@ -83,6 +83,7 @@ class Children:
     nodes: list[FieldNode]
     connection: ConnectionPlan | None = None
     arguments: Arguments | None = None
+    read: ChildRead | None = None  # set by the parent's ObjectPlan.finish
 
 
 ObjectEntry = Leaf | Typename | Denied | Parent | Children
@@ -119,6 +120,9 @@ class ObjectPlan:
         for entry in self.relations:
             if isinstance(entry, Parent):
                 entry.key_column = offset + self.keys.index(entry.relation.key)
+            else:  # the child's projection is final: it finished first
+                entry.read = ChildRead(entry.child.projection, entry.relation.key,  # type: ignore[arg-type]
+                                       entry.relation.order)
         self.projection = self.spec.projection(tuple(self.fields), tuple(self.keys))
         # Every entry gets a key in the first step (non-leaves a placeholder, column 0), so
         # the response keeps the query's order when the rest is filled in afterwards.

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from .connection_health import DatabaseUnreachable, cannot_connect, is_disconnect, looks_dead
 from .driver_statements import CompiledStatement, StatementCache
 from .loop_reads import LoopReader
+from .repositories.webhooks import SubscriberHint
 from .transaction import DRIVER_BEGUN, Transaction
 from .types import UTCDateTime, utcnow
 from .write_lock import (
@@ -120,6 +121,7 @@ class Database:
         self.engine = create_database_engine(self.url, pool_size=pool_size, write_lock_timeout=write_lock_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.statements = StatementCache(self.engine.dialect)
+        self.subscriber_hint = SubscriberHint()
         self._local = threading.local()
         self._runner = WriteRunner(write_lock_timeout)
         self._workers = DatabaseWorkers(self._local, max(1, min(WORKER_THREADS, pool_size // 2)))
@@ -135,7 +137,7 @@ class Database:
         nothing (each statement sees its own snapshot either way), and its BEGIN and
         ROLLBACK would cost two round trips more than the query."""
         connection, release = self._connection("reader")
-        tx = Transaction(self.statements, connection, writing=False)
+        tx = Transaction(self.statements, connection, writing=False, subscribers=self.subscriber_hint)
         try:
             try:
                 if self.is_sqlite:
@@ -162,7 +164,7 @@ class Database:
         """A write transaction, begun (its lock taken, on SQLite) before the block runs: a
         held lock is then raised here (``write_lock``), before the block did anything."""
         connection, release = self._connection("writer")
-        tx = Transaction(self.statements, connection, writing=True)
+        tx = Transaction(self.statements, connection, writing=True, subscribers=self.subscriber_hint)
         committing = False
         try:
             try:

@@ -134,11 +134,11 @@ class StatementCache:
         return statement
 
 
-def run(driver: Any, dialect: Dialect, read: CompiledStatement, values: dict[str, Any]) -> list[Any]:
-    """All rows of ``read`` (a SELECT, or DML with RETURNING) on the driver connection:
-    tuples as the driver gives them when no conversion applies, else lists with the
-    statement's converters applied."""
-    cursor = driver.execute(read.sql, read.parameters(values))
+def run(cursor: Any, dialect: Dialect, read: CompiledStatement, values: dict[str, Any]) -> list[Any]:
+    """All rows of ``read`` (a SELECT, or DML with RETURNING) on a driver cursor (the
+    transaction's): tuples as the driver gives them when no conversion applies, else lists
+    with the statement's converters applied."""
+    cursor.execute(read.sql, read.parameters(values))
     rows = cursor.fetchall()
     converters = read.converters
     if converters is None:
@@ -156,21 +156,18 @@ def run(driver: Any, dialect: Dialect, read: CompiledStatement, values: dict[str
     return out
 
 
-def execute(driver: Any, statement: CompiledStatement, values: dict[str, Any]) -> int:
+def execute(cursor: Any, statement: CompiledStatement, values: dict[str, Any]) -> int:
     """Run a statement that returns no rows (an INSERT, an UPDATE); the number of rows it changed."""
-    return int(driver.execute(statement.sql, statement.parameters(values)).rowcount)
+    cursor.execute(statement.sql, statement.parameters(values))
+    return int(cursor.rowcount)
 
 
-def execute_many(driver: Any, statement: CompiledStatement, rows: Sequence[dict[str, Any]]) -> None:
+def execute_many(cursor: Any, statement: CompiledStatement, rows: Sequence[dict[str, Any]]) -> None:
     """``execute`` once per row, in one driver call (a statement's round trips, not its parsing)."""
     if len(rows) == 1:
-        driver.execute(statement.sql, statement.parameters(rows[0]))
+        cursor.execute(statement.sql, statement.parameters(rows[0]))
         return
-    cursor = driver.cursor()
-    try:
-        cursor.executemany(statement.sql, [statement.parameters(values) for values in rows])
-    finally:
-        cursor.close()
+    cursor.executemany(statement.sql, [statement.parameters(values) for values in rows])
 
 
 def id_in(column: Any, dialect: Dialect, name: str = "ids") -> ColumnElement[bool]:

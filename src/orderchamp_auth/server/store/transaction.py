@@ -32,7 +32,7 @@ from .repositories.clients import ClientRepository
 from .repositories.grants import AuthorizationCodeRepository, InstallationRepository
 from .repositories.sessions import LoginFailureRepository, WebSessionRepository
 from .repositories.tokens import TokenRepository
-from .repositories.webhooks import DeliveryRepository, SubscriptionRepository
+from .repositories.webhooks import DeliveryRepository, SubscriberHint, SubscriptionRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -63,13 +63,17 @@ class made_on_first_use(Generic[R]):  # noqa: N801 - used as a decorator, like c
 class Transaction:
     """One unit of work's transaction, with the repositories that run in it."""
 
-    def __init__(self, statements: StatementCache, connection: Connection, *, writing: bool) -> None:
+    def __init__(self, statements: StatementCache, connection: Connection, *, writing: bool,
+                 subscribers: SubscriberHint | None = None) -> None:
         self._statements = statements
+        # The database's hint of who has webhook subscribers (``webhooks.outbox``); none: look up.
+        self.subscriber_hint = subscribers
         self._connection = connection
         self.driver: Any = connection.connection.driver_connection
         self.dialect: Dialect = connection.dialect
         self.writing = writing
         self._session: Session | None = None
+        self._cursor: Any = None
         self._after_commit: list[Callable[[], None]] = []
 
     # -- the driver path ---------------------------------------------------------------------
@@ -79,17 +83,36 @@ class Transaction:
         """The statement ``key``, built and compiled on its first use in this database."""
         return self._statements.get(key, build, json_lists, shaping)
 
+    @property
+    def cursor(self) -> Any:
+        """The driver cursor every statement of this transaction runs on: made on first use and
+        kept, since making one per statement (what the drivers' ``connection.execute`` does)
+        costs a measurable part of a short statement. Each statement's rows are fetched before
+        the next runs, so one cursor is enough."""
+        cursor = self._cursor
+        if cursor is None:
+            cursor = self._cursor = self.driver.cursor()
+        return cursor
+
     def rows(self, statement: CompiledStatement, values: dict[str, Any] | None = None) -> list[Any]:
         """The rows of a SELECT (or of DML with RETURNING)."""
-        return run(self.driver, self.dialect, statement, values or {})
+        return run(self.cursor, self.dialect, statement, values or {})
 
     def execute(self, statement: CompiledStatement, values: dict[str, Any] | None = None) -> int:
         """Run DML without RETURNING; the number of rows it changed."""
-        return execute(self.driver, statement, values or {})
+        return execute(self.cursor, statement, values or {})
 
     def execute_many(self, statement: CompiledStatement, rows: Sequence[dict[str, Any]]) -> None:
         """Run DML without RETURNING once for each of ``rows`` (their values)."""
-        execute_many(self.driver, statement, rows)
+        execute_many(self.cursor, statement, rows)
+
+    def _close_cursor(self) -> None:
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            try:
+                cursor.close()
+            except Exception:  # noqa: S110 - a cursor of a lost connection: nothing is left to close
+                pass
 
     # -- the ORM, for repositories that load and change objects --------------------------------
 
@@ -106,6 +129,7 @@ class Transaction:
 
     def _abandon(self) -> None:
         """The connection is lost: forget the session (its transaction ended with it)."""
+        self._close_cursor()
         session, self._session = self._session, None
         if session is not None:
             try:
@@ -122,6 +146,7 @@ class Transaction:
     def _end(self, commit: bool) -> None:
         """Commit or roll back, on the driver unless SQLAlchemy took part. A read's loaded
         objects stay usable afterwards (closing the session does not expire them)."""
+        self._close_cursor()
         session, connection = self._session, self._connection
         self._session = None
         if session is not None:

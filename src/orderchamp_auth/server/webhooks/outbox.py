@@ -61,11 +61,24 @@ def record_event(tx: Transaction, account_id: int, topic: str, payload: Payload,
     """Record ``topic`` for the account's subscribers, in the writer's transaction ``tx``.
 
     ``payload`` may be a function: it runs only when someone subscribed, so a change nobody
-    listens to costs one indexed lookup. ``APP_UNINSTALLED`` goes to the app ``app_id`` at
-    every address it subscribed with on the account, whatever the topics. How many deliveries
-    were recorded.
+    listens to costs one indexed lookup. An account and topic known to have subscribers (the
+    database's ``SubscriberHint``) skip that lookup: the payload is built first and the
+    deliveries are written with the lookup folded into their insert. ``APP_UNINSTALLED`` goes
+    to the app ``app_id`` at every address it subscribed with on the account, whatever the
+    topics. How many deliveries were recorded.
     """
+    hint = tx.subscriber_hint if app_id is None and topic != APP_UNINSTALLED else None
+    if hint is not None and hint.has_subscribers(account_id, topic):
+        now = now or utcnow()
+        recorded = tx.webhook_deliveries.add_for_subscribers(account_id, topic, _body(payload), now)
+        if recorded:
+            _notify_after(tx)
+        else:
+            hint.note(account_id, topic, False)  # they went: look up again next time
+        return recorded
     targets = _targets(tx, account_id, topic, app_id)
+    if hint is not None:
+        hint.note(account_id, topic, bool(targets))
     if not targets:
         return 0
     return len(enqueue(tx, account_id, topic, payload() if callable(payload) else payload, targets, now=now))
@@ -97,7 +110,7 @@ def enqueue(tx: Transaction, account_id: int, topic: str, payload: dict[str, Any
             now: dt.datetime | None = None, is_test: bool = False) -> list[str]:
     """One delivery per target of this payload, each under a webhook id of its own; the ids."""
     now = now or utcnow()
-    body = orjson.dumps(payload).decode("utf-8")
+    body = _body(payload)
     ids = [str(uuid.uuid4()) for _ in targets]
     tx.webhook_deliveries.add_all([{
         "webhook_id": webhook_id, "subscription_id": target.subscription_id, "app_id": target.app_id,
@@ -106,9 +119,17 @@ def enqueue(tx: Transaction, account_id: int, topic: str, payload: dict[str, Any
         "occurred_at": now, "is_test": is_test, "status": DeliveryStatus.PENDING, "attempts": 0,
         "next_attempt_at": now, "last_error": "", "created_at": now,
     } for webhook_id, target in zip(ids, targets, strict=True)])
+    _notify_after(tx)
+    return ids
+
+
+def _body(payload: Payload) -> str:
+    return orjson.dumps(payload() if callable(payload) else payload).decode("utf-8")
+
+
+def _notify_after(tx: Transaction) -> None:
     if _committed_listeners:
         tx.after_commit(_notify)  # once per transaction, however many events it recorded
-    return ids
 
 
 def uninstalled_payload(client_id: str, account_id: int, now: dt.datetime) -> dict[str, Any]:

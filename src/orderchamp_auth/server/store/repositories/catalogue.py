@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -49,6 +61,17 @@ class Projection:
     @cached_property
     def converters(self) -> dict[str, Converter]:
         return {f"c{i}": shape for i, shape in enumerate(self.shaping) if shape is not None}
+
+
+@dataclass(frozen=True)
+class ChildRead:
+    """One relation's read in ``CatalogueRepository.children_of_each``: the ``projection`` of
+    the rows whose ``parent_column`` holds a parent's id, in ``order`` then id. Compared by
+    value (its projection by identity), so that plans of one shape share their statement."""
+
+    projection: Projection
+    parent_column: str
+    order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,9 +242,7 @@ class CatalogueRepository:
         if not wanted:
             return []
         model = MODELS[projection.table]
-        return self._read(("by_ids", projection), lambda dialect: self._scoped(projection).where(
-            id_in(model.id, dialect)).order_by(model.id), projection.converters,  # type: ignore[attr-defined]
-            json_lists=("ids",), ids=wanted)
+        return self._matching(("by_ids", projection), projection, model.id, wanted, (model.id,))  # type: ignore[attr-defined]
 
     def children(self, projection: Projection, parent_column: str, parent_ids: Iterable[int],
                  order: Sequence[str] = ()) -> list[Any]:
@@ -232,21 +253,72 @@ class CatalogueRepository:
             return []
         model = MODELS[projection.table]
         column = getattr(model, parent_column)
-        return self._read(
-            ("children", projection, parent_column, tuple(order)),
-            lambda dialect: self._scoped(projection).where(id_in(column, dialect)).order_by(
-                column, *(getattr(model, name) for name in order), model.id),  # type: ignore[attr-defined]
-            projection.converters, json_lists=("ids",), ids=wanted,
-        )
+        return self._matching(("children", projection, parent_column, tuple(order)), projection, column, wanted,
+                              (column, *(getattr(model, name) for name in order), model.id))  # type: ignore[attr-defined]
+
+    def children_of_each(self, reads: Sequence[ChildRead], parent_ids: Iterable[int]) -> list[list[Any]]:
+        """``children`` of several relations of the same parents (a product's variants and its
+        images), one list of rows per read. For one parent on PostgreSQL (a single object's
+        read, as every webhook payload is) in one statement, a ``UNION ALL`` of the reads (each
+        read's columns in a block of their own, null in the other reads' rows): there a
+        statement is a round trip, most of what such a small read costs. Otherwise each read
+        on its own: for a page of parents the union's sort costs what the round trip saves
+        (``benchmarks/README.md``), and SQLite has no round trip to save."""
+        wanted = sorted(set(parent_ids))
+        if not wanted:
+            return [[] for _ in reads]
+        if len(reads) == 1 or len(wanted) > 1 or self.tx.dialect.name != "postgresql":
+            return [self.children(read.projection, read.parent_column, wanted, read.order) for read in reads]
+        widths = [1 + len(read.projection.columns) for read in reads]
+        starts = [2 + sum(widths[:i]) for i in range(len(reads))]
+
+        def build(_dialect: Dialect) -> Any:
+            blocks = [read.projection.selected() for read in reads]
+            branches = []
+            for i, read in enumerate(reads):
+                model = MODELS[read.projection.table]
+                column = getattr(model, read.parent_column)
+                cells = [(selected.element if i == j else cast(null(), selected.type)).label(f"b{j}_{k}")
+                         for j, block in enumerate(blocks) for k, selected in enumerate(block)]
+                sequence = func.row_number().over(order_by=[column, *(getattr(model, name) for name in read.order),
+                                                            model.id])  # type: ignore[attr-defined]
+                branches.append(select(literal_column(str(i)).label("_read"), sequence.label("_seq"), *cells)
+                                .where(model.account_id == bindparam("account_id"),  # type: ignore[attr-defined]
+                                       column == bindparam("one", type_=column.type)))
+            return union_all(*branches).order_by("_read", "_seq")
+
+        converters = {f"b{j}_{i + 1}": convert for j, read in enumerate(reads)
+                      for i, convert in enumerate(read.projection.shaping) if convert is not None}
+        rows = self._read(("children_of_each", tuple(reads)), build, converters, one=wanted[0])
+        found: list[list[Any]] = [[] for _ in reads]
+        for row in rows:
+            read = row[0]
+            found[read].append(row[starts[read]:starts[read] + widths[read]])
+        return found
 
     def by_texts(self, projection: Projection, column: str, values: Sequence[str]) -> list[Any]:
         """Rows whose text ``column`` is one of ``values``, in id order."""
         if not values:
             return []
         model = MODELS[projection.table]
-        return self._read(("by_texts", projection, column), lambda dialect: self._scoped(projection).where(
-            text_in(getattr(model, column), dialect, "texts")).order_by(model.id),  # type: ignore[attr-defined]
-            projection.converters, json_lists=("texts",), texts=list(values))
+        return self._matching(("by_texts", projection, column), projection, getattr(model, column), list(values),
+                              (model.id,), texts=True)  # type: ignore[attr-defined]
+
+    def _matching(self, key: tuple[Any, ...], projection: Projection, column: Any, values: list[Any],
+                  order: Sequence[Any], *, texts: bool = False) -> list[Any]:
+        """The rows whose ``column`` is one of ``values``, in ``order``. One value (a single
+        object's read, and its children's: every webhook payload) is compared with ``=``: a
+        plain bound value, where a list is an array (PostgreSQL) or a JSON text unpacked by
+        json_each (SQLite) for the database to take apart."""
+        if len(values) == 1:
+            return self._read((*key, "one"), lambda _dialect: self._scoped(projection).where(
+                column == bindparam("one", type_=column.type)).order_by(*order), projection.converters,
+                one=values[0])
+        name = "texts" if texts else "ids"
+        in_list = text_in if texts else id_in
+        return self._read(key, lambda dialect: self._scoped(projection).where(
+            in_list(column, dialect, name)).order_by(*order), projection.converters, json_lists=(name,),
+            **{name: values})
 
     def account(self, projection: Projection) -> list[Any]:
         """The account itself (one row, or none)."""

@@ -6,7 +6,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    cast,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from ..models import (
     AccessToken,
@@ -81,14 +94,46 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+MAX_HINTED = 4096
+
+
+class SubscriberHint:
+    """The (account, topic) pairs last seen with live subscribers, one set per ``Database``: an
+    event of such a pair is recorded without its lookup (``DeliveryRepository.add_for_subscribers``
+    looks up and inserts in one statement). Only a hint, never the answer: a pair that lost its
+    subscribers shows when that insert writes nothing (and is dropped then), and a pair not here
+    is looked up. Bounded: full, it starts over. No lock: a set's add, discard and membership
+    test are each atomic, and an entry lost to a race only costs one lookup."""
+
+    def __init__(self, max_size: int = MAX_HINTED) -> None:
+        self.max_size = max_size
+        self._pairs: set[tuple[int, str]] = set()
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def has_subscribers(self, account_id: int, topic: str) -> bool:
+        return (account_id, topic) in self._pairs
+
+    def note(self, account_id: int, topic: str, subscribed: bool) -> None:
+        key = (account_id, topic)
+        if not subscribed:
+            self._pairs.discard(key)
+        elif key not in self._pairs:
+            if len(self._pairs) >= self.max_size:
+                self._pairs.clear()
+            self._pairs.add(key)
+
+
 TOKEN_REVOKED = "The private token was revoked: nothing can sign this delivery any more."
 
 
-def _targets_statement() -> Any:
+def _live_subscriptions(*columns: Any) -> Any:
+    """``columns`` of the live subscriptions to a topic (bound as ``topic``) of apps still
+    installed on the account (``account_id``): the one condition of who receives an event."""
     # An app's subscriptions count while it is installed; a private token's are deleted when
     # the token is revoked, so they need no join.
-    return (select(WebhookSubscription.id, WebhookSubscription.app_id, WebhookSubscription.address,
-                   WebhookSubscription.token_id)
+    return (select(*columns)
             .outerjoin(Installation, (Installation.account_id == WebhookSubscription.account_id)
                        & (Installation.app_id == WebhookSubscription.app_id))
             .where(WebhookSubscription.account_id == bindparam("account_id"),
@@ -99,6 +144,11 @@ def _targets_statement() -> Any:
             .order_by(WebhookSubscription.id))
 
 
+def _targets_statement() -> Any:
+    return _live_subscriptions(WebhookSubscription.id, WebhookSubscription.app_id, WebhookSubscription.address,
+                               WebhookSubscription.token_id)
+
+
 DELIVERY_COLUMNS = ("webhook_id", "subscription_id", "app_id", "token_id", "account_id", "topic", "address",
                     "body", "occurred_at", "is_test", "status", "attempts", "next_attempt_at", "last_error",
                     "created_at")
@@ -107,6 +157,31 @@ DELIVERY_COLUMNS = ("webhook_id", "subscription_id", "app_id", "token_id", "acco
 def _insert_delivery_statement() -> Any:
     table = table_of(WebhookDelivery)
     return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in DELIVERY_COLUMNS})
+
+
+def _new_webhook_id(dialect_name: str) -> Any:
+    """A random (version 4) UUID made by the database, in ``str(uuid.uuid4())``'s text form."""
+    if dialect_name == "postgresql":
+        return cast(func.gen_random_uuid(), String)  # built in from PostgreSQL 13
+    hexes = [func.lower(func.hex(func.randomblob(n))) for n in (4, 2, 2, 2, 6)]
+    variant = func.substr(literal("89ab"), 1 + func.abs(func.random()) % 4, 1)
+    return (hexes[0] + "-" + hexes[1] + "-4" + func.substr(hexes[2], 2) + "-" + variant
+            + func.substr(hexes[3], 2) + "-" + hexes[4])
+
+
+def _insert_for_subscribers_statement(dialect_name: str) -> Any:
+    # The subscriber lookup folded into the insert: one statement, one round trip.
+    # What is the same for every new delivery is written into the SQL, and the three times are
+    # one parameter: each one bound costs a conversion per event.
+    table = table_of(WebhookDelivery)
+    s = WebhookSubscription
+    now = bindparam("now", type_=table.c.created_at.type)
+    per_event = {"body": bindparam("body", type_=table.c.body.type), "occurred_at": now, "is_test": false(),
+                 "status": literal_column(f"'{DeliveryStatus.PENDING}'"), "attempts": literal_column("0"),
+                 "next_attempt_at": now, "last_error": literal_column("''"), "created_at": now}
+    rows = _live_subscriptions(_new_webhook_id(dialect_name), s.id, s.app_id, s.token_id, s.account_id, s.topic,
+                               s.address, *(per_event[name] for name in DELIVERY_COLUMNS[7:]))
+    return insert(table).from_select(list(DELIVERY_COLUMNS), rows)
 
 
 def _owner_of_token_statement() -> Any:
@@ -249,6 +324,14 @@ class DeliveryRepository(Repository):
         call for all of them: recording is part of every mutation that has subscribers."""
         if rows:
             self.tx.execute_many(self.tx.statement("insert_webhook_delivery", _insert_delivery_statement), rows)
+
+    def add_for_subscribers(self, account_id: int, topic: str, body: str, now: dt.datetime) -> int:
+        """A new pending delivery of ``body`` for each live subscription to ``topic`` on the
+        account (``SubscriptionRepository.targets``'s), under a webhook id of its own made by
+        the database, in one statement; how many (none when nobody subscribed after all)."""
+        insert_rows = self.tx.statement("insert_webhook_deliveries_for_subscribers",
+                                        lambda: _insert_for_subscribers_statement(self.tx.dialect.name))
+        return self.tx.execute(insert_rows, {"account_id": account_id, "topic": topic, "body": body, "now": now})
 
     def any_due(self, now: dt.datetime) -> bool:
         """Whether a delivery is due: the idle worker's poll, a read (no write lock taken)."""
