@@ -8,8 +8,12 @@ function of one ``Transaction``:
   thread handoff would cost more than the work. A read never waits (WAL: readers never wait
   for writers). A write takes SQLite's lock with one ``BEGIN IMMEDIATE`` and no busy handler;
   if the lock is held (another worker, a mutation in a thread, the command line) that raises
-  ``WriteLockBusy`` at once, before ``work`` started, and ``work`` runs again from its start
-  in a thread (``LOCK_WAITERS`` at most, one of them polling for the lock, see ``WriteRunner``).
+  ``WriteLockBusy`` at once, before ``work`` started. ``work`` then runs again from its start:
+  first a few times on the loop, each after an ``await asyncio.sleep`` (``LOOP_RETRY_DELAYS``,
+  a few milliseconds in all, the loop serving other requests meanwhile: another worker holds
+  the lock for well under a millisecond, and a thread handoff costs more CPU than a retry);
+  then, the lock still held, in a thread (``LOCK_WAITERS`` at most, one of them polling for
+  the lock, see ``WriteRunner``).
 - PostgreSQL (a round trip per statement): ``work`` runs in the database's own threads
   (``DatabaseWorkers``: ``WORKER_THREADS`` at most, each keeping its connections; at most
   ``MAX_QUEUED`` units waiting for one, past that ``DatabaseBusy``), so the loop serves other
@@ -55,6 +59,10 @@ T = TypeVar("T")
 
 DEFAULT_WRITE_LOCK_TIMEOUT = 15.0  # seconds
 LOOP_LOCK_TIMEOUT_MS = 2
+# Seconds between a write's tries on the loop before it goes to a thread: a yield to the
+# loop first (its other ready requests run meanwhile), then short sleeps (uvloop rounds timers
+# to whole milliseconds, so sub-millisecond ones are a yield after its next poll for I/O).
+LOOP_RETRY_DELAYS = (0.0, 0.0005, 0.001, 0.002)
 LOCK_WAITERS = 16
 WORKER_THREADS = 8  # PostgreSQL: threads per worker process running units of work
 MAX_QUEUED = 1024  # PostgreSQL: units of work waiting for one of them
@@ -180,15 +188,20 @@ class WriteRunner:
         self._turn = threading.Lock()
 
     async def run_write(self, work: Callable[[], T]) -> T:
-        """Run ``work`` (sync, with write transactions) from the event loop: inline, and once
-        more in a thread if it met a held lock (see the module's rule)."""
+        """Run ``work`` (sync, with write transactions) from the event loop: inline, again on
+        the loop a few times if it met a held lock, then in a thread (see the module's rule)."""
         try:
             return work()
         except WriteLockBusy:
-            pass
+            deadline = time.monotonic() + self.timeout
+        for delay in LOOP_RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                return work()
+            except WriteLockBusy:
+                pass
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(LOCK_WAITERS)
-        deadline = time.monotonic() + self.timeout
 
         def again() -> T:
             # One waiter per process polls for the database's lock; the others wait here, off
