@@ -31,10 +31,14 @@ def _postgresql() -> bool:
     return op.get_context().dialect.name == "postgresql"
 
 
-def _bump_function(slot: str) -> None:
+# What the trigger's function runs: 0010's bump of the one row, and the bump of the connection's slot.
+BUMP_ONE = "UPDATE revocation_counter SET version = version + 1 WHERE id = 1"
+BUMP_SLOT = f"UPDATE revocation_counter SET version = version + 1 WHERE id = 1 + pg_backend_pid() % {SLOTS}"  # noqa: S608 - constants
+
+
+def _bump_function(bump: str) -> None:
     op.execute(f"CREATE OR REPLACE FUNCTION bump_revocation_counter() RETURNS trigger AS $$ "
-               f"BEGIN UPDATE revocation_counter SET version = version + 1 WHERE id = {slot}; "
-               f"RETURN NULL; END; $$ LANGUAGE plpgsql")
+               f"BEGIN {bump}; RETURN NULL; END; $$ LANGUAGE plpgsql")
 
 
 def upgrade() -> None:
@@ -42,12 +46,12 @@ def upgrade() -> None:
         return
     counter = sa.table("revocation_counter", sa.column("id", sa.Integer()), sa.column("version", sa.BigInteger()))
     op.bulk_insert(counter, [{"id": slot, "version": 0} for slot in range(2, SLOTS + 1)])
-    _bump_function(f"1 + pg_backend_pid() % {SLOTS}")
+    _bump_function(BUMP_SLOT)
 
 
 def downgrade() -> None:
     if not _postgresql():
         return
-    _bump_function("1")
+    _bump_function(BUMP_ONE)
     op.execute("UPDATE revocation_counter SET version = (SELECT sum(version) FROM revocation_counter) WHERE id = 1")
     op.execute("DELETE FROM revocation_counter WHERE id <> 1")
