@@ -165,3 +165,36 @@ def test_forgetting_several_tokens_revoked_at_once_keeps_the_rest_of_the_cache(d
     auth.forget(revoked, after)
     assert all(auth.cached(value) is None for value in values)
     assert auth.cached(kept) is not None  # two bumps, both this worker's: no refresh due
+
+
+def test_on_postgresql_revocations_on_two_connections_do_not_wait_for_each_others_commit(database):
+    """Each connection bumps its own slot of the counter (migration 0011): a revocation does
+    not queue behind another connection's uncommitted one, and the sum counts both."""
+    if database.is_sqlite:
+        pytest.skip("SQLite serialises its writers: its counter is one row")
+    _, first_id, _ = private_token(database)
+    _, second_id, _ = private_token(database)
+    before = version(database)
+    engine = create_engine(database.url, pool_size=8, max_overflow=0)
+    revoke = text("UPDATE access_tokens SET revoked_at = created_at WHERE id = :id")
+    try:
+        with engine.connect() as holding:
+            holding.execute(revoke, {"id": first_id})  # uncommitted: its slot's row stays locked
+            slot = holding.execute(text("SELECT pg_backend_pid() % 64")).scalar()
+            # Another connection, of another slot (one of a few differs, whatever their pids).
+            others = [engine.connect() for _ in range(4)]
+            try:
+                other = next(conn for conn in others
+                             if conn.execute(text("SELECT pg_backend_pid() % 64")).scalar() != slot)
+                other.rollback()
+                other.execute(text("SET LOCAL lock_timeout = '1s'"))
+                other.execute(revoke, {"id": second_id})  # a lock wait would raise LockNotAvailable
+                other.commit()
+                assert version(database) == before + 1
+            finally:
+                for conn in others:
+                    conn.close()
+            holding.commit()
+        assert version(database) == before + 2
+    finally:
+        engine.dispose()

@@ -165,7 +165,8 @@ class AccessToken(Base):
 
 
 class RevocationCounter(Base):
-    """Bumped in every transaction that revokes a token, so workers know to drop caches."""
+    """Bumped in every transaction that revokes a token, so workers know to drop caches. The
+    counter is the sum of the rows: one on SQLite, slots on PostgreSQL (migration 0011)."""
 
     __tablename__ = "revocation_counter"
 

@@ -2,7 +2,9 @@
 
 The database bumps the counter itself, by one per token, whenever a write revokes a token or
 deletes a live one (a trigger, migration 0010): no writer can forget it, and the token
-endpoint's write spends no statement on it.
+endpoint's write spends no statement on it. The counter is the sum of its rows: on PostgreSQL
+a transaction bumps its connection's row (migration 0011), so that concurrent revocations do
+not wait for each other's commits; SQLite has one row.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ..models import AccessToken, Installation, RevocationCounter, TokenKindName
 from ..types import UTCDateTime
@@ -40,9 +42,10 @@ APP_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id
 
 
 def _insert_token_statement() -> Any:
-    # The counter as this transaction leaves it: its revocation (if any) came first, and the
-    # counter row stays locked by the bump until the commit, so nobody else moves it meanwhile.
-    version = select(RevocationCounter.version).where(RevocationCounter.id == 1).scalar_subquery()
+    # The counter as this transaction sees it, its own revocation (if any) counted: exact on
+    # SQLite, whose writers are serialised; on PostgreSQL others' bumps may commit after this
+    # read, and a bearer cache told this version then refreshes when it sees the sum move.
+    version = _revocation_version_statement().scalar_subquery()
     return (insert(table_of(AccessToken)).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
             .returning(version.label("revocation_version")))
 
@@ -73,7 +76,8 @@ def _active_grant_statement() -> Any:
 
 
 def _revocation_version_statement() -> Any:
-    return select(RevocationCounter.version).where(RevocationCounter.id == 1)
+    """The counter: the sum of its rows (see the module's doc)."""
+    return select(func.coalesce(func.sum(RevocationCounter.version), 0))
 
 
 def _live_scopes_statement() -> Any:
@@ -96,8 +100,8 @@ class TokenRepository(Repository):
 
     def insert_app_token(self, values: dict[str, Any]) -> int:
         """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``. Returns
-        the revocation counter's version, with this transaction's revocations counted: exact
-        when the transaction revoked something before (``revoke_live_of_installation``)."""
+        the revocation counter's version as this transaction sees it, with its revocations
+        counted (``revoke_live_of_installation`` before it; see ``_insert_token_statement``)."""
         rows = self.tx.rows(self.tx.statement("insert_app_token", _insert_token_statement), values)
         return int(rows[0][0])
 
