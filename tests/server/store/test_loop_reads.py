@@ -84,3 +84,24 @@ def test_postgresql_a_lost_loop_connection_hands_over_then_reconnects(database, 
     first, lost, again = asyncio.run(scenario())
     assert lost is None  # the caller takes Database.reading, where connection health is handled
     assert again == first
+
+
+def test_postgresql_an_answer_that_does_not_come_hands_over_within_the_bound(database, monkeypatch):
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL's loop connection")
+    from orderchamp_auth.server.store import loop_reads
+
+    monkeypatch.setattr(loop_reads, "ANSWER_TIMEOUT", 0.2)
+
+    async def scenario() -> tuple[list | None, list | None, float]:
+        reader = database._loop_reader
+        assert reader is not None
+        started = asyncio.get_running_loop().time()
+        # a server that does not answer, as a lost connection whose socket never turns readable
+        stalled, queued = await asyncio.gather(reader.rows("SELECT pg_sleep(5)", {}),
+                                               reader.rows("SELECT 1", {}))
+        return stalled, queued, asyncio.get_running_loop().time() - started
+
+    stalled, queued, took = asyncio.run(scenario())
+    assert stalled is None and queued is None  # both take the ordinary way
+    assert took < 2.0  # the bound, not the statement's five seconds

@@ -32,6 +32,9 @@ CONNECT_TIMEOUT = 2  # seconds (libpq's are whole); past it the ordinary way ans
 RETRY_AFTER = 1.0  # seconds after a failure during which the ordinary way answers at once
 MAX_WAITING = 1024  # reads queued behind the one in flight; past that the ordinary way answers
 MAX_STATEMENTS = 16
+# An answer not there by then (a lost connection whose socket never turns readable, a stalled
+# server) drops the connection: its reads, and those queued behind it, take the ordinary way.
+ANSWER_TIMEOUT = 1.0  # seconds
 _NAMED = re.compile(r"%\((\w+)\)s")
 
 
@@ -65,6 +68,7 @@ class LoopReader:
         self._rows: list[Any] = []
         self._failed = False
         self._socket = -1
+        self._watchdog: asyncio.TimerHandle | None = None  # the statement in flight's deadline
 
     async def rows(self, sql: str, params: dict[str, Any]) -> list[Any] | None:
         """The rows of ``sql`` (as text values), or ``None`` where this way cannot answer now."""
@@ -97,10 +101,13 @@ class LoopReader:
         sql, values, _ = self._queue[0]
         try:
             pgconn.send_query_params(sql, values)
-            while pgconn.flush():
-                pass  # a few hundred bytes: the socket's buffer takes them at once
+            if pgconn.flush():  # a few hundred bytes: a socket that cannot take them is not well
+                raise psycopg.OperationalError("the statement could not be sent at once")
         except psycopg.Error as exc:
             self._fail(exc)
+            return
+        if self._loop is not None:
+            self._watchdog = self._loop.call_later(ANSWER_TIMEOUT, self._timed_out)
 
     def _readable(self) -> None:
         connection = self._connection
@@ -119,6 +126,9 @@ class LoopReader:
                         self._failed = True
                     continue
                 # the end of the statement's answers
+                if self._watchdog is not None:
+                    self._watchdog.cancel()
+                    self._watchdog = None
                 _, _, done = self._queue.popleft()
                 rows, self._rows = self._rows, []
                 failed, self._failed = self._failed, False
@@ -128,6 +138,10 @@ class LoopReader:
                     self._send()
         except psycopg.Error as exc:
             self._fail(exc)
+
+    def _timed_out(self) -> None:
+        self._watchdog = None
+        self._fail(TimeoutError(f"no answer within {ANSWER_TIMEOUT} s"))
 
     def _fail(self, exc: BaseException) -> None:
         log.info("the event loop's PostgreSQL read failed (%s); the database's threads answer", exc)
@@ -166,6 +180,9 @@ class LoopReader:
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self._connecting is not None and self._loop is not None and not self._loop.is_closed():
             self._connecting.cancel()
         self._connecting = None
