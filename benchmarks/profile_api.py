@@ -110,6 +110,8 @@ def main() -> None:
     ap.add_argument("--bearer-check-interval", type=float,
                     help="seconds between bearer-cache refreshes (default: the setting, 1 s); "
                          "0 sends every request through the bearer lookup and refresh")
+    ap.add_argument("--rate-limits", action="store_true",
+                    help="limits on, with a bucket no run drains (what bench.py --start measures)")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -126,9 +128,12 @@ def main() -> None:
 
 def profile(args: argparse.Namespace, data_dir: str, database_url: str, mount_baseline: Any) -> None:
     """Print the cost of each query (and its profile) on the app built on ``database_url``."""
-    # Rate limits off: a page of 50 products costs more than the bucket holds per second,
-    # and their cost has its own figure (bench.py, README "Rate limits").
-    _, app, demo = seeded_app(data_dir, database_url, ORDERCHAMP_API_RESPONSE_CACHE_MB=args.response_cache_mb)
+    # Rate limits off unless asked: a page of 50 products costs more than Orderchamp's bucket
+    # holds per second, so they are on only with a bucket no run drains.
+    limits = ({"ORDERCHAMP_RATE_LIMITS": "1", "ORDERCHAMP_RATE_LIMIT_BUCKET": "10000000",
+               "ORDERCHAMP_RATE_LIMIT_RESTORE_RATE": "10000000"} if args.rate_limits else {})
+    _, app, demo = seeded_app(data_dir, database_url, ORDERCHAMP_API_RESPONSE_CACHE_MB=args.response_cache_mb,
+                              **limits)
     app = mount_baseline(app)
     platform = app.state.platform
     if args.bearer_check_interval is not None:

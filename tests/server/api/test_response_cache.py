@@ -148,12 +148,12 @@ def test_the_cache_holds_no_more_than_its_budget():
 
     cache = ResponseCache(max_bytes=10_000)
     for i in range(100):
-        cache.put(("q", i), 1, b"x" * 500, 10)
+        cache.put(("q", i), 1, b"x" * 500, i, 10)
     assert cache.size <= 10_000
-    assert cache.get(("q", 99), 1) == b"x" * 500
+    assert cache.get(("q", 99), 1) == (b"x" * 500, 99)
     assert cache.get(("q", 0), 1) is None  # evicted first
     assert cache.get(("q", 99), 2) is None  # another version
-    cache.put(("big",), 1, b"x" * 5000, 10)  # over an eighth of the budget: not kept
+    cache.put(("big",), 1, b"x" * 5000, 0, 10)  # over an eighth of the budget: not kept
     assert cache.get(("big",), 1) is None
 
 

@@ -68,6 +68,16 @@ class QueryCost:
     uses_variables: bool
     # some field multiplies its selection: the actual cost can be lower than the requested one
     multiplies: bool
+    shape: _Selection
+
+    def actual(self, data: dict[str, Any] | None) -> int:
+        """The cost of what ``data`` (the response's ``data``) holds: connections count the
+        items they returned, and only the paths that lead to one are walked. A query with no
+        connection costs what was requested."""
+        # the engines' data is made of dicts and lists (a dict is checked faster than a Mapping)
+        if not self.multiplies or not isinstance(data, dict):
+            return self.requested
+        return min(self.shape.cost_of(data), self.requested)
 
 
 COST_TABLE = (
@@ -113,19 +123,79 @@ def _joined(description: str | None, note: str) -> str:
 
 def requested_cost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
                    variables: Mapping[str, Any] | None) -> QueryCost:
-    walk = _Walk(schema, document, operation, variables)
-    cost = walk.operation_cost(None)
-    return QueryCost(min(cost, _CAP), walk.uses_variables, walk.multiplies)
+    """The operation's price before it runs, with the shape ``QueryCost.actual`` walks after."""
+    compiler = _Compiler(schema, document, operation, variables)
+    shape = compiler.operation_shape()
+    return QueryCost(min(shape.requested, _CAP), compiler.uses_variables, compiler.multiplies, shape)
 
 
 def actual_cost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
-                variables: Mapping[str, Any] | None, data: Mapping[str, Any] | None) -> int:
+                variables: Mapping[str, Any] | None, data: dict[str, Any] | None) -> int:
     """The cost of what ``data`` holds: connections count the items they returned."""
-    walk = _Walk(schema, document, operation, variables)
-    return min(walk.operation_cost(data if isinstance(data, Mapping) else None), _CAP)
+    return requested_cost(schema, document, operation, variables).actual(data)
 
 
-class _Walk:
+_ABSENT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """A selection set's cost: ``fixed``, what it costs whatever comes back; ``dynamic``, the
+    fields whose cost depends on what came back (a connection below them, or a fragment that
+    may not apply to the object returned)."""
+
+    fixed: int
+    dynamic: tuple[_Field, ...]
+    requested: int
+
+    def cost_of(self, data: dict[str, Any]) -> int:
+        total = self.fixed
+        for field in self.dynamic:
+            value = data.get(field.key, _ABSENT)
+            if value is not _ABSENT:  # absent: a fragment on another type of an abstract field
+                total += field.cost_of(value)
+        return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    key: str
+    own: int
+    connection: bool  # sized by first/last/skus: its items are counted as returned
+    items: bool  # a list inside a connection (nodes, edges): each item returned counts
+    single: bool  # an object, not a plain list (which counts as one object, as requested)
+    requested: int
+    inner: _Selection
+
+    def cost_of(self, value: Any) -> int:
+        # null, a plain list, or an unexpected value: what was requested
+        if isinstance(value, list):
+            if not (self.connection or self.items):
+                return self.requested
+            inner, own = self.inner, self.own
+            if inner.dynamic:
+                total = sum(own + (inner.cost_of(item) if isinstance(item, dict) else inner.requested)
+                            for item in value)
+            else:
+                total = len(value) * (own + inner.requested)
+            return CONNECTION_COST + total if self.connection else total
+        if isinstance(value, dict):
+            if self.connection:
+                return CONNECTION_COST + self.inner.cost_of(value)
+            if self.single:
+                return self.own + self.inner.cost_of(value)
+        return self.requested
+
+    @property
+    def static(self) -> bool:
+        """Costs what was requested whatever came back, once it is there."""
+        return not (self.connection or self.items) and (not self.single or not self.inner.dynamic)
+
+
+_NO_SELECTION = _Selection(0, (), 0)
+
+
+class _Compiler:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
                  variables: Mapping[str, Any] | None) -> None:
         self.schema = schema
@@ -137,72 +207,73 @@ class _Walk:
         self.uses_variables = False
         self.multiplies = False
 
-    def operation_cost(self, data: Mapping[str, Any] | None) -> int:
+    def operation_shape(self) -> _Selection:
         kind = self.operation.operation
         root = (self.schema.mutation_type if kind == OperationType.MUTATION
                 else self.schema.subscription_type if kind == OperationType.SUBSCRIPTION else self.schema.query_type)
         if root is None:
-            return 0
-        return self.selection_cost(self.operation.selection_set, root, data, frozenset(),
-                                   MUTATION_COST if kind == OperationType.MUTATION else None)
+            return _NO_SELECTION
+        return self.selection(self.operation.selection_set, root,
+                              MUTATION_COST if kind == OperationType.MUTATION else None)
 
-    def selection_cost(self, node: SelectionSetNode | None, parent: Any, data: Mapping[str, Any] | None,
-                       visiting: frozenset[str], root_cost: int | None = None) -> int:
+    def selection(self, node: SelectionSetNode | None, parent: Any, root_cost: int | None = None) -> _Selection:
         if node is None:
-            return 0
-        total = 0
+            return _NO_SELECTION
+        fixed = [0]
+        dynamic: list[_Field] = []
+        self._collect(node, parent, parent, root_cost, frozenset(), True, fixed, dynamic)
+        return _Selection(fixed[0], tuple(dynamic), fixed[0] + sum(f.requested for f in dynamic))
+
+    def _collect(self, node: SelectionSetNode, parent: Any, on: Any, root_cost: int | None,
+                 visiting: frozenset[str], certain: bool, fixed: list[int], dynamic: list[_Field]) -> None:
+        """Sorts the fields of ``node`` (and of its fragments) into ``fixed`` and ``dynamic``.
+        ``certain``: the fields here are in the result whenever their object is (no fragment on
+        another type, no directive between them and ``parent``'s selection)."""
         for selection in node.selections:
             if isinstance(selection, FieldNode):
-                total += self.field_cost(selection, parent, data, root_cost)
+                name = selection.name.value
+                if name.startswith("__"):
+                    fixed[0] += 0 if name == "__typename" else INTROSPECTION_COST
+                    continue
+                field = self.field(selection, on, root_cost)
+                if field is None:
+                    continue
+                if field.static and certain and not selection.directives:
+                    fixed[0] += field.requested
+                else:
+                    dynamic.append(field)
                 continue
             if isinstance(selection, InlineFragmentNode):
-                inner, condition = selection.selection_set, selection.type_condition
+                inner, condition, fragment_visiting = selection.selection_set, selection.type_condition, visiting
             else:
                 assert isinstance(selection, FragmentSpreadNode)
                 name = selection.name.value
                 definition = self.fragments.get(name)
                 if definition is None or name in visiting:
                     continue  # validation refused such a document before it got here
-                inner, condition = definition.selection_set, definition.type_condition
-                visiting = visiting | {name}
-            on = self.schema.get_type(condition.name.value) if condition is not None else parent
-            total += self.selection_cost(inner, on if on is not None else parent, data, visiting, root_cost)
-        return total
+                inner, condition, fragment_visiting = definition.selection_set, definition.type_condition, visiting | {name}
+            narrowed = self.schema.get_type(condition.name.value) if condition is not None else None
+            applies = certain and not selection.directives and (narrowed is None or narrowed is parent)
+            self._collect(inner, parent, narrowed if narrowed is not None else on, root_cost, fragment_visiting,
+                          applies, fixed, dynamic)
 
-    def field_cost(self, node: FieldNode, parent: Any, data: Mapping[str, Any] | None,
-                   root_cost: int | None) -> int:
-        name = node.name.value
-        if name.startswith("__"):
-            return 0 if name == "__typename" else INTROSPECTION_COST
-        key = node.alias.value if node.alias else name
-        if data is not None and key not in data:
-            return 0  # a fragment on another type of an abstract field: not part of this object
-        definition = getattr(parent, "fields", {}).get(name)
+    def field(self, node: FieldNode, parent: Any, root_cost: int | None) -> _Field | None:
+        """The field's cost shape; None for one that costs 0 whatever comes back."""
+        definition = getattr(parent, "fields", {}).get(node.name.value)
         if definition is None:
-            return 0
+            return None
         named = get_named_type(definition.type)
         if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
-            return 0
+            return None
         own = root_cost if root_cost is not None else (0 if _is_wrapper(named) else OBJECT_COST)
-        value = data.get(key) if data is not None else None
+        key = node.alias.value if node.alias else node.name.value
+        inner = self.selection(node.selection_set, named)
         page = self.page_size(node)
         if page is not None:
             self.multiplies = True
-            if isinstance(value, list):  # a list by skus, as returned
-                return CONNECTION_COST + self.items_cost(node.selection_set, named, value, own)
-            if isinstance(value, Mapping):  # a connection, as returned: its edges and nodes hold the items
-                return CONNECTION_COST + self.selection_cost(node.selection_set, named, value, frozenset())
-            return CONNECTION_COST + page * (own + self.selection_cost(node.selection_set, named, None, frozenset()))
-        if isinstance(value, list) and _is_connection(parent):
-            return self.items_cost(node.selection_set, named, value, own)
-        if isinstance(value, Mapping) and not _is_list(definition.type):
-            return own + self.selection_cost(node.selection_set, named, value, frozenset())
-        # null, a plain list, or before the query ran: what was requested
-        return own + self.selection_cost(node.selection_set, named, None, frozenset())
-
-    def items_cost(self, node: SelectionSetNode | None, named: Any, items: list[Any], own: int) -> int:
-        return sum(own + self.selection_cost(node, named, item if isinstance(item, Mapping) else None, frozenset())
-                   for item in items)
+            return _Field(key, own, True, False, True, CONNECTION_COST + page * (own + inner.requested), inner)
+        return _Field(key, own, False, _is_connection(parent), not _is_list(definition.type), own + inner.requested,
+                      inner)
 
     def page_size(self, node: FieldNode) -> int | None:
         """The items a connection (or ``skus`` list) asks for; None for any other field."""

@@ -30,6 +30,7 @@ from ..store.transaction import Transaction
 from ..webhooks.addresses import Resolver, check_addresses, system_resolver
 from .authentication import BearerLookups, bearer_token
 from .context import RequestContext
+from .cost import QueryCost
 from .errors import format_errors, has_internal_error
 from .execution import LockAwareExecutionContext, never_awaitable
 from .executor import run_plan
@@ -74,6 +75,10 @@ def _result_response(data: dict[str, Any] | None, errors: list[GraphQLError]) ->
             status = 500 if has_internal_error(payload["errors"]) else 400
     payload["data"] = data
     return _json(payload, status)
+
+
+def _actual(cost: QueryCost | None, data: dict[str, Any] | None) -> int:
+    return cost.actual(data) if cost is not None else 0
 
 
 def unauthenticated(message: str) -> Response:
@@ -150,13 +155,13 @@ class GraphQLEndpoint:
                 return _result_response(None, found)
             coerced = found
         if self.rate_limits is None:
-            return await self._answer(query, cached, operation, grant, variables, coerced)
+            return (await self._answer(query, cached, operation, grant, variables, coerced, None))[0]
         # The requested cost is taken before anything runs, the rest refunded after (throttle.py).
         admission = await self.rate_limits.admit(grant, cached, operation, variables)
         if isinstance(admission, Response):
             return admission
-        response = await self._answer(query, cached, operation, grant, variables, coerced)
-        body = response.body = await admission.settle_body(bytes(response.body))
+        response, actual = await self._answer(query, cached, operation, grant, variables, coerced, admission.cost)
+        body = response.body = await admission.settle_body(bytes(response.body), actual)
         # The content-length init_headers put there, replaced (cheaper than response.headers[...]).
         length = b"%d" % len(body)
         response.raw_headers = [(name, length if name == b"content-length" else value)
@@ -164,13 +169,15 @@ class GraphQLEndpoint:
         return response
 
     async def _answer(self, query: str, cached: CachedDocument, operation: Operation, grant: TokenGrant,
-                      variables: dict[str, Any] | None, coerced: dict[str, Any]) -> Response:
-        """The response by the engine chosen for this operation and scopes."""
+                      variables: dict[str, Any] | None, coerced: dict[str, Any],
+                      cost: QueryCost | None) -> tuple[Response, int]:
+        """The response by the engine chosen for this operation and scopes, and its actual
+        cost (``cost`` applied to the data it holds; 0 without rate limits)."""
         metrics = self.metrics
         document = cached.document
         plan = self._plan_of(cached, operation, grant)
         if isinstance(plan, Plan):
-            return await self._answer_by_plan(query, plan, grant, variables, coerced, operation)
+            return await self._answer_by_plan(query, plan, grant, variables, coerced, operation, cost)
         if metrics is not None:
             metrics.api_by_graphql_core.inc()
         if operation.node.operation == OperationType.MUTATION:
@@ -187,7 +194,7 @@ class GraphQLEndpoint:
             # threads on PostgreSQL (store.write_lock's rule).
             result = await self.database.reading(
                 lambda tx: self._execute_in(tx, grant, document, variables, operation.name))
-        return _result_response(result.data, result.errors or [])
+        return _result_response(result.data, result.errors or []), _actual(cost, result.data)
 
     async def _compile_off_loop(self, query: str) -> CachedDocument:
         if self._compile_limiter is None:
@@ -219,8 +226,9 @@ class GraphQLEndpoint:
         return plan  # type: ignore[no-any-return]
 
     async def _answer_by_plan(self, query: str, plan: Plan, grant: TokenGrant, variables: dict[str, Any] | None,
-                              coerced: dict[str, Any], operation: Operation) -> Response:
-        """The response by the operation's plan, or from the response cache."""
+                              coerced: dict[str, Any], operation: Operation,
+                              cost: QueryCost | None) -> tuple[Response, int]:
+        """The response by the operation's plan, or from the response cache, and its actual cost."""
         metrics = self.metrics
         cache_key: tuple[Any, ...] | None = None
         known: int | None = None
@@ -232,9 +240,9 @@ class GraphQLEndpoint:
             # it, so an entry is never older than the version it is filed under.
             known = await data_version_on_loop(self.database, grant.account_id)
             if known is not None:
-                body = self.responses.get(cache_key, known)
-                if body is not None:
-                    return self._cached_response(body)
+                hit = self.responses.get(cache_key, known)
+                if hit is not None:
+                    return self._cached_response(hit)
 
         def read(tx: Transaction) -> tuple[Any, ...]:
             catalogue = tx.catalogue(grant.account_id)
@@ -242,9 +250,9 @@ class GraphQLEndpoint:
             if cache_key is not None and self.responses is not None and version is None:
                 # Read before the data, as above, where the loop could not read it alone.
                 version = catalogue.data_version()
-                body = self.responses.get(cache_key, version)
-                if body is not None:
-                    return body, None, version
+                hit = self.responses.get(cache_key, version)
+                if hit is not None:
+                    return hit, None, version
             data, errors = run_plan(plan, catalogue, coerced)
             return data, errors, version
 
@@ -253,26 +261,28 @@ class GraphQLEndpoint:
         except DatabaseUnavailable:
             raise  # busy or unreachable: the app answers 503 with Retry-After
         except Exception as exc:  # a bug: logged, answered without its text
-            return _result_response(None, [GraphQLError("plan failed", original_error=exc)])
+            return _result_response(None, [GraphQLError("plan failed", original_error=exc)]), _actual(cost, None)
         if errors is None:
             return self._cached_response(data)
         if metrics is not None:
             metrics.api_by_plan.inc()
+        actual = _actual(cost, data)
         if errors:
-            return _result_response(data, errors)
+            return _result_response(data, errors), actual
         body = orjson.dumps({"data": data})
         if cache_key is not None and self.responses is not None:
             if metrics is not None:
                 metrics.response_cache_miss.inc()
-            self.responses.put(cache_key, version, body, len(query) + len(cache_key[4]))
-        return Response(body, headers=_JSON_HEADERS)
+            # the actual cost kept with the body: a hit answers the same data, so costs the same
+            self.responses.put(cache_key, version, body, actual, len(query) + len(cache_key[4]))
+        return Response(body, headers=_JSON_HEADERS), actual
 
-    def _cached_response(self, body: bytes) -> Response:
+    def _cached_response(self, hit: tuple[bytes, int]) -> tuple[Response, int]:
         metrics = self.metrics
         if metrics is not None:
             metrics.response_cache_hit.inc()
             metrics.api_from_cache.inc()
-        return Response(body, headers=_JSON_HEADERS)
+        return Response(hit[0], headers=_JSON_HEADERS), hit[1]
 
     def _execute_mutation(self, grant: TokenGrant, document: Any, variables: dict[str, Any] | None,
                           operation_name: str | None, looked_up: dict[str, str | None]) -> ExecutionResult:

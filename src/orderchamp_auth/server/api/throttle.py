@@ -22,7 +22,7 @@ from starlette.responses import Response
 from ..ratelimit.bucket import Reservation
 from ..ratelimit.limiter import RateLimiter
 from ..store.repositories.tokens import TokenGrant
-from .cost import QueryCost, actual_cost, requested_cost
+from .cost import QueryCost, requested_cost
 from .schema import CachedDocument, Operation
 
 if TYPE_CHECKING:
@@ -42,22 +42,17 @@ class Admission:
 
     gate: RateLimitGate
     grant: TokenGrant
-    cached: CachedDocument
-    operation: Operation
-    variables: dict[str, Any] | None
     cost: QueryCost
     reservation: Reservation
 
-    async def settle_body(self, body: bytes) -> bytes:
+    async def settle_body(self, body: bytes, actual: int) -> bytes:
         """``body`` (a response's JSON object) with ``extensions.cost`` appended; refunds what
-        the query did not use. The bytes are what ``orjson.dumps`` makes of the same object."""
-        requested = actual = self.cost.requested
+        the query did not use (``actual``: ``self.cost`` applied to the data in ``body``). The
+        bytes are what ``orjson.dumps`` makes of the same object."""
+        requested = self.cost.requested
         available = self.reservation.available
-        if self.cost.multiplies:
-            data = orjson.loads(body).get("data")
-            actual = min(actual_cost(self.gate.schema, self.cached.document,  # type: ignore[arg-type]
-                                     self.operation.node, self.variables, data), requested)
-            refunded = requested - actual
+        refunded = requested - actual
+        if refunded > 0:
             await self.gate.limiter.refund(self.grant, refunded)
             available = min(available + refunded, float(self.reservation.capacity))
         return body[:-1] + self.gate.extensions % (requested, actual, math.floor(available))
@@ -86,7 +81,7 @@ class RateLimitGate:
             if self.metrics is not None:
                 self.metrics.api_throttled.inc()
             return throttled(cost.requested, reservation)
-        return Admission(self, grant, cached, operation, variables, cost, reservation)
+        return Admission(self, grant, cost, reservation)
 
     def _price(self, cached: CachedDocument, operation: Operation,
                variables: dict[str, Any] | None) -> QueryCost:

@@ -1,0 +1,147 @@
+"""The walk api/cost.py made before it compiled a document's cost shape: kept here as the
+reference its compiled shape is checked against (test_cost_shape.py), on any data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema, get_named_type
+from graphql.language import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    NullValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+)
+from graphql.utilities import value_from_ast_untyped
+
+from orderchamp_auth.server.api.cost import (
+    _CAP,
+    _NO_VARIABLES,
+    CONNECTION_COST,
+    INTROSPECTION_COST,
+    MUTATION_COST,
+    OBJECT_COST,
+    PAGE_ARGUMENTS,
+    _count,
+    _is_connection,
+    _is_list,
+    _is_wrapper,
+)
+
+
+def reference_cost(schema, document, operation, variables, data) -> int:
+    walk = _Walk(schema, document, operation, variables)
+    return min(walk.operation_cost(data if isinstance(data, Mapping) else None), _CAP)
+
+
+class _Walk:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
+                 variables: Mapping[str, Any] | None) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.variables = variables if variables is not None else _NO_VARIABLES
+        self.defaults = {d.variable.name.value: value_from_ast_untyped(d.default_value)
+                         for d in operation.variable_definitions or () if d.default_value is not None}
+        self.uses_variables = False
+        self.multiplies = False
+
+    def operation_cost(self, data: Mapping[str, Any] | None) -> int:
+        kind = self.operation.operation
+        root = (self.schema.mutation_type if kind == OperationType.MUTATION
+                else self.schema.subscription_type if kind == OperationType.SUBSCRIPTION else self.schema.query_type)
+        if root is None:
+            return 0
+        return self.selection_cost(self.operation.selection_set, root, data, frozenset(),
+                                   MUTATION_COST if kind == OperationType.MUTATION else None)
+
+    def selection_cost(self, node: SelectionSetNode | None, parent: Any, data: Mapping[str, Any] | None,
+                       visiting: frozenset[str], root_cost: int | None = None) -> int:
+        if node is None:
+            return 0
+        total = 0
+        for selection in node.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field_cost(selection, parent, data, root_cost)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                inner, condition = selection.selection_set, selection.type_condition
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
+                name = selection.name.value
+                definition = self.fragments.get(name)
+                if definition is None or name in visiting:
+                    continue  # validation refused such a document before it got here
+                inner, condition = definition.selection_set, definition.type_condition
+                visiting = visiting | {name}
+            on = self.schema.get_type(condition.name.value) if condition is not None else parent
+            total += self.selection_cost(inner, on if on is not None else parent, data, visiting, root_cost)
+        return total
+
+    def field_cost(self, node: FieldNode, parent: Any, data: Mapping[str, Any] | None,
+                   root_cost: int | None) -> int:
+        name = node.name.value
+        if name.startswith("__"):
+            return 0 if name == "__typename" else INTROSPECTION_COST
+        key = node.alias.value if node.alias else name
+        if data is not None and key not in data:
+            return 0  # a fragment on another type of an abstract field: not part of this object
+        definition = getattr(parent, "fields", {}).get(name)
+        if definition is None:
+            return 0
+        named = get_named_type(definition.type)
+        if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+            return 0
+        own = root_cost if root_cost is not None else (0 if _is_wrapper(named) else OBJECT_COST)
+        value = data.get(key) if data is not None else None
+        page = self.page_size(node)
+        if page is not None:
+            self.multiplies = True
+            if isinstance(value, list):  # a list by skus, as returned
+                return CONNECTION_COST + self.items_cost(node.selection_set, named, value, own)
+            if isinstance(value, Mapping):  # a connection, as returned: its edges and nodes hold the items
+                return CONNECTION_COST + self.selection_cost(node.selection_set, named, value, frozenset())
+            return CONNECTION_COST + page * (own + self.selection_cost(node.selection_set, named, None, frozenset()))
+        if isinstance(value, list) and _is_connection(parent):
+            return self.items_cost(node.selection_set, named, value, own)
+        if isinstance(value, Mapping) and not _is_list(definition.type):
+            return own + self.selection_cost(node.selection_set, named, value, frozenset())
+        # null, a plain list, or before the query ran: what was requested
+        return own + self.selection_cost(node.selection_set, named, None, frozenset())
+
+    def items_cost(self, node: SelectionSetNode | None, named: Any, items: list[Any], own: int) -> int:
+        return sum(own + self.selection_cost(node, named, item if isinstance(item, Mapping) else None, frozenset())
+                   for item in items)
+
+    def page_size(self, node: FieldNode) -> int | None:
+        """The items a connection (or ``skus`` list) asks for; None for any other field."""
+        found = False
+        largest = 0
+        for argument in node.arguments or ():
+            if argument.name.value not in PAGE_ARGUMENTS:
+                continue
+            found = True
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                self.uses_variables = True
+                name = value.name.value
+                value = self.variables[name] if name in self.variables else self.defaults.get(name)
+            elif isinstance(value, IntValueNode):
+                value = int(value.value)
+            elif isinstance(value, ListValueNode):
+                value = len(value.values)
+            elif isinstance(value, NullValueNode):
+                value = None
+            else:
+                value = 1  # a single sku stands for a list of one
+            largest = max(largest, _count(value))
+        return min(largest, _CAP) if found else None
