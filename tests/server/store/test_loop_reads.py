@@ -105,3 +105,37 @@ def test_postgresql_an_answer_that_does_not_come_hands_over_within_the_bound(dat
     stalled, queued, took = asyncio.run(scenario())
     assert stalled is None and queued is None  # both take the ordinary way
     assert took < 2.0  # the bound, not the statement's five seconds
+
+
+def test_postgresql_reads_of_one_statement_queued_together_share_one_answer_made_after_both_began(
+        database, account_id):
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL's loop connection")
+
+    async def scenario() -> tuple[int | None, ...]:
+        await data_version_on_loop(database, account_id)  # the loop's connection, opened
+        reader = database._loop_reader
+        assert reader is not None
+        sent = []
+        send = reader._send
+
+        def counting() -> None:
+            sent.append(reader._queue[0][1])
+            send()
+
+        reader._send = counting  # type: ignore[method-assign]
+        in_flight = asyncio.ensure_future(data_version_on_loop(database, account_id))
+        await asyncio.sleep(0)  # sent: the next reads queue behind it
+        with database.write() as tx:  # committed after that read was sent, before the next began
+            tx.session.execute(text("UPDATE accounts SET name = name || '.' WHERE id = :id"), {"id": account_id})
+        results = await asyncio.gather(in_flight, data_version_on_loop(database, account_id),
+                                       data_version_on_loop(database, account_id),
+                                       data_version_on_loop(database, account_id + 10_000))
+        assert len(sent) == 3  # the one in flight, one for the two alike, one for the other account
+        return tuple(results)
+
+    with database.read() as tx:
+        before = tx.catalogue(account_id).data_version()
+    _, second, third, other = asyncio.run(scenario())
+    assert second == third == before + 1
+    assert other == 0

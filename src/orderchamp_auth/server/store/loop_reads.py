@@ -4,7 +4,9 @@ needs (the account's data version): a thread handoff would cost more than the re
 One connection per event loop (autocommit: one statement, its own snapshot, as the database's
 other readers), opened on first use with psycopg, then driven on libpq directly: one statement
 in flight at a time (sent with its parameters, unprepared: one message, one answer), the
-others queued in order, and one reader callback on its socket for all of them. psycopg's own
+others queued in order, and one reader callback on its socket for all of them. A read that
+finds the same statement with the same values queued and not yet sent waits for that one's
+answer: it is sent after both reads began, so it sees what either would have seen. psycopg's own
 async cursor waits on the socket twice per statement, each time with a future and a reader
 added and removed: nearly what the thread handoff it would save costs.
 The loop never blocks: a statement is sent without waiting, its answer read when it is there.
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 2  # seconds (libpq's are whole); past it the ordinary way answers
 RETRY_AFTER = 1.0  # seconds after a failure during which the ordinary way answers at once
-MAX_WAITING = 1024  # reads queued behind the one in flight; past that the ordinary way answers
+MAX_WAITING = 1024  # reads waiting behind the one in flight; past that the ordinary way answers
 MAX_STATEMENTS = 16
 # An answer not there by then (a lost connection whose socket never turns readable, a stalled
 # server) drops the connection: its reads, and those queued behind it, take the ordinary way.
@@ -63,8 +65,11 @@ class LoopReader:
         self._connecting: asyncio.Task[psycopg.AsyncConnection[Any]] | None = None
         self._failed_at = float("-inf")  # the loop's time of the last failure
         self._statements: dict[str, tuple[bytes, tuple[str, ...]]] = {}  # sql -> libpq's, its names
-        # reads sent or to send: (sql, values, future); the first is in flight
-        self._queue: deque[tuple[bytes, list[bytes | None], asyncio.Future[Any]]] = deque()
+        # statements sent or to send: (sql, values, the futures of the reads it answers); the first
+        # is in flight; those not sent yet are also found by their sql and values
+        self._queue: deque[tuple[bytes, tuple[bytes | None, ...], list[asyncio.Future[Any]]]] = deque()
+        self._unsent: dict[tuple[bytes, tuple[bytes | None, ...]], list[asyncio.Future[Any]]] = {}
+        self._waiting = 0
         self._rows: list[Any] = []
         self._failed = False
         self._socket = -1
@@ -80,7 +85,7 @@ class LoopReader:
             connection = await self._connect(loop)
             if connection is None:
                 return None
-        if len(self._queue) >= MAX_WAITING:
+        if self._waiting >= MAX_WAITING:
             return None
         statement = self._statements.get(sql)
         if statement is None:
@@ -88,9 +93,18 @@ class LoopReader:
                 return None  # a handful of statements use this way: a bound, not a cache policy
             statement = self._statements[sql] = positional(sql)
         done: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((statement[0], [_text(params.get(name)) for name in statement[1]], done))
-        if len(self._queue) == 1:
-            self._send()
+        key = (statement[0], tuple(_text(params.get(name)) for name in statement[1]))
+        self._waiting += 1
+        same = self._unsent.get(key)
+        if same is not None:
+            same.append(done)
+        else:
+            futures = [done]
+            self._queue.append((key[0], key[1], futures))
+            if len(self._queue) == 1:
+                self._send()
+            else:
+                self._unsent[key] = futures
         return await done  # type: ignore[no-any-return]
 
     def _send(self) -> None:
@@ -99,8 +113,9 @@ class LoopReader:
             return
         pgconn = connection.pgconn
         sql, values, _ = self._queue[0]
+        self._unsent.pop((sql, values), None)
         try:
-            pgconn.send_query_params(sql, values)
+            pgconn.send_query_params(sql, list(values))
             if pgconn.flush():  # a few hundred bytes: a socket that cannot take them is not well
                 raise psycopg.OperationalError("the statement could not be sent at once")
         except psycopg.Error as exc:
@@ -129,11 +144,13 @@ class LoopReader:
                 if self._watchdog is not None:
                     self._watchdog.cancel()
                     self._watchdog = None
-                _, _, done = self._queue.popleft()
+                _, _, futures = self._queue.popleft()
+                self._waiting -= len(futures)
                 rows, self._rows = self._rows, []
                 failed, self._failed = self._failed, False
-                if not done.done():
-                    done.set_result(None if failed else rows)
+                for done in futures:
+                    if not done.done():
+                        done.set_result(None if failed else rows)
                 if self._queue:
                     self._send()
         except psycopg.Error as exc:
@@ -187,10 +204,13 @@ class LoopReader:
             self._connecting.cancel()
         self._connecting = None
         waiting, self._queue = self._queue, deque()
+        self._unsent.clear()
+        self._waiting = 0
         self._rows, self._failed = [], False
-        for *_, done in waiting:
-            if not done.done():
-                done.set_result(None)  # the ordinary way answers them
+        for *_, futures in waiting:
+            for done in futures:
+                if not done.done():
+                    done.set_result(None)  # the ordinary way answers them
         if connection is not None:
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.remove_reader(self._socket)  # before the socket closes and its number is reused
