@@ -79,13 +79,26 @@ def _engine(database_url: str) -> Engine:
     return create_engine(url, connect_args=args)
 
 
+# gen_random_uuid() is built in from 13 (webhook deliveries' ids are made by the database)
+MIN_POSTGRESQL = (13,)
+
+
 def _foreign_tables(engine: Engine) -> tuple[list[str], str | None]:
     """The tables present when there is no record of our migrations (even ones named like
     ours were made by something else), and that record."""
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            _check_server_version(conn.dialect.server_version_info)
         revision = MigrationContext.configure(conn).get_current_revision()
         tables = set() if revision else set(inspect(conn).get_table_names())
     return sorted(tables - {VERSION_TABLE}), revision
+
+
+def _check_server_version(version: tuple[int, ...] | None) -> None:
+    if version is not None and version < MIN_POSTGRESQL:
+        shown = ".".join(str(part) for part in version)
+        raise DatabaseProblem(f"PostgreSQL {shown} is too old: orderchamp-auth needs PostgreSQL {MIN_POSTGRESQL[0]} "
+                              "or newer")
 
 
 def _known_revisions(database_url: str) -> set[str]:
