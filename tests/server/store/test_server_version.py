@@ -28,4 +28,4 @@ def test_the_server_the_suite_runs_on_is_new_enough(migrated_database_url):
     finally:
         engine.dispose()
     if conn.dialect.name == "postgresql":
-        assert version >= MIN_POSTGRESQL
+        assert version[0] >= MIN_POSTGRESQL

@@ -80,7 +80,7 @@ def _engine(database_url: str) -> Engine:
 
 
 # gen_random_uuid() is built in from 13 (webhook deliveries' ids are made by the database)
-MIN_POSTGRESQL = (13,)
+MIN_POSTGRESQL = 13
 
 
 def _foreign_tables(engine: Engine) -> tuple[list[str], str | None]:
@@ -94,10 +94,10 @@ def _foreign_tables(engine: Engine) -> tuple[list[str], str | None]:
     return sorted(tables - {VERSION_TABLE}), revision
 
 
-def _check_server_version(version: tuple[int, ...] | None) -> None:
-    if version is not None and version < MIN_POSTGRESQL:
+def _check_server_version(version: tuple[int | str, ...] | None) -> None:
+    if version and isinstance(version[0], int) and version[0] < MIN_POSTGRESQL:
         shown = ".".join(str(part) for part in version)
-        raise DatabaseProblem(f"PostgreSQL {shown} is too old: orderchamp-auth needs PostgreSQL {MIN_POSTGRESQL[0]} "
+        raise DatabaseProblem(f"PostgreSQL {shown} is too old: orderchamp-auth needs PostgreSQL {MIN_POSTGRESQL} "
                               "or newer")
 
 
