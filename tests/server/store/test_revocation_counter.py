@@ -198,3 +198,15 @@ def test_on_postgresql_revocations_on_two_connections_do_not_wait_for_each_other
         assert version(database) == before + 2
     finally:
         engine.dispose()
+
+
+
+def test_a_minute_of_uses_naming_more_tokens_than_a_statement_may_bind_is_written(database):
+    """``touch_last_used`` with 70,000 ids: past PostgreSQL's bound on a statement's
+    parameters (65,535; SQLite's depends on how it was built, 32,766 by default)."""
+    _, token_id, _ = private_token(database)
+    at = utcnow().replace(microsecond=0)
+    with database.write() as tx:
+        tx.tokens.touch_last_used([*range(10**9, 10**9 + 69_999), token_id], at)
+    with database.read() as tx:
+        assert tx.session.get(AccessToken, token_id).last_used_at == at

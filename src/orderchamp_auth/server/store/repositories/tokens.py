@@ -19,6 +19,8 @@ from ..models import AccessToken, Installation, RevocationCounter, TokenKindName
 from ..types import UTCDateTime
 from .base import Repository, rowcount, table_of
 
+TOUCH_SLICE = 500
+
 
 @dataclass(frozen=True, slots=True)
 class TokenGrant:
@@ -182,9 +184,11 @@ class TokenRepository(Repository):
         return [(row[0], row[1]) for row in rows]
 
     def touch_last_used(self, token_ids: list[int], now: dt.datetime) -> None:
-        if token_ids:
+        # in slices: a worker's minute of uses can name more tokens than a statement may bind
+        for start in range(0, len(token_ids), TOUCH_SLICE):
             self.session.execute(
-                update(AccessToken).where(AccessToken.id.in_(token_ids)).values(last_used_at=now)
+                update(AccessToken).where(AccessToken.id.in_(token_ids[start:start + TOUCH_SLICE]))
+                .values(last_used_at=now)
             )
 
     # The database bumps the revocation counter for each token these revoke (see the module's doc).
