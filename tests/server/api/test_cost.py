@@ -9,6 +9,7 @@ from graphql import OperationDefinitionNode, parse
 from starlette.testclient import TestClient
 
 from orderchamp_auth.server.api.cost import actual_cost, requested_cost
+from orderchamp_auth.server.api.plan import Plan
 from orderchamp_auth.server.api.schema import build_api_schema
 from orderchamp_auth.server.app import create_app
 
@@ -84,10 +85,17 @@ def harness(settings, platform):
     account = seeded_account(world)
     token = world.private_token(account.account_id, "account_read,products_read,orders_read,customers_read,"
                                                     "fulfillment_read")
-    # a bucket no test here empties: the costs are what is compared
-    app = create_app(replace(settings, rate_limits=True, rate_limit_capacity=10**9, rate_limit_max_query_cost=10**9))
-    with TestClient(app) as client:
-        yield client, app.state.graphql, token
+    # a bucket no test here empties: the costs are what is compared; no response cache, so
+    # that each engine answers itself
+    limited = replace(settings, rate_limits=True, rate_limit_capacity=10**9, rate_limit_max_query_cost=10**9,
+                      api_response_cache_mb=0)
+    engines = {}
+    for engine in ("plans", "graphql-core"):
+        app = create_app(replace(limited, api_engine=engine))
+        engines[engine] = TestClient(app).__enter__(), app.state.graphql
+    yield engines, token
+    for client, _ in engines.values():
+        client.__exit__(None, None, None)
 
 
 # reads within the node limit (limits.py refuses larger ones before they are priced)
@@ -96,25 +104,33 @@ ENGINE_MATRIX = [(q, v) for q, v, cost in MATRIX if not q.startswith("mutation")
 
 @pytest.mark.parametrize(("query", "variables"), ENGINE_MATRIX)
 def test_both_read_engines_charge_the_same(harness, query, variables):
-    client, endpoint, token = harness
+    engines, token = harness
     costs = []
-    for plans in (True, False):
-        endpoint.use_plans = plans
-        try:
-            response = client.post("/v1/graphql", json={"query": query, "variables": variables},
-                                   headers={"authorization": f"Bearer {token}"})
-        finally:
-            endpoint.use_plans = True
+    planned: list[bool] = []
+    for engine, (client, endpoint) in engines.items():
+        response = client.post("/v1/graphql", json={"query": query, "variables": variables},
+                               headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        chosen = list(endpoint.documents.entry(query).plans.values())
+        # the engine named answered: a plan where plans cover the shape (introspection and a
+        # few shapes are graphql-core's on both)
+        if engine == "plans":
+            assert len(chosen) == 1
+            planned.append(isinstance(chosen[0], Plan))
+        else:
+            assert endpoint.engine == "graphql-core" and chosen == []
         cost = orjson.loads(response.content)["extensions"]["cost"]
         costs.append((cost["requestedQueryCost"], cost["actualQueryCost"]))
     assert costs[0] == costs[1]
     document, operation = _operation(query)
     assert costs[0][0] == requested_cost(SCHEMA, document, operation, variables).requested
     assert costs[0][1] <= costs[0][0]
+    assert planned == [not query.startswith("{ __schema") and "last: 4" not in query]
 
 
 def test_a_page_of_the_seeded_catalogue_is_charged_for_what_it_returned(harness):
-    client, _, token = harness
+    engines, token = harness
+    client, _ = engines["plans"]
     response = client.post("/v1/graphql", json={"query": "{ products(first: 100) { nodes { id } } }"},
                            headers={"authorization": f"Bearer {token}"})
     body = response.json()
