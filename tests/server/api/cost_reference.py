@@ -13,13 +13,9 @@ from graphql.language import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
-    NullValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    VariableNode,
 )
 from graphql.utilities import value_from_ast_untyped
 
@@ -30,8 +26,7 @@ from orderchamp_auth.server.api.cost import (
     INTROSPECTION_COST,
     MUTATION_COST,
     OBJECT_COST,
-    PAGE_ARGUMENTS,
-    _count,
+    _Compiler,
     _is_connection,
     _is_list,
     _is_wrapper,
@@ -54,6 +49,7 @@ class _Walk:
                          for d in operation.variable_definitions or () if d.default_value is not None}
         self.uses_variables = False
         self.multiplies = False
+        self.sizes = _Compiler(schema, document, operation, variables)
 
     def operation_cost(self, data: Mapping[str, Any] | None) -> int:
         kind = self.operation.operation
@@ -123,25 +119,7 @@ class _Walk:
                    for item in items)
 
     def page_size(self, node: FieldNode) -> int | None:
-        """The items a connection (or ``skus`` list) asks for; None for any other field."""
-        found = False
-        largest = 0
-        for argument in node.arguments or ():
-            if argument.name.value not in PAGE_ARGUMENTS:
-                continue
-            found = True
-            value: Any = argument.value
-            if isinstance(value, VariableNode):
-                self.uses_variables = True
-                name = value.name.value
-                value = self.variables[name] if name in self.variables else self.defaults.get(name)
-            elif isinstance(value, IntValueNode):
-                value = int(value.value)
-            elif isinstance(value, ListValueNode):
-                value = len(value.values)
-            elif isinstance(value, NullValueNode):
-                value = None
-            else:
-                value = 1  # a single sku stands for a list of one
-            largest = max(largest, _count(value))
-        return min(largest, _CAP) if found else None
+        # page sizes are not what the reference is for: the compiler's own reading of them
+        size = self.sizes.page_size(node)
+        self.uses_variables = self.uses_variables or self.sizes.uses_variables
+        return size
