@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """What the rate limit costs a request, in process: the same app with limits off, on in this
-worker's own buckets (the gate's bookkeeping alone), in the workers' shared bucket file, and in
-Redis (batched, and in batches of one: a round trip per request), measured in turns on one loop
-so that a busy machine skews none of them.
+worker's own buckets (the gate's bookkeeping alone), the same answered through a future on the
+loop's next round (a request suspended and resumed, as a remote store's are), in the workers'
+shared bucket file, and in Redis (batched, and in batches of one: a round trip per request),
+measured in turns on one loop so that a busy machine skews none of them.
 
 Each batch runs ``--concurrency`` requests at once (as one worker of ``bench.py -c 16`` with two
 workers sees about 8), on uvloop as uvicorn runs; the figure is the median batch of this
@@ -32,6 +33,21 @@ sys.path.insert(0, str(HERE))
 from profile_api import call  # noqa: E402
 
 ACCOUNT_QUERY = "{ account { name type slug } }"
+VARIANTS = ("this worker", "this worker, awaited", "shared file", "redis batched", "redis, batches of 1")
+
+
+def awaited(store):
+    """``store``'s answers handed over on the loop's next round, through a future, as a remote
+    store's would: what a request's suspension and resumption costs by themselves."""
+    reserve_now = store.reserve_now
+
+    def reserve(key: str, cost: int):
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(future.set_result, reserve_now(key, cost))
+        return future
+
+    store.reserve = reserve
+    return store
 
 
 async def batch(app, body: bytes, token: str, concurrency: int, requests: int) -> float:
@@ -64,7 +80,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="per batch")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--query", default=ACCOUNT_QUERY)
-    ap.add_argument("--profile", choices=["off", "this worker", "shared file", "redis batched", "redis, batches of 1"],
+    ap.add_argument("--profile", choices=["off", *VARIANTS],
                     help="print a cProfile listing (wall time) of this variant's batches instead")
     args = ap.parse_args()
     from dataclasses import replace
@@ -92,11 +108,13 @@ def main() -> None:
         on = replace(settings, rate_limits=True, rate_limit_capacity=10**9, rate_limit_restore_rate=10**9)
         apps = {"off": off}
         stores = {}
-        for name in ("this worker", "shared file", "redis batched", "redis, batches of 1"):
+        for name in VARIANTS:
             app = apps[name] = create_app(on)
             limiter = app.state.graphql.rate_limits.limiter
             if name == "this worker":
                 limiter.store = LocalBuckets(limiter.limits)
+            elif name == "this worker, awaited":
+                limiter.store = awaited(LocalBuckets(limiter.limits))
             elif name == "shared file":
                 limiter.store = SharedBuckets(create_shared_file(), limiter.limits)
             else:

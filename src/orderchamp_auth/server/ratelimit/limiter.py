@@ -17,7 +17,7 @@ MAX_KNOWN_INSTALLATIONS = 10_000
 
 
 class BucketStore(Protocol):
-    async def reserve(self, key: str, cost: int) -> Reservation: ...
+    def reserve(self, key: str, cost: int) -> Awaitable[Reservation]: ...
 
     async def refund(self, key: str, points: int) -> None: ...
 
@@ -31,10 +31,11 @@ def bucket_key(grant: TokenGrant) -> str:
 class RateLimiter:
     """``throttled_apps``: client ids whose every request is answered Throttled (the sandbox
     setting that lets a developer see their app's handling), found through
-    ``client_id_of_installation`` (a read, remembered: an installation's app never changes)."""
+    ``client_id_of_installation`` (a read, awaited the first time an installation is seen and
+    remembered: an installation's app never changes)."""
 
     def __init__(self, store: BucketStore, limits: Limits, *, throttled_apps: frozenset[str] = frozenset(),
-                 client_id_of_installation: Callable[[int], str | None] | None = None) -> None:
+                 client_id_of_installation: Callable[[int], Awaitable[str | None]] | None = None) -> None:
         self.store = store
         self.limits = limits
         self.throttled_apps = throttled_apps
@@ -43,23 +44,34 @@ class RateLimiter:
 
     def reserve(self, grant: TokenGrant, cost: int) -> Awaitable[Reservation]:
         # the store's own awaitable, not a coroutine around it: a layer less for every request
-        if self.throttled_apps and self._is_forced(grant):
-            return _ready(Reservation(False, 0.0, self.limits.capacity, self.limits.restore_rate))
+        if self.throttled_apps and grant.installation_id is not None and self._client_id_of is not None:
+            known = self._client_ids.get(grant.installation_id, _UNKNOWN)
+            if known is _UNKNOWN:
+                return self._reserve_after_lookup(grant, cost)
+            if known in self.throttled_apps:
+                return _ready(self._forced())
         return self.store.reserve(bucket_key(grant), cost)
 
     async def refund(self, grant: TokenGrant, points: int) -> None:
         if points > 0:
             await self.store.refund(bucket_key(grant), points)
 
-    def _is_forced(self, grant: TokenGrant) -> bool:
+    async def _reserve_after_lookup(self, grant: TokenGrant, cost: int) -> Reservation:
         installation = grant.installation_id
-        if installation is None or self._client_id_of is None:
-            return False
-        if installation not in self._client_ids:
-            if len(self._client_ids) >= MAX_KNOWN_INSTALLATIONS:
-                self._client_ids.clear()
-            self._client_ids[installation] = self._client_id_of(installation)
-        return self._client_ids[installation] in self.throttled_apps
+        assert installation is not None and self._client_id_of is not None
+        client_id = await self._client_id_of(installation)
+        if len(self._client_ids) >= MAX_KNOWN_INSTALLATIONS:
+            self._client_ids.clear()
+        self._client_ids[installation] = client_id
+        if client_id in self.throttled_apps:
+            return self._forced()
+        return await self.store.reserve(bucket_key(grant), cost)
+
+    def _forced(self) -> Reservation:
+        return Reservation(False, 0.0, self.limits.capacity, self.limits.restore_rate)
+
+
+_UNKNOWN = object()
 
 
 async def _ready(reservation: Reservation) -> Reservation:

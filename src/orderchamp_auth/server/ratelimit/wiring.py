@@ -36,9 +36,9 @@ def build_store(settings: Settings, metrics: Metrics | None = None) -> BucketSto
 
 def build_limiter(settings: Settings, database: Database, metrics: Metrics | None = None,
                   store: BucketStore | None = None) -> RateLimiter:
-    def client_id_of_installation(installation_id: int) -> str | None:
-        with database.read() as tx:
-            return tx.apps.client_id_of_installation(installation_id)
+    async def client_id_of_installation(installation_id: int) -> str | None:
+        # the database's event-loop form: in its threads on PostgreSQL, a local read on SQLite
+        return await database.reading(lambda tx: tx.apps.client_id_of_installation(installation_id))
 
     return RateLimiter(store if store is not None else build_store(settings, metrics), limits_of(settings),
                        throttled_apps=settings.rate_limit_throttled_apps,
