@@ -17,6 +17,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -50,15 +51,32 @@ class CompiledStatement:
     converters: tuple[tuple[int, Converter], ...] | None = None
 
     def parameters(self, values: dict[str, Any]) -> Any:
-        params = {**self.defaults, **values}
-        for name in self.json_lists:
-            params[name] = json.dumps(params[name])
-        for name, process in self.binds:
-            if params.get(name) is not None:
-                params[name] = process(params[name])
+        if self.defaults or self.json_lists or self.binds:
+            params = {**self.defaults, **values}
+            for name in self.json_lists:
+                params[name] = json.dumps(params[name])
+            for name, process in self.binds:
+                value = params.get(name)
+                if value is not None:
+                    params[name] = process(value)
+        else:
+            params = values  # nothing to change: the caller's values are read, not copied
         if self.positional is not None:
-            return tuple(params[name] for name in self.positional)
+            return self._in_order(params)
         return params
+
+    @property
+    def _in_order(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """The values of ``positional`` as a tuple, in one C call (``itemgetter``); made once."""
+        in_order = self.__dict__.get("_in_order_made")
+        if in_order is None:
+            names = self.positional or ()
+            if len(names) > 1:
+                in_order = itemgetter(*names)
+            else:
+                in_order = (lambda params: (params[names[0]],)) if names else (lambda params: ())
+            self.__dict__["_in_order_made"] = in_order
+        return in_order  # type: ignore[no-any-return]
 
     def converters_for(self, dialect: Dialect, description: Sequence[Any]) -> tuple[tuple[int, Converter], ...]:
         """SQLAlchemy's result processor of each column, then ``shaping``, composed so that a
