@@ -60,7 +60,9 @@ def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
         return text
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    # isoformat of an aware UTC datetime ends with "+00:00": SQLite's columns keep naive UTC
-    text = value.astimezone(dt.UTC).isoformat(" ", "microseconds")[:-6]
+    value = value.astimezone(dt.UTC)
+    # SQLAlchemy's format for SQLite's DATETIME
+    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
     _last_text = (value, text)
     return text
