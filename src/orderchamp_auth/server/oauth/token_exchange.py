@@ -121,6 +121,7 @@ def prepare_exchange(
     code_hash = hash_secret(request.code)
     row = tx.clients.credentials_with_code_row(request.client_id, code_hash)
     credentials = _authenticated(client_secrets, request, client_secrets.from_row(row, now))
+    assert row is not None  # the credentials came from it
     code_id, redirect_uri, challenge = row[-3:]
     refusal = None if code_id is None else check_code(request, redirect_uri, challenge)
     token = generate_secret(TokenKind.APP_TOKEN)

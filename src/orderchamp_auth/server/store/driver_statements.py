@@ -65,18 +65,13 @@ class CompiledStatement:
             return self._in_order(params)
         return params
 
-    @property
-    def _in_order(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-        """The values of ``positional`` as a tuple, in one C call (``itemgetter``); made once."""
-        in_order = self.__dict__.get("_in_order_made")
-        if in_order is None:
-            names = self.positional or ()
-            if len(names) > 1:
-                in_order = itemgetter(*names)
-            else:
-                in_order = (lambda params: (params[names[0]],)) if names else (lambda params: ())
-            self.__dict__["_in_order_made"] = in_order
-        return in_order  # type: ignore[no-any-return]
+    def __post_init__(self) -> None:
+        # ``positional``'s values as a tuple in one C call (``itemgetter``), made once
+        names = self.positional or ()
+        if len(names) > 1:
+            self._in_order: Callable[[dict[str, Any]], tuple[Any, ...]] = itemgetter(*names)
+        else:
+            self._in_order = (lambda params: (params[names[0]],)) if names else (lambda params: ())
 
     def converters_for(self, dialect: Dialect, description: Sequence[Any]) -> tuple[tuple[int, Converter], ...]:
         """SQLAlchemy's result processor of each column, then ``shaping``, composed so that a
