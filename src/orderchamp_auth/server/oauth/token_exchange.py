@@ -2,8 +2,10 @@
 
 Order matters for safety: the client authenticates first; the code is then claimed by one
 conditional UPDATE bound to that client (so a wrong client cannot burn someone's code, and of
-concurrent exchanges exactly one wins); only then are redirect URI and PKCE checked. A replay
-of a used code revokes every token that code produced (RFC 6749 section 4.1.2).
+concurrent exchanges exactly one wins); only then do the redirect URI and PKCE checks decide
+(worked out before the write, on the code as read with the credentials, so that the write does
+not spend its lock on them; a failed check burns the code all the same). A replay of a used
+code revokes every token that code produced (RFC 6749 section 4.1.2).
 
 An installation has one live app token. Issuing one revokes the installation's other live
 tokens in the same transaction, so after a re-consent the token of the new grant is the only
