@@ -9,11 +9,18 @@ but the first replaces the installation's live token, as in the benchmark. Print
 SQLite's lock (BEGIN IMMEDIATE done to COMMIT done: what bounds the exchanges/s of all workers
 together); ``--profile`` adds a cProfile listing.
 
-Runs on any tree of the package that has the demo: run it with that tree's interpreter, and
-alternate trees in turns to compare them on a busy machine.
+On PostgreSQL (``DATABASE_URL`` names a server: a database is made there for the run, and
+dropped after) there is no lock to time; the CPU is the process's (the exchanges run in the
+database's threads), and the round trips per exchange are counted (psycopg's waits for the
+server: every statement, BEGIN and COMMIT is one, and so is a pipeline's sync).
+
+Runs on any tree of the package that has the demo: run it with that tree's interpreter (or
+this one with ``PYTHONPATH=/other/tree/src``), and alternate trees in turns to compare them on
+a busy machine.
 
     .venv/bin/python benchmarks/token_cost.py
     /other/tree/.venv/bin/python benchmarks/token_cost.py --profile
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/token_cost.py
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import base64
 import cProfile
 import datetime as dt
 import hashlib
+import os
 import pstats
 import secrets
 import sqlite3
@@ -41,6 +49,7 @@ from profile_api import call, seeded_app  # noqa: E402
 
 BATCH = 50
 HOLDS: list[float] = []
+WAITS = [0]  # PostgreSQL: psycopg's waits for the server, all connections together
 
 
 class TimedConnection(sqlite3.Connection):
@@ -73,6 +82,20 @@ def time_the_lock() -> None:
         return connect(*args, **kwargs)
 
     sqlite3.connect = sqlite3.dbapi2.connect = timed_connect
+
+
+def count_round_trips() -> None:
+    import psycopg
+
+    wait = psycopg.Connection.wait
+
+    def counted(self, gen, *args, **kwargs):  # type: ignore[no-untyped-def]
+        WAITS[0] += 1
+        return wait(self, gen, *args, **kwargs)
+
+    psycopg.Connection.wait = counted  # type: ignore[method-assign]
+
+
 SCOPES = "account_read,products_read"
 
 
@@ -120,17 +143,18 @@ async def exchange(app, body: bytes) -> tuple[int, bytes]:
     return await call(app, "/oauth/access_token", body, None, b"application/x-www-form-urlencoded")
 
 
-async def measure(app, bodies: list[bytes]) -> tuple[float, float]:
+async def measure(app, bodies: list[bytes], cpu_clock=time.thread_time) -> tuple[float, float]:
     walls, cpus = [], []
     HOLDS.clear()
+    WAITS[0] = 0
     for start in range(0, len(bodies) - BATCH + 1, BATCH):
-        began, cpu_began = time.perf_counter(), time.thread_time()
+        began, cpu_began = time.perf_counter(), cpu_clock()
         for body in bodies[start:start + BATCH]:
             status, payload = await exchange(app, body)
             if status != 200:
                 raise SystemExit(f"exchange failed: {status} {payload[:300]!r}")
         walls.append((time.perf_counter() - began) / BATCH * 1e6)
-        cpus.append((time.thread_time() - cpu_began) / BATCH * 1e6)
+        cpus.append((cpu_clock() - cpu_began) / BATCH * 1e6)
     return statistics.median(walls), statistics.median(cpus)
 
 
@@ -142,33 +166,51 @@ def main() -> None:
     ap.add_argument("--sort", default="tottime", help="the profile listing's order (pstats key)")
     ap.add_argument("--top", type=int, default=35)
     args = ap.parse_args()
-    time_the_lock()  # before the app makes its engine
+    server_url = os.environ.get("DATABASE_URL")
+    on_postgresql = bool(server_url and server_url.startswith(("postgresql://", "postgres://")))
+    if on_postgresql:
+        count_round_trips()
+    else:
+        time_the_lock()  # before the app makes its engine
+    from fresh_database import BenchDatabase
     from sqlalchemy import create_engine
 
     import orderchamp_auth
+    # the exchanges run in the database's threads on PostgreSQL: the process's CPU counts
+    cpu_clock = time.process_time if on_postgresql else time.thread_time
     with tempfile.TemporaryDirectory() as data_dir:
-        settings, app, demo = seeded_app(data_dir)
-        engine = create_engine(settings.database_url)
-        tree = Path(orderchamp_auth.__file__).resolve().parents[2]
+        database = BenchDatabase(data_dir, server_url)
+        try:
+            settings, app, demo = seeded_app(data_dir, database.url if on_postgresql else None)
+            engine = create_engine(settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+            tree = Path(orderchamp_auth.__file__).resolve().parents[2]
 
-        async def run_all() -> None:
-            warm, _ = mint(engine, demo, 200)
-            await measure(app, warm)
-            for _ in range(args.rounds):
-                bodies, _ = mint(engine, demo, args.exchanges)
-                wall, cpu = await measure(app, bodies)
-                hold = statistics.median(HOLDS) * 1e6 if HOLDS else float("nan")
-                print(f"{tree}: {wall:7.1f} µs wall {cpu:7.1f} µs CPU per exchange (medians of {BATCH}), "
-                      f"lock held {hold:5.1f} µs (median)", flush=True)
-            if args.profile:
-                bodies, _ = mint(engine, demo, args.exchanges)
-                profiler = cProfile.Profile()
-                profiler.enable()
-                await measure(app, bodies)
-                profiler.disable()
-                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+            async def run_all() -> None:
+                warm, _ = mint(engine, demo, 200)
+                await measure(app, warm, cpu_clock)
+                for _ in range(args.rounds):
+                    bodies, _ = mint(engine, demo, args.exchanges)
+                    wall, cpu = await measure(app, bodies, cpu_clock)
+                    if on_postgresql:
+                        extra = f"{WAITS[0] / len(bodies):4.2f} round trips per exchange (PostgreSQL)"
+                    else:
+                        hold = statistics.median(HOLDS) * 1e6 if HOLDS else float("nan")
+                        extra = f"lock held {hold:5.1f} µs (median)"
+                    print(f"{tree}: {wall:7.1f} µs wall {cpu:7.1f} µs CPU per exchange (medians of {BATCH}), "
+                          f"{extra}", flush=True)
+                if args.profile:
+                    bodies, _ = mint(engine, demo, args.exchanges)
+                    profiler = cProfile.Profile()
+                    profiler.enable()
+                    await measure(app, bodies, cpu_clock)
+                    profiler.disable()
+                    pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
 
-        asyncio.run(run_all())
+            asyncio.run(run_all())
+            engine.dispose()
+            app.state.platform.database.dispose()
+        finally:
+            database.drop()
 
 
 if __name__ == "__main__":

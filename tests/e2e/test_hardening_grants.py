@@ -25,8 +25,8 @@ from orderchamp_auth.server.oauth.revocation import uninstall
 from orderchamp_auth.server.oauth.token_exchange import (
     IssuedToken,
     TokenRequest,
-    authenticate_client,
     exchange_code,
+    prepare_exchange,
 )
 from orderchamp_auth.server.store.database import utcnow
 from orderchamp_auth.server.store.models import Installation
@@ -134,9 +134,9 @@ def test_concurrent_exchanges_for_one_installation_leave_exactly_one_live_token(
     assert len(working) == 1
 
 
-def _exchange_in_a_write(database, request: TokenRequest, credentials) -> object:
+def _exchange_in_a_write(database, request: TokenRequest, prepared) -> object:
     with database.write() as tx:
-        return exchange_code(tx, request, utcnow(), credentials)
+        return exchange_code(tx, request, utcnow(), prepared)
 
 
 def _exchange_during(platform, app: PartnerApp, code: str, change) -> object:
@@ -144,11 +144,11 @@ def _exchange_during(platform, app: PartnerApp, code: str, change) -> object:
     open; the exchange must wait for it (it is ordered after it), then see what it wrote."""
     request = TokenRequest("authorization_code", code, app.client_id, app.client_secret, None, None)
     with platform.database.read() as tx:
-        credentials = authenticate_client(tx, platform.client_secrets, request, utcnow())
+        prepared = prepare_exchange(tx, platform.client_secrets, request, utcnow())
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         with platform.database.write() as db:
             change(db)
-            pending = pool.submit(_exchange_in_a_write, platform.database, request, credentials)
+            pending = pool.submit(_exchange_in_a_write, platform.database, request, prepared)
             concurrent.futures.wait([pending], timeout=0.5)
             assert not pending.done(), "the exchange did not wait for the open transaction"
         return pending.result(timeout=30)

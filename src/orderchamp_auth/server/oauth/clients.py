@@ -10,6 +10,7 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from ...protocol.tokens import TokenKind, generate_client_id, generate_secret
 from ..keys import SecretBox
@@ -41,7 +42,10 @@ class ClientSecrets:
         return self._decrypt(app.client_secret_encrypted)
 
     def load(self, tx: Transaction, client_id: str, now: dt.datetime) -> ClientCredentials | None:
-        row = tx.clients.credentials_row(client_id)
+        return self.from_row(tx.clients.credentials_row(client_id), now)
+
+    def from_row(self, row: Any, now: dt.datetime) -> ClientCredentials | None:
+        """The credentials in a row that starts as ``ClientRepository.credentials_row``'s."""
         if row is None:
             return None
         secrets = [self._decrypt(row[2])]

@@ -2,8 +2,10 @@
 
 Order matters for safety: the client authenticates first; the code is then claimed by one
 conditional UPDATE bound to that client (so a wrong client cannot burn someone's code, and of
-concurrent exchanges exactly one wins); only then are redirect URI and PKCE checked. A replay
-of a used code revokes every token that code produced (RFC 6749 section 4.1.2).
+concurrent exchanges exactly one wins); only then do the redirect URI and PKCE checks decide
+(worked out before the write, on the code as read with the credentials, so that the write does
+not spend its lock on them; a failed check burns the code all the same). A replay of a used
+code revokes every token that code produced (RFC 6749 section 4.1.2).
 
 An installation has one live app token. Issuing one revokes the installation's other live
 tokens in the same transaction, so after a re-consent the token of the new grant is the only
@@ -86,45 +88,89 @@ def check_request_shape(request: TokenRequest) -> None:
 def authenticate_client(
     tx: Transaction, client_secrets: ClientSecrets, request: TokenRequest, now: dt.datetime
 ) -> ClientCredentials:
-    assert request.client_id is not None and request.client_secret is not None
-    credentials = client_secrets.load(tx, request.client_id, now)
+    assert request.client_id is not None
+    return _authenticated(client_secrets, request, client_secrets.load(tx, request.client_id, now))
+
+
+def _authenticated(client_secrets: ClientSecrets, request: TokenRequest,
+                   credentials: ClientCredentials | None) -> ClientCredentials:
+    assert request.client_secret is not None
     if credentials is None or not client_secrets.matches(credentials, request.client_secret):
         raise InvalidClientError("Client authentication failed.")
     return credentials
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedExchange:
+    """What an exchange works out before the write that claims its code (``prepare_exchange``):
+    on SQLite outside the write lock, on PostgreSQL before the claim locks the installation."""
+
+    credentials: ClientCredentials
+    code_hash: str
+    code_id: int | None  # the client's code with that hash as read (used or not), if any
+    refusal: OAuthError | None  # what ``check_code`` said of that code
+    token: str  # the token to issue, should the claim succeed
+    token_hash: str
+
+
+def prepare_exchange(
+    tx: Transaction, client_secrets: ClientSecrets, request: TokenRequest, now: dt.datetime
+) -> PreparedExchange:
+    """Authenticate the client (raises ``InvalidClientError``), read its code (one statement
+    with the credentials) and check the request against it; make the token to issue. Nothing
+    here writes: the write (``exchange_code``) claims the code and acts on the outcome."""
+    assert request.client_id is not None and request.code is not None
+    code_hash = hash_secret(request.code)
+    row = tx.clients.credentials_with_code_row(request.client_id, code_hash)
+    credentials = _authenticated(client_secrets, request, client_secrets.from_row(row, now))
+    assert row is not None  # the credentials came from it
+    code_id, redirect_uri, challenge = row[-3:]
+    refusal = None if code_id is None else check_code(request, redirect_uri, challenge)
+    token = generate_secret(TokenKind.APP_TOKEN)
+    return PreparedExchange(credentials, code_hash, code_id, refusal, token, hash_secret(token))
+
+
+def check_code(request: TokenRequest, redirect_uri: str | None, challenge: str | None) -> OAuthError | None:
+    """The redirect URI and PKCE checks of a request against its code; the error to answer, if any."""
+    if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
+        request.redirect_uri.encode(), redirect_uri.encode()
+    ):
+        return InvalidGrantError("redirect_uri does not match the one used in the authorization request.")
+    if challenge:
+        if not request.code_verifier or not pkce.verify_code_verifier(request.code_verifier, challenge):
+            return InvalidGrantError("code_verifier does not match the code_challenge.")
+    elif request.code_verifier:
+        # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
+        return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
+    return None
 
 
 def exchange_code(
     tx: Transaction,
     request: TokenRequest,
     now: dt.datetime,
-    credentials: ClientCredentials,
+    prepared: PreparedExchange,
 ) -> IssuedToken | OAuthError:
     """Issue a token, or return the error to answer. Errors are returned, not raised, because
     what they changed (a burnt code, revoked tokens) must be committed all the same.
 
-    ``credentials`` are authenticated already (``Database.writing_after``: on SQLite on a
-    read before this write transaction, so that the write lock is held for the claim, the
-    revocation and the insert only). They run on the driver (``driver_statements``), as this
-    is the endpoint's hot path."""
-    assert request.code is not None
-    code_hash = hash_secret(request.code)
-    claimed = tx.codes.claim(code_hash, credentials.app_id, now)
+    ``prepared`` was made before (``Database.writing_after``: on SQLite by a read before
+    this write transaction, so that the write lock is held for the claim, the revocation and
+    the insert only). Its statements run on the driver (``driver_statements``), as this is
+    the endpoint's hot path."""
+    credentials = prepared.credentials
+    claimed = tx.codes.claim(prepared.code_hash, credentials.app_id, now)
     if claimed is not None:
-        # The transaction commits what happens here: a code is burnt even when a check below fails.
+        # The transaction commits what happens here: a code is burnt even when a check fails.
         code_id, account_id, installation_id, redirect_uri, scopes, challenge, delimiter = claimed
-        if request.redirect_uri is not None and redirect_uri is not None and not hmac.compare_digest(
-            request.redirect_uri.encode(), redirect_uri.encode()
-        ):
-            return InvalidGrantError("redirect_uri does not match the one used in the authorization request.")
-        if challenge:
-            if not request.code_verifier or not pkce.verify_code_verifier(request.code_verifier, challenge):
-                return InvalidGrantError("code_verifier does not match the code_challenge.")
-        elif request.code_verifier:
-            # RFC 9700 section 4.8.2: a verifier without a challenge hints at a downgrade attack.
-            return InvalidGrantError("code_verifier was given but the authorization request had no code_challenge.")
-        value = generate_secret(TokenKind.APP_TOKEN)
+        # A code's redirect URI and challenge never change: the read's verdict holds for the
+        # code it read (checked again only for one the read did not see).
+        refusal = prepared.refusal if code_id == prepared.code_id else check_code(request, redirect_uri, challenge)
+        if refusal is not None:
+            return refusal
+        value = prepared.token
         replaced, version = tx.tokens.replace_live_of_installation(installation_id, now, {
-            "token_hash": hash_secret(value), "kind": TokenKindName.APP.value,
+            "token_hash": prepared.token_hash, "kind": TokenKindName.APP.value,
             "display_prefix": display_prefix(value), "name": "", "account_id": account_id,
             "installation_id": installation_id, "authorization_code_id": code_id,
             "created_by_user_id": None, "scopes": scopes, "created_at": now, "last_used_at": None,
@@ -133,7 +179,7 @@ def exchange_code(
         return IssuedToken(value, scopes, account_id, len(replaced), delimiter, replaced, version)
     # Nothing was claimed (the UPDATE changed nothing): an unknown, expired or foreign code, an
     # uninstalled app's — or a replay, whose tokens are revoked.
-    used = tx.codes.find_used(code_hash)
+    used = tx.codes.find_used(prepared.code_hash)
     if used is not None and used[1] == credentials.app_id:
         tx.tokens.revoke_issued_from_code(used[0], now)
         return CodeReplayError("The code was already used; tokens issued from it are revoked.")

@@ -17,6 +17,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -50,15 +51,27 @@ class CompiledStatement:
     converters: tuple[tuple[int, Converter], ...] | None = None
 
     def parameters(self, values: dict[str, Any]) -> Any:
-        params = {**self.defaults, **values}
-        for name in self.json_lists:
-            params[name] = json.dumps(params[name])
-        for name, process in self.binds:
-            if params.get(name) is not None:
-                params[name] = process(params[name])
+        if self.defaults or self.json_lists or self.binds:
+            params = {**self.defaults, **values}
+            for name in self.json_lists:
+                params[name] = json.dumps(params[name])
+            for name, process in self.binds:
+                value = params.get(name)
+                if value is not None:
+                    params[name] = process(value)
+        else:
+            params = values  # nothing to change: the caller's values are read, not copied
         if self.positional is not None:
-            return tuple(params[name] for name in self.positional)
+            return self._in_order(params)
         return params
+
+    def __post_init__(self) -> None:
+        # ``positional``'s values as a tuple in one C call (``itemgetter``), made once
+        names = self.positional or ()
+        if len(names) > 1:
+            self._in_order: Callable[[dict[str, Any]], tuple[Any, ...]] = itemgetter(*names)
+        else:
+            self._in_order = (lambda params: (params[names[0]],)) if names else (lambda params: ())
 
     def converters_for(self, dialect: Dialect, description: Sequence[Any]) -> tuple[tuple[int, Converter], ...]:
         """SQLAlchemy's result processor of each column, then ``shaping``, composed so that a

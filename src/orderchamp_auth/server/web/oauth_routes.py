@@ -24,6 +24,7 @@ from ..oauth.token_exchange import (
     authenticate_client,
     check_request_shape,
     exchange_code,
+    prepare_exchange,
 )
 from ..store.database import utcnow
 from ..store.repositories.accounts import AccountSummary
@@ -198,8 +199,8 @@ async def access_token(request: Request) -> Response:
         # a read before the write is the database's to decide (Database.writing_after: on
         # SQLite, measured, a write that authenticates too holds the lock longer, and loses).
         outcome = await platform.database.writing_after(
-            lambda tx: authenticate_client(tx, platform.client_secrets, token_request, now),
-            lambda tx, credentials: exchange_code(tx, token_request, now, credentials))
+            lambda tx: prepare_exchange(tx, platform.client_secrets, token_request, now),
+            lambda tx, prepared: exchange_code(tx, token_request, now, prepared))
         if isinstance(outcome, OAuthError):
             if isinstance(outcome, CodeReplayError):
                 platform.authenticator.invalidate()

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from ..models import App, AppLogo, AppRedirectUri, Partner
-from .base import Repository
+from ..models import App, AppLogo, AppRedirectUri, AuthorizationCode, Partner
+from .base import Repository, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,12 @@ def _credentials_statement() -> Any:
         App.client_id == bindparam("client_id"))
 
 
+def _credentials_with_code_statement() -> Any:
+    codes = table_of(AuthorizationCode)
+    return _credentials_statement().add_columns(codes.c.id, codes.c.redirect_uri, codes.c.code_challenge).outerjoin(
+        codes, (codes.c.app_id == App.id) & (codes.c.code_hash == bindparam("code_hash")))
+
+
 class ClientRepository(Repository):
     def load_app(self, client_id: str) -> ClientApp | None:
         tx = self.tx
@@ -71,4 +77,12 @@ class ClientRepository(Repository):
         """``(app id, client_id, encrypted secret, encrypted previous secret, its expiry, status,
         partner id)`` of a client, for the token endpoint."""
         rows = self.tx.rows(self.tx.statement("client_credentials", _credentials_statement), {"client_id": client_id})
+        return rows[0] if rows else None
+
+    def credentials_with_code_row(self, client_id: str, code_hash: str) -> Any | None:
+        """``credentials_row``, then ``(id, redirect_uri, code_challenge)`` of the client's code
+        with this hash (used or not; NULLs when it has none): the token endpoint checks a code
+        against its request before the write that claims it."""
+        rows = self.tx.rows(self.tx.statement("client_credentials_with_code", _credentials_with_code_statement),
+                            {"client_id": client_id, "code_hash": code_hash})
         return rows[0] if rows else None
