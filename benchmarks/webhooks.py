@@ -140,8 +140,9 @@ def overhead(settings: Settings, requests: int, rounds: int, batch: int) -> dict
     none (``subscribed_vs_no_subscriber_pct``) and against recording off. The three run in
     turns, ``batch`` requests at a time (each case first in its turn), so that a machine getting
     busier or quieter weighs on all of them alike; ``requests`` of each case a round, best of
-    the rounds. Wall time, and the process's CPU time (``cpu_*``: every thread of the client and
-    the app, which other work on a shared machine does not inflate)."""
+    the rounds (``paired_*``: the median of the batches' ratios instead). Wall time, and the
+    process's CPU time (``cpu_*``: every thread of the client and the app, which other work on a
+    shared machine inflates less)."""
     from starlette.testclient import TestClient
 
     from orderchamp_auth.server.api import webhook_events
@@ -186,6 +187,7 @@ def overhead(settings: Settings, requests: int, rounds: int, batch: int) -> dict
             spent[1] += time.thread_time() - cpu
 
     recorders = {"off": lambda *_a, **_k: None, "on_no_subscriber": timed_record, "on_subscribed": timed_record}
+    batches: dict[str, list[tuple[float, float]]] = {case: [] for case in cases}  # each batch's wall, CPU
     for _ in range(rounds):
         totals = {case: [0.0, 0.0, 0.0, 0.0] for case in cases}  # wall, CPU; in ``record``: wall, CPU
         for number, first in enumerate(range(0, requests, batch)):
@@ -193,6 +195,7 @@ def overhead(settings: Settings, requests: int, rounds: int, batch: int) -> dict
                 webhook_events.record = recorders[case]  # type: ignore[assignment]
                 spent[:] = [0.0, 0.0]
                 figures = (*run(targets[case], first, min(batch, requests - first)), *spent)
+                batches[case].append(figures[:2])
                 totals[case] = [total + figure for total, figure in zip(totals[case], figures, strict=True)]
         for case, (wall, cpu, in_wall, in_cpu) in totals.items():
             results[case].append(wall / requests * 1e6)
@@ -214,6 +217,14 @@ def overhead(settings: Settings, requests: int, rounds: int, batch: int) -> dict
         best[f"{prefix}subscribed_vs_off_pct"] = (best[f"{prefix}on_subscribed"] / best[f"{prefix}off"] - 1) * 100
         best[f"{prefix}subscribed_vs_no_subscriber_pct"] = (
             best[f"{prefix}on_subscribed"] / best[f"{prefix}on_no_subscriber"] - 1) * 100
+    # The same comparisons batch by batch, each against the batches run just before or after
+    # it, median of the ratios: a burst of other work spoils a few pairs, not the figure.
+    for index, prefix in enumerate(("", "cpu_")):
+        for case, against, name in (("on_subscribed", "on_no_subscriber", "subscribed_vs_no_subscriber"),
+                                    ("on_subscribed", "off", "subscribed_vs_off"),
+                                    ("on_no_subscriber", "off", "no_subscriber_vs_off")):
+            ratios = [mine[index] / theirs[index] for mine, theirs in zip(batches[case], batches[against], strict=True)]
+            best[f"paired_{prefix}{name}_pct"] = (statistics.median(ratios) - 1) * 100
     return best
 
 
