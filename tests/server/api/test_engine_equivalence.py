@@ -96,6 +96,12 @@ PLANNED: list[tuple[str, dict | None]] = [
      % (encode_global_id("Account", 10**9), encode_global_id("ShipmentItem", 1), encode_global_id("Nope", 1),
         encode_global_id("Order", 10**12)), None),
     ('{ node(id: "PRODUCT") { ... on Product { variants(first: 300) { nodes { id } } } } }', None),
+    # One object with its children read together (one statement on PostgreSQL), one relation refused.
+    ('{ product(id: "PRODUCT") { title variants(first: 2) { nodes { sku } } images(first: 1, last: 2) { nodes { id } } '
+     '} p: node(id: "PRODUCT") { ... on Product { images(last: 1) { nodes { originalUrl } } variants(first: 3, after: '
+     '"bad") { nodes { id } } } } }', None),
+    ('query($id: ID!) { product(id: $id) { id variants(first: 100) { nodes { id position } } images(first: 50) { '
+     'nodes { id position } } } }', {"id": "PRODUCT"}),
 ]
 
 # Left to graphql-core, by choice made when the document is compiled.

@@ -8,11 +8,19 @@ from __future__ import annotations
 import json
 import uuid
 
+import orjson
 import pytest
-from sqlalchemy import select, update
+from graphql import execute, parse
+from sqlalchemy import event, select, update
 
+from orderchamp_auth.protocol.global_ids import encode_global_id
+from orderchamp_auth.protocol.scopes import ScopeSet
+from orderchamp_auth.server.api.context import RequestContext
+from orderchamp_auth.server.api.webhook_payloads import DOCUMENTS, api_payload, api_schema
+from orderchamp_auth.server.demo_catalogue import seed_catalogue
 from orderchamp_auth.server.oauth.revocation import uninstall
 from orderchamp_auth.server.store import models as m
+from orderchamp_auth.server.store import transaction
 from orderchamp_auth.server.store.repositories.webhooks import SubscriberHint, SubscriptionRepository
 from orderchamp_auth.server.store.types import utcnow
 from orderchamp_auth.server.webhooks import outbox
@@ -148,3 +156,49 @@ def test_the_hint_is_bounded_and_forgets_pairs_that_lost_their_subscribers():
     hint.note(3, TOPIC, False)
     hint.note(4, TOPIC, False)  # "none" is never kept: absence already means "look up"
     assert len(hint) == 0
+
+
+def test_a_hinted_product_event_on_postgresql_is_two_statements_and_the_apis_bytes(world, platform, monkeypatch):
+    """A subscribed account's PRODUCT_UPDATED, hinted: on PostgreSQL the product with its
+    variants and images in one read, then the deliveries' INSERT ... SELECT; on SQLite (no round
+    trips) the product and each relation read apart. The body is the API's answer, byte for byte."""
+    supplier, app = world.supplier(), world.app()
+    with platform.database.write() as db:
+        seed_catalogue(db, supplier.account_id, api_payload, products=1, orders=0)
+        product_id = db.session.scalar(select(m.Product.id).where(m.Product.account_id == supplier.account_id))
+    subscribe(world, supplier.account_id, app, TOPIC, f"{ADDRESS}/two")
+    assert _record(platform, supplier.account_id, 0) == 1  # looked up: the hint learns of it
+    statements: list[str] = []
+    real_run, real_execute = transaction.run, transaction.execute
+
+    def read(driver, dialect, statement, *args, **kwargs):
+        statements.append(statement.sql)
+        return real_run(driver, dialect, statement, *args, **kwargs)
+
+    def write(cursor, statement, *args, **kwargs):
+        statements.append(statement.sql)
+        return real_execute(cursor, statement, *args, **kwargs)
+
+    def orm(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with platform.database.write() as db:
+        monkeypatch.setattr(transaction, "run", read)
+        monkeypatch.setattr(transaction, "execute", write)
+        event.listen(platform.database.engine, "before_cursor_execute", orm)
+        try:
+            assert record_event(db, supplier.account_id, TOPIC,
+                                lambda: api_payload(db, supplier.account_id, TOPIC, product_id)) == 1
+        finally:
+            event.remove(platform.database.engine, "before_cursor_execute", orm)
+            monkeypatch.undo()
+    kinds = [s.lstrip().split(None, 1)[0].upper() for s in statements]
+    assert kinds == (["SELECT", "INSERT"] if platform.database.engine.dialect.name == "postgresql"
+                     else ["SELECT", "SELECT", "SELECT", "INSERT"]), statements
+    (delivery,) = [d for d in _deliveries(platform, [app.app_id]) if "product" in json.loads(d.body)["data"]]
+    with platform.database.read() as db:
+        answer = execute(api_schema(), parse(DOCUMENTS["PRODUCT"][1]),
+                         context_value=RequestContext(supplier.account_id, ScopeSet.all(), db),
+                         variable_values={"id": encode_global_id("Product", product_id)})
+    assert not answer.errors and answer.data["product"]["variants"]["nodes"] and answer.data["product"]["images"]["nodes"]
+    assert delivery.body.encode() == orjson.dumps({"data": answer.data})

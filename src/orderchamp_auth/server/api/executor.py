@@ -138,7 +138,7 @@ class _Run:
             rows = self.catalogue.account(plan.projection)  # type: ignore[arg-type]
         elif root.kind == "single":
             object_id = local_id(self._arguments(entry.arguments)["id"], root.type_name)
-            rows = [] if object_id is None else self.catalogue.by_ids(plan.projection, [object_id])  # type: ignore[arg-type]
+            return [] if object_id is None else self._read_one(plan, object_id)
         else:  # by_texts
             values = text_values(self._arguments(entry.arguments)[root.argument])
             rows = self.catalogue.by_texts(plan.projection, root.column, values)  # type: ignore[arg-type]
@@ -163,20 +163,35 @@ class _Run:
             raise access_denied(plan)
         if kind == "Account":
             rows = self.catalogue.account(plan.projection)  # type: ignore[arg-type]
-        else:
-            rows = self.catalogue.by_ids(plan.projection, [object_id])  # type: ignore[arg-type]
-        self.load(plan, rows)
-        return plan, rows
+            self.load(plan, rows)
+            return plan, rows
+        return plan, self._read_one(plan, object_id)
 
-    def load(self, plan: ObjectPlan, rows: Sequence[Any]) -> None:
+    def _wanted(self, plan: ObjectPlan) -> list[Children]:
+        """The children relations read with a plan's rows (refused arguments read nothing)."""
+        return [entry for entry in plan.relations if type(entry) is Children  # type: ignore[misc]
+                and (entry.connection is None or isinstance(self.windows[entry.slot], ChildWindow))]
+
+    def _read_one(self, plan: ObjectPlan, object_id: int) -> list[Any]:
+        """One object by id and its children relations, read together (one statement where
+        the database is across a network: ``one_with_children``)."""
+        wanted = self._wanted(plan)
+        rows, children = self.catalogue.one_with_children(plan.projection, object_id,  # type: ignore[arg-type]
+                                                          [entry.read for entry in wanted])  # type: ignore[misc]
+        self.load(plan, rows, dict(zip((entry.slot for entry in wanted), children, strict=True)))
+        return rows
+
+    def load(self, plan: ObjectPlan, rows: Sequence[Any], children: dict[int, list[Any]] | None = None) -> None:
+        """Read what ``plan`` needs below ``rows``; ``children``: their children relations,
+        when they were read with them (``_read_one``)."""
         if not rows:
             return
-        # The children relations of these rows are read together (one statement where the
-        # database is across a network: ``children_of_each``); refused arguments read nothing.
-        wanted = [entry for entry in plan.relations if type(entry) is Children
-                  and (entry.connection is None or isinstance(self.windows[entry.slot], ChildWindow))]
-        children = dict(zip((entry.slot for entry in wanted), self.catalogue.children_of_each(
-            [entry.read for entry in wanted], {row[0] for row in rows}), strict=True)) if wanted else {}  # type: ignore[misc]
+        if children is None:
+            # Read together (one statement where the database is across a network:
+            # ``children_of_each``).
+            wanted = self._wanted(plan)
+            children = dict(zip((entry.slot for entry in wanted), self.catalogue.children_of_each(
+                [entry.read for entry in wanted], {row[0] for row in rows}), strict=True)) if wanted else {}  # type: ignore[misc]
         for entry in plan.relations:
             child = entry.child
             if isinstance(entry, Parent):

@@ -81,7 +81,7 @@ def record_event(tx: Transaction, account_id: int, topic: str, payload: Payload,
         hint.note(account_id, topic, bool(targets))
     if not targets:
         return 0
-    return len(enqueue(tx, account_id, topic, payload() if callable(payload) else payload, targets, now=now))
+    return len(enqueue(tx, account_id, topic, payload, targets, now=now))
 
 
 def record_events(tx: Transaction, account_id: int, topic: str, payloads: Sequence[Payload], *,
@@ -91,8 +91,7 @@ def record_events(tx: Transaction, account_id: int, topic: str, payloads: Sequen
     targets = _targets(tx, account_id, topic, None) if payloads else []
     if not targets:
         return 0
-    return sum(len(enqueue(tx, account_id, topic, payload() if callable(payload) else payload, targets, now=now))
-               for payload in payloads)
+    return sum(len(enqueue(tx, account_id, topic, payload, targets, now=now)) for payload in payloads)
 
 
 def _targets(tx: Transaction, account_id: int, topic: str, app_id: int | None) -> list[Target]:
@@ -106,9 +105,10 @@ def _targets(tx: Transaction, account_id: int, topic: str, app_id: int | None) -
     return targets if app_id is None else [t for t in targets if t.app_id == app_id]
 
 
-def enqueue(tx: Transaction, account_id: int, topic: str, payload: dict[str, Any], targets: list[Target], *,
+def enqueue(tx: Transaction, account_id: int, topic: str, payload: Payload, targets: list[Target], *,
             now: dt.datetime | None = None, is_test: bool = False) -> list[str]:
-    """One delivery per target of this payload, each under a webhook id of its own; the ids."""
+    """One delivery per target of this payload (built here if a function), each under a
+    webhook id of its own; the ids."""
     now = now or utcnow()
     body = _body(payload)
     ids = [str(uuid.uuid4()) for _ in targets]

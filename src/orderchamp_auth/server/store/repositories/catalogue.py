@@ -258,17 +258,33 @@ class CatalogueRepository:
 
     def children_of_each(self, reads: Sequence[ChildRead], parent_ids: Iterable[int]) -> list[list[Any]]:
         """``children`` of several relations of the same parents (a product's variants and its
-        images), one list of rows per read. For one parent on PostgreSQL (a single object's
-        read, as every webhook payload is) in one statement, a ``UNION ALL`` of the reads (each
-        read's columns in a block of their own, null in the other reads' rows): there a
-        statement is a round trip, most of what such a small read costs. Otherwise each read
-        on its own: for a page of parents the union's sort costs what the round trip saves
-        (``benchmarks/README.md``), and SQLite has no round trip to save."""
+        images), one list of rows per read. For one parent on PostgreSQL in one statement
+        (``_union``): there a statement is a round trip, most of what such a small read costs.
+        Otherwise each read on its own: for a page of parents the union's sort costs what the
+        round trip saves (``benchmarks/README.md``), and SQLite has no round trip to save."""
         wanted = sorted(set(parent_ids))
         if not wanted:
             return [[] for _ in reads]
-        if len(reads) == 1 or len(wanted) > 1 or self.tx.dialect.name != "postgresql":
+        if len(reads) <= 1 or len(wanted) > 1 or self.tx.dialect.name != "postgresql":
             return [self.children(read.projection, read.parent_column, wanted, read.order) for read in reads]
+        return self._union(tuple(reads), wanted[0])
+
+    def one_with_children(self, projection: Projection, object_id: int, reads: Sequence[ChildRead]
+                          ) -> tuple[list[Any], list[list[Any]]]:
+        """``by_ids`` of one object and, if it is found, ``children_of_each`` of it: a single
+        object's read (every webhook payload's). On PostgreSQL in one statement, the object's
+        row read as one more block of ``_union`` (its id as the "parent" column)."""
+        if not reads or self.tx.dialect.name != "postgresql":
+            rows = self.by_ids(projection, [object_id])
+            return rows, (self.children_of_each(reads, [object_id]) if rows else [[] for _ in reads])
+        found = self._union((ChildRead(projection, "id"), *reads), object_id)
+        # Children name their parent, so none come without it; dropped all the same, so that
+        # the answer is the other databases' whatever the rows hold.
+        return found[0], (found[1:] if found[0] else [[] for _ in reads])
+
+    def _union(self, reads: tuple[ChildRead, ...], parent_id: int) -> list[list[Any]]:
+        """The rows of each read whose parent is ``parent_id``, as a ``UNION ALL`` of the reads
+        (each read's columns in a block of their own, null in the other reads' rows)."""
         widths = [1 + len(read.projection.columns) for read in reads]
         starts = [2 + sum(widths[:i]) for i in range(len(reads))]
 
@@ -289,7 +305,7 @@ class CatalogueRepository:
 
         converters = {f"b{j}_{i + 1}": convert for j, read in enumerate(reads)
                       for i, convert in enumerate(read.projection.shaping) if convert is not None}
-        rows = self._read(("children_of_each", tuple(reads)), build, converters, one=wanted[0])
+        rows = self._read(("children_of_each", reads), build, converters, one=parent_id)
         found: list[list[Any]] = [[] for _ in reads]
         for row in rows:
             read = row[0]
