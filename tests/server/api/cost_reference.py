@@ -10,18 +10,15 @@ from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema, get_
 from graphql.language import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
 )
-from graphql.utilities import value_from_ast_untyped
 
 from orderchamp_auth.server.api.cost import (
     _CAP,
-    _NO_VARIABLES,
     CONNECTION_COST,
     INTROSPECTION_COST,
     MUTATION_COST,
@@ -41,15 +38,14 @@ def reference_cost(schema, document, operation, variables, data) -> int:
 class _Walk:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
                  variables: Mapping[str, Any] | None) -> None:
+        # the document's fragments and variables as the compiler reads them: the walk over data
+        # is what the reference is for
+        self.sizes = _Compiler(schema, document, operation, variables)
         self.schema = schema
         self.operation = operation
-        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        self.variables = variables if variables is not None else _NO_VARIABLES
-        self.defaults = {d.variable.name.value: value_from_ast_untyped(d.default_value)
-                         for d in operation.variable_definitions or () if d.default_value is not None}
+        self.fragments = self.sizes.fragments
         self.uses_variables = False
         self.multiplies = False
-        self.sizes = _Compiler(schema, document, operation, variables)
 
     def operation_cost(self, data: Mapping[str, Any] | None) -> int:
         kind = self.operation.operation
