@@ -60,9 +60,9 @@ def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
         return text
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    value = value.astimezone(dt.UTC)
+    utc = value.astimezone(dt.UTC)
     # SQLAlchemy's format for SQLite's DATETIME
-    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
-    _last_text = (value, text)
+    text = (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}")
+    _last_text = (value, text)  # the value given (not its UTC copy): what the next call is compared with
     return text
