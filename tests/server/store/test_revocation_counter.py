@@ -137,19 +137,28 @@ def test_an_orm_change_of_revoked_at_bumps(database):
 
 
 def test_the_token_endpoints_write_reads_back_the_version_its_revocation_left(database):
-    """The exchange's revocation and insert: the INSERT returns the counter with this
-    transaction's bumps in it, which ``forget`` then trusts not to refresh."""
+    """The exchange's revocation and insert: on SQLite the counter is read back with this
+    transaction's bumps in it, which ``forget`` then trusts not to refresh; with nothing
+    revoked there is no version to read (and none is read)."""
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL's one statement cannot see the trigger's bumps: no version (test_flow_statements)")
     account_id, installation_id, values = two_live_app_tokens(database)
     hashes = [hash_secret(value) for value in values]
     before = version(database)
     with database.write() as tx:
-        revoked = tx.tokens.revoke_live_of_installation(installation_id, utcnow())
-        returned = tx.tokens.insert_app_token(app_token_values(account_id, installation_id)[0])
+        revoked, returned = tx.tokens.replace_live_of_installation(
+            installation_id, utcnow(), app_token_values(account_id, installation_id)[0])
     assert sorted(revoked) == sorted(hashes)
     assert returned == version(database) == before + 2
     with database.write() as tx:  # nothing live but the new token: one bump
-        assert len(tx.tokens.revoke_live_of_installation(installation_id, utcnow())) == 1
-        assert tx.tokens.insert_app_token(app_token_values(account_id, installation_id)[0]) == before + 3
+        revoked, returned = tx.tokens.replace_live_of_installation(
+            installation_id, utcnow(), app_token_values(account_id, installation_id)[0])
+        assert len(revoked) == 1 and returned == before + 3
+    other_account, other_installation = installation(database)
+    with database.write() as tx:  # an installation's first token revokes nothing
+        assert tx.tokens.replace_live_of_installation(
+            other_installation, utcnow(), app_token_values(other_account, other_installation)[0]) == ((), None)
+    assert version(database) == before + 3
 
 
 def test_forgetting_several_tokens_revoked_at_once_keeps_the_rest_of_the_cache(database):
@@ -161,7 +170,8 @@ def test_forgetting_several_tokens_revoked_at_once_keeps_the_rest_of_the_cache(d
             assert auth.lookup(tx, value) is not None
     with database.write() as tx:
         revoked = tx.tokens.revoke_live_of_installation(installation_id, utcnow())
-        after = tx.tokens.insert_app_token(app_token_values(account_id, installation_id)[0])
+        tx.tokens.insert_app_token(app_token_values(account_id, installation_id)[0])
+        after = tx.tokens.revocation_version()
     auth.forget(revoked, after)
     assert all(auth.cached(value) is None for value in values)
     assert auth.cached(kept) is not None  # two bumps, both this worker's: no refresh due

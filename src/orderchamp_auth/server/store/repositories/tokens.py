@@ -44,12 +44,7 @@ APP_TOKEN_COLUMNS = ("token_hash", "kind", "display_prefix", "name", "account_id
 
 
 def _insert_token_statement() -> Any:
-    # The counter as this transaction sees it, its own revocation (if any) counted: exact on
-    # SQLite, whose writers are serialised; on PostgreSQL others' bumps may commit after this
-    # read, and a bearer cache told this version then refreshes when it sees the sum move.
-    version = _revocation_version_statement().scalar_subquery()
-    return (insert(table_of(AccessToken)).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
-            .returning(version.label("revocation_version")))
+    return insert(table_of(AccessToken)).values({name: bindparam(name) for name in APP_TOKEN_COLUMNS})
 
 
 def _revoke_installation_statement() -> Any:
@@ -100,12 +95,9 @@ class TokenRepository(Repository):
         rows = self.tx.rows(self.tx.statement("revocation_version", _revocation_version_statement))
         return int(rows[0][0]) if rows else 0
 
-    def insert_app_token(self, values: dict[str, Any]) -> int:
-        """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``. Returns
-        the revocation counter's version as this transaction sees it, with its revocations
-        counted (``revoke_live_of_installation`` before it; see ``_insert_token_statement``)."""
-        rows = self.tx.rows(self.tx.statement("insert_app_token", _insert_token_statement), values)
-        return int(rows[0][0])
+    def insert_app_token(self, values: dict[str, Any]) -> None:
+        """Insert one app token; ``values`` has every column of ``APP_TOKEN_COLUMNS``."""
+        self.tx.execute(self.tx.statement("insert_app_token", _insert_token_statement), values)
 
     def revoke_live_of_installation(self, installation_id: int, now: dt.datetime) -> tuple[str, ...]:
         """Revoke the installation's live tokens; their hashes (the counter moved by one each)."""
@@ -123,8 +115,10 @@ class TokenRepository(Repository):
         tx = self.tx
         if tx.dialect.name != "postgresql":
             revoked = self.revoke_live_of_installation(installation_id, now)
-            version = self.insert_app_token(values)
-            return revoked, (version if revoked else None)
+            self.insert_app_token(values)
+            # Read apart, and only when it moved: a RETURNING on the INSERT costs SQLite a
+            # temporary table, more than this statement (benchmarks/README.md, session 9).
+            return revoked, (self.revocation_version() if revoked else None)
         rows = tx.rows(tx.statement("replace_installation_tokens", _replace_live_statement),
                        {**values, "b_installation_id": installation_id, "b_now": now})
         return tuple(row[0] for row in rows), None
