@@ -47,7 +47,6 @@ import sys
 import tempfile
 import time
 import types
-import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -153,7 +152,7 @@ CALLGRIND_OUT = ""
 
 
 def measure(label: str, server_bin: str, test: str, n: int, warmup: int, keep: str | None,
-            webhook_worker: bool) -> tuple[int, int]:
+            webhook_worker: bool, serve_args: list[str]) -> tuple[int, int]:
     """Instructions of the server for each of two phases of ``n`` requests."""
     global CALLGRIND_OUT
     python = os.path.join(os.path.dirname(server_bin), "python")
@@ -169,7 +168,7 @@ def measure(label: str, server_bin: str, test: str, n: int, warmup: int, keep: s
     with open(log, "w") as logf:
         proc = subprocess.Popen(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={CALLGRIND_OUT}", python, server_bin,
-             "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+             "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", *serve_args],
             cwd=tmp, env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_healthy(port, proc, log)
@@ -215,6 +214,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=100, help="requests before counting (default 100)")
     ap.add_argument("--keep", metavar="DIR", help="keep the callgrind files there (LABEL-TEST.1, .2)")
     ap.add_argument("--webhook-worker", action="store_true", help="leave the webhook delivery worker on")
+    ap.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                    help="passed on to serve (repeatable), e.g. --serve-arg=--no-access-log (a tree that has it)")
     ap.add_argument("--mint", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.mint:
@@ -225,7 +226,7 @@ def main() -> None:
         for given in bins:
             label, _, path = given.rpartition("=")
             first, second = measure(label or path, os.path.abspath(path), test, args.n, args.warmup, args.keep,
-                                    args.webhook_worker)
+                                    args.webhook_worker, args.serve_arg)
             print(f"{test:5s} {label or path:10s} {first / args.n:12,.0f} {second / args.n:12,.0f} instructions per "
                   f"request (two phases of {args.n})", flush=True)
 
