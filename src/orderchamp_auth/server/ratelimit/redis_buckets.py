@@ -206,9 +206,8 @@ class RedisBuckets:
         # a future, not a coroutine around it: a frame less to make and to resume per request
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Reservation] = loop.create_future()
-        local = self.reserve_now(key, cost)
-        if local is not None:
-            future.set_result(local)
+        if self._without_redis():
+            future.set_result(self.fallback.reserve_now(key, cost))
             return future
         self._enqueue((key, cost, future), loop)
         return future
