@@ -12,14 +12,22 @@ script calls of the run) is printed beside it: on one host it takes the same cor
 
     .venv/bin/python benchmarks/rate_limits.py --redis-url redis://127.0.0.1:6379/5
     .venv/bin/python benchmarks/rate_limits.py --redis-url redis://127.0.0.1:6379/5 --concurrency 1
+
+``--old-package DIR`` (``DIR/orderchamp_old``: a copy of another tree's ``src/orderchamp_auth``, as
+for ``compare_trees.py``) measures that tree's variants in the same turns, as ``old: <variant>``:
+each tree's limits against its own "off", in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
+import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +41,7 @@ sys.path.insert(0, str(HERE))
 from profile_api import call  # noqa: E402
 
 ACCOUNT_QUERY = "{ account { name type slug } }"
+UNDER_CALLGRIND = "RATE_LIMITS_UNDER_CALLGRIND"
 VARIANTS = ("this worker", "this worker, awaited", "shared file", "redis batched", "redis, batches of 1")
 
 
@@ -73,6 +82,30 @@ async def script_stats(redis_url: str) -> tuple[int, int]:
     return int(stats.get("calls", 0)), int(stats.get("usec", 0))
 
 
+def instructions(args: argparse.Namespace) -> None:
+    """This script again under callgrind, which dumps its counts at each marker between batches."""
+    with tempfile.TemporaryDirectory() as out:
+        command = ["valgrind", "--tool=callgrind", "--dump-before=os_getppid", f"--callgrind-out-file={out}/cg",
+                   sys.executable, *sys.argv]
+        run = subprocess.run(command, env={**os.environ, UNDER_CALLGRIND: "1"}, capture_output=True, text=True,
+                             check=True)
+        names = json.loads(run.stdout.strip().splitlines()[-1])
+        parts = {}
+        for path in Path(out).glob("cg.*"):
+            text = path.read_text()
+            parts[int(re.search(r"^part: (\d+)", text, re.M)[1])] = int(re.search(r"^totals: (\d+)", text, re.M)[1])
+    # part 1 is everything before the first marker; then one part per batch, in the order run
+    counts: dict[str, list[int]] = {name: [] for name in names}
+    for index in range(args.rounds * len(names)):
+        counts[names[index % len(names)]].append(parts[index + 2])
+    print(f"{args.query}  concurrency {args.concurrency}, instructions per request, median of {args.rounds} "
+          f"batches of {args.requests}")
+    for name, samples in counts.items():
+        base = statistics.median(counts["old: off" if name.startswith("old: ") else "off"])
+        median = statistics.median(samples)
+        print(f"{name:26s} {median / args.requests:9.0f}  off/this {base / median:5.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--redis-url", required=True)
@@ -80,17 +113,29 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="per batch")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--query", default=ACCOUNT_QUERY)
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
+    ap.add_argument("--old-package", help="a directory holding orderchamp_old/, measured in the same turns")
     ap.add_argument("--profile", choices=["off", *VARIANTS],
                     help="print a cProfile listing (wall time) of this variant's batches instead")
+    ap.add_argument("--instructions", action="store_true",
+                    help="instructions per request instead (this process under callgrind, not Redis's: load-independent, "
+                         "slow, so use few --rounds and --requests)")
     args = ap.parse_args()
+    if args.instructions and not os.environ.get(UNDER_CALLGRIND):
+        instructions(args)
+        return
     from dataclasses import replace
 
     from orderchamp_auth.server.app import create_app
     from orderchamp_auth.server.demo import seed_demo
-    from orderchamp_auth.server.ratelimit.local import LocalBuckets, SharedBuckets, create_shared_file
-    from orderchamp_auth.server.ratelimit.redis_buckets import RedisBuckets
     from orderchamp_auth.server.settings import load_settings
     from orderchamp_auth.server.store.migrate import upgrade_to_head
+
+    variants = [name for name in VARIANTS if name in args.variants.split(",")]
+    trees = [("", "orderchamp_auth")]
+    if args.old_package:
+        sys.path.insert(0, args.old_package)
+        trees.append(("old: ", "orderchamp_old"))
 
     try:
         import uvloop
@@ -106,21 +151,32 @@ def main() -> None:
         platform = off.state.platform
         demo = seed_demo(settings, platform.database, platform.client_secrets)
         on = replace(settings, rate_limits=True, rate_limit_capacity=10**9, rate_limit_restore_rate=10**9)
-        apps = {"off": off}
+        apps = {}
         stores = {}
-        for name in VARIANTS:
-            app = apps[name] = create_app(on)
-            limiter = app.state.graphql.rate_limits.limiter
-            if name == "this worker":
-                limiter.store = LocalBuckets(limiter.limits)
-            elif name == "this worker, awaited":
-                limiter.store = awaited(LocalBuckets(limiter.limits))
-            elif name == "shared file":
-                limiter.store = SharedBuckets(create_shared_file(), limiter.limits)
-            else:
-                limiter.store = stores[name] = RedisBuckets(
-                    args.redis_url, limiter.limits, timeout=1.0, key_prefix=f"bench-{uuid.uuid4().hex}:",
-                    max_batch=256 if name == "redis batched" else 1)
+        for prefix, package in trees:
+            tree_app = importlib.import_module(f"{package}.server.app")
+            tree_settings = importlib.import_module(f"{package}.server.settings")
+            local = importlib.import_module(f"{package}.server.ratelimit.local")
+            remote = importlib.import_module(f"{package}.server.ratelimit.redis_buckets")
+            # the other tree's settings from the same environment (settings it lacks: ignored)
+            apps[prefix + "off"] = off if not prefix else tree_app.create_app(
+                tree_settings.load_settings({"ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
+                                             "ORDERCHAMP_RATE_LIMITS": "0"}))
+            for name in variants:
+                app = apps[prefix + name] = tree_app.create_app(on if not prefix else tree_settings.load_settings({
+                    "ORDERCHAMP_DATA_DIR": data_dir, "ORDERCHAMP_SECRET_KEY": "p" * 32,
+                    "ORDERCHAMP_RATE_LIMIT_BUCKET": "10000000", "ORDERCHAMP_RATE_LIMIT_RESTORE_RATE": "10000000"}))
+                limiter = app.state.graphql.rate_limits.limiter
+                if name == "this worker":
+                    limiter.store = local.LocalBuckets(limiter.limits)
+                elif name == "this worker, awaited":
+                    limiter.store = awaited(local.LocalBuckets(limiter.limits))
+                elif name == "shared file":
+                    limiter.store = local.SharedBuckets(local.create_shared_file(), limiter.limits)
+                else:
+                    limiter.store = stores[prefix + name] = remote.RedisBuckets(
+                        args.redis_url, limiter.limits, timeout=10.0 if os.environ.get(UNDER_CALLGRIND) else 1.0, key_prefix=f"bench-{uuid.uuid4().hex}:",
+                        max_batch=256 if name == "redis batched" else 1)
         body = json.dumps({"query": args.query}).encode()
         if args.profile:
             import cProfile
@@ -133,6 +189,18 @@ def main() -> None:
                                               args.requests))
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            return
+        if os.environ.get(UNDER_CALLGRIND):
+            for app in apps.values():  # warm: documents compiled, connections made, caches filled
+                # no bearer-cache refresh: under callgrind a second is a few hundred requests
+                app.state.platform.authenticator.check_interval = 1e9
+                loop.run_until_complete(batch(app, body, demo.private_token, args.concurrency, args.concurrency))
+            for _ in range(args.rounds):
+                for app in apps.values():
+                    os.getppid()  # the marker: callgrind dumps its counts here (--dump-before)
+                    loop.run_until_complete(batch(app, body, demo.private_token, args.concurrency, args.requests))
+            os.getppid()
+            print(json.dumps(list(apps)))
             return
         cpu: dict[str, list[float]] = {name: [] for name in apps}
         redis_us = {name: 0 for name in stores}
@@ -149,11 +217,11 @@ def main() -> None:
         for store in stores.values():
             assert store.failures == 0, "Redis did not answer"
             loop.run_until_complete(store.aclose())
-        base = statistics.median(cpu["off"])
         print(f"{args.query}  concurrency {args.concurrency}, median of {args.rounds} batches of {args.requests}")
         for name, samples in cpu.items():
+            base = statistics.median(cpu["old: off" if name.startswith("old: ") else "off"])
             median = statistics.median(samples)
-            line = f"{name:20s} {median:7.1f} µs/request  off/this {base / median:5.2f}"
+            line = f"{name:26s} {median:7.1f} µs/request  off/this {base / median:5.2f}"
             if name in stores:
                 store = stores[name]
                 redis = redis_us[name] / requests[name]

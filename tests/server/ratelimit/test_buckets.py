@@ -117,3 +117,22 @@ async def test_a_worker_finding_the_lock_taken_waits_in_a_thread_not_on_the_loop
     os.close(other)
     reservation = await task
     assert loop_ran and reservation.granted and store.contended == 1
+
+
+async def test_a_refund_given_back_soon_reaches_the_next_reservation_and_the_other_workers_next_round(shared_path):
+    import asyncio
+
+    clock = Clock()
+    first, second = _stores("shared", clock, shared_path)
+    assert first.reserve_now("t1", 900).available == 100
+    first.refund_soon("t1", 500)  # queued, not written yet
+    assert second.reserve_now("t1", 0).available == 100
+    assert first.reserve_now("t1", 0).available == 600  # written with this worker's reservation
+    first.refund_soon("t1", 300)
+    first.refund_soon("t2", 10)
+    await asyncio.sleep(0)  # the loop's next round writes both, under one lock
+    assert second.reserve_now("t1", 0).available == 900
+    assert second.reserve_now("t2", 0).available == LIMITS.capacity
+    first.refund_soon("t1", 50)
+    first.close()  # closing writes what is queued
+    assert second.reserve_now("t1", 0).available == 950

@@ -39,7 +39,7 @@ from .limits import MAX_NODES, node_limit_error
 from .plan import CoreOnly, Plan, compile_plan
 from .response_cache import ResponseCache
 from .schema import CachedDocument, DocumentCache, Operation, add_plan
-from .throttle import RateLimitGate
+from .throttle import Admission, RateLimitGate
 from .webhook_mutations import addresses_in
 
 if TYPE_CHECKING:
@@ -157,15 +157,21 @@ class GraphQLEndpoint:
         if self.rate_limits is None:
             return (await self._answer(query, cached, operation, grant, variables, coerced, None))[0]
         # The requested cost is taken before anything runs, the rest refunded after (throttle.py).
-        admission = await self.rate_limits.admit(grant, cached, operation, variables)
-        if isinstance(admission, Response):
-            return admission
+        admission = self.rate_limits.admit(grant, cached, operation, variables)
+        if not isinstance(admission, Admission):
+            if not isinstance(admission, Response):
+                admission = await admission  # the store decides on a later round of the loop (Redis)
+            if isinstance(admission, Response):
+                return admission
         response, actual = await self._answer(query, cached, operation, grant, variables, coerced, admission.cost)
-        body = response.body = await admission.settle_body(bytes(response.body), actual)
-        # The content-length init_headers put there, replaced (cheaper than response.headers[...]).
+        body = response.body = admission.settle_body(bytes(response.body), actual)
+        # The content-length init_headers put there (last), replaced (cheaper than response.headers[...]).
         length = b"%d" % len(body)
-        response.raw_headers = [(name, length if name == b"content-length" else value)
-                                for name, value in response.raw_headers]
+        headers = response.raw_headers
+        if headers and headers[-1][0] == b"content-length":
+            headers[-1] = (b"content-length", length)
+        else:
+            response.raw_headers = [(name, length if name == b"content-length" else value) for name, value in headers]
         return response
 
     async def _answer(self, query: str, cached: CachedDocument, operation: Operation, grant: TokenGrant,

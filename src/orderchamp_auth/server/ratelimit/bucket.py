@@ -34,18 +34,16 @@ class Reservation(NamedTuple):
         return max(missing / self.restore_rate, 0.0) if self.restore_rate > 0 else math.inf
 
 
-def refill(available: float, updated: float, now: float, limits: Limits) -> float:
-    # A clock that went back (another worker's reading a hair older) refills nothing.
-    return min(float(limits.capacity), available + max(now - updated, 0.0) * limits.restore_rate)
-
-
 def reserve(available: float, updated: float, now: float, cost: int, limits: Limits) -> tuple[bool, float]:
     """``(granted, available afterwards)`` for a bucket last left at ``available`` at ``updated``."""
-    level = refill(available, updated, now, limits)
+    # A clock that went back (another worker's reading a hair older) refills nothing.
+    gain = (now - updated) * limits.restore_rate
+    level = min(float(limits.capacity), available + gain if gain > 0 else available)
     if cost <= level:
         return True, level - cost
     return False, level
 
 
 def refund(available: float, updated: float, now: float, points: int, limits: Limits) -> float:
-    return min(float(limits.capacity), refill(available, updated, now, limits) + max(points, 0))
+    gain = (now - updated) * limits.restore_rate
+    return min(float(limits.capacity), (available + gain if gain > 0 else available) + max(points, 0))

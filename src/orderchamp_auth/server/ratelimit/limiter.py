@@ -17,7 +17,18 @@ MAX_KNOWN_INSTALLATIONS = 10_000
 
 
 class BucketStore(Protocol):
+    """``reserve_now`` and ``refund_soon`` are the request's path: plain calls, no coroutine
+    to make and await (a request is a few tens of µs, and each layer costs a part of one)."""
+
     def reserve(self, key: str, cost: int) -> Awaitable[Reservation]: ...
+
+    def reserve_now(self, key: str, cost: int) -> Reservation | None:
+        """The reservation decided at once, or None when only ``reserve`` can decide it (a remote
+        store's answer, a lock another worker holds)."""
+
+    def refund_soon(self, key: str, points: int) -> None:
+        """Gives ``points`` back without waiting: applied now, or queued ahead of this worker's
+        next reservation."""
 
     async def refund(self, key: str, points: int) -> None: ...
 
@@ -51,6 +62,20 @@ class RateLimiter:
             if known in self.throttled_apps:
                 return _ready(self._forced())
         return self.store.reserve(bucket_key(grant), cost)
+
+    def reserve_now(self, grant: TokenGrant, cost: int) -> Reservation | None:
+        """``reserve``'s answer when it is there at once (the store's ``reserve_now``), else None."""
+        if self.throttled_apps and grant.installation_id is not None and self._client_id_of is not None:
+            known = self._client_ids.get(grant.installation_id, _UNKNOWN)
+            if known is _UNKNOWN:
+                return None
+            if known in self.throttled_apps:
+                return self._forced()
+        return self.store.reserve_now(bucket_key(grant), cost)
+
+    def refund_soon(self, grant: TokenGrant, points: int) -> None:
+        if points > 0:
+            self.store.refund_soon(bucket_key(grant), points)
 
     async def refund(self, grant: TokenGrant, points: int) -> None:
         if points > 0:

@@ -9,6 +9,7 @@ same step run in a thread, which waits the few instructions the other worker nee
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import mmap
@@ -18,7 +19,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 
@@ -66,6 +67,8 @@ class LocalBuckets:
         available, updated = self._state(key, now)
         self._put(key, refund(available, updated, now, points, self.limits), now)
 
+    refund_soon = refund_now
+
     def _state(self, key: str, now: float) -> tuple[float, float]:
         state = self._buckets.get(key)
         return state if state is not None else (float(self.limits.capacity), now)
@@ -104,21 +107,74 @@ class SharedBuckets:
         self._map = mmap.mmap(self._fd, self.slots * _SLOT.size)
         self.contended = 0  # steps that found the lock taken and ran in a thread (tests read it)
         self._hashes: dict[str, int] = {}  # key -> _hash(key), a third of a reserve's time
+        self._offsets: dict[int, int] = {}  # _hash(key) -> its slot when last seen: probing is another third
+        self._refunds: dict[int, int] = {}  # _hash(key) -> points given back, not written yet
+        self._flush_scheduled = False
 
     def close(self) -> None:
+        if self._refunds:
+            self.flush_refunds()
         self._map.close()
         os.close(self._fd)
 
     async def reserve(self, key: str, cost: int) -> Reservation:
+        reservation = self.reserve_now(key, cost)
+        if reservation is None:
+            return await self._contended(self._reserve, self._hash(key), cost)
+        return reservation
+
+    def reserve_now(self, key: str, cost: int) -> Reservation | None:
         hashed = self._hash(key)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return await self._contended(self._reserve, hashed, cost)
+            return None
         try:
+            if self._refunds:
+                self._apply_refunds(self._take_refunds())
             return self._reserve(hashed, cost)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def refund_soon(self, key: str, points: int) -> None:
+        """Queued: written with this worker's next reservation, or on the loop's next round,
+        whichever comes first (the refunds of one round under one lock, not a lock each)."""
+        hashed = self._hash(key)
+        self._refunds[hashed] = self._refunds.get(hashed, 0) + points
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_refunds)
+
+    def flush_refunds(self) -> None:
+        """Writes the queued refunds now, waiting for the lock (closing, tests)."""
+        self._blocking(self._apply_refunds, self._take_refunds())
+
+    def _flush_refunds(self) -> None:
+        self._flush_scheduled = False
+        if not self._refunds:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # in a thread, not awaited: no response waits for its refund
+            self.contended += 1
+            asyncio.get_running_loop().run_in_executor(None, self._blocking, self._apply_refunds,
+                                                       self._take_refunds())
+            return
+        try:
+            self._apply_refunds(self._take_refunds())
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _take_refunds(self) -> dict[int, int]:
+        refunds, self._refunds = self._refunds, {}
+        return refunds
+
+    def _apply_refunds(self, refunds: dict[int, int]) -> None:
+        # With the lock held. A refund written later than given comes to the same level: the
+        # bucket refilled meanwhile either way, up to the same capacity.
+        for hashed, points in refunds.items():
+            self._refund(hashed, points)
 
     async def refund(self, key: str, points: int) -> None:
         hashed = self._hash(key)
@@ -144,10 +200,10 @@ class SharedBuckets:
         self.contended += 1
         return await anyio.to_thread.run_sync(self._blocking, step, hashed, amount)
 
-    def _blocking(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
+    def _blocking(self, step: Callable[..., T], *arguments: Any) -> T:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
-            return step(hashed, amount)
+            return step(*arguments)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -165,6 +221,19 @@ class SharedBuckets:
 
     def _slot(self, hashed: int, now: float) -> tuple[int, float, float]:
         """The key's slot (or the one it takes over) and its bucket; with the lock held."""
+        offset = self._offsets.get(hashed)
+        if offset is not None:
+            # where the key was last time, if no other key has taken the slot over since
+            held, available, updated = _SLOT.unpack_from(self._map, offset)
+            if held == hashed:
+                return offset, available, updated
+        offset, available, updated = self._probe(hashed, now)
+        if len(self._offsets) >= MAX_LOCAL_BUCKETS:
+            self._offsets.clear()
+        self._offsets[hashed] = offset
+        return offset, available, updated
+
+    def _probe(self, hashed: int, now: float) -> tuple[int, float, float]:
         start = hashed % self.slots
         idle_offset, idle_since = -1, float("inf")
         for probe in range(min(SHARED_PROBES, self.slots)):

@@ -206,23 +206,37 @@ class RedisBuckets:
         # a future, not a coroutine around it: a frame less to make and to resume per request
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Reservation] = loop.create_future()
-        if self._paused() or len(self._queue) >= self.max_queued:
-            if not self._paused():
-                self.overflows += 1
+        if self._without_redis():
             future.set_result(self.fallback.reserve_now(key, cost))
             return future
         self._enqueue((key, cost, future), loop)
         return future
 
-    async def refund(self, key: str, points: int) -> None:
+    def reserve_now(self, key: str, cost: int) -> Reservation | None:
+        """This worker's own buckets' answer while Redis is paused or the queue is full; else
+        None: Redis decides."""
+        if self._without_redis():
+            return self.fallback.reserve_now(key, cost)
+        return None
+
+    def refund_soon(self, key: str, points: int) -> None:
         if points <= 0:
             return
-        if self._paused() or len(self._queue) >= self.max_queued:
-            if not self._paused():
-                self.overflows += 1
+        if self._without_redis():
             self.fallback.refund_now(key, points)
             return
         self._enqueue((key, -points, None), asyncio.get_running_loop())
+
+    async def refund(self, key: str, points: int) -> None:
+        self.refund_soon(key, points)
+
+    def _without_redis(self) -> bool:
+        if self._paused():
+            return True
+        if len(self._queue) >= self.max_queued:
+            self.overflows += 1
+            return True
+        return False
 
     def _enqueue(self, entry: _Entry, loop: asyncio.AbstractEventLoop) -> None:
         if loop is not self._loop:
