@@ -82,13 +82,13 @@ def _owned(ctx: RequestContext, model: type[m.Base], global_id: str, type_name: 
 
 
 def _shaped(ctx: RequestContext, wanted: Shaped, kept: Kept) -> dict[str, Any] | None:
-    """The object as the API shows it after the change: from the rows a webhook payload of the
-    mutation read just before, when they hold it in this shape, else read now."""
+    """The object as the API shows it after the change (flushed by ``mutation_resolver``): from
+    the rows a webhook payload of the mutation read just before, when they hold it in this
+    shape, else read now."""
     spec = TYPES[wanted.type_name]
     projection = full_projection(spec)
     rows = [row for row in kept.get(projection, ()) if wanted.object_id in (None, row[0])][:1]
     if not rows:
-        ctx.writes.flush()
         if wanted.object_id is None:
             rows = ctx.catalogue.account(projection)
         else:
