@@ -24,7 +24,7 @@ from ...e2e.webhook_support import subscribe
 ADDRESS = "http://127.0.0.1:9/reads"  # never sent to: no worker runs in these tests
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
 
-# mutation, its input's id (of which type), the object it answers (and the fields asked)
+# mutation -> (the type of its input's id, the field it answers, the fields asked of it, the change)
 MUTATIONS = {
     "productUpdate": ("Product", "product", "id title description brand createdAt updatedAt",
                       'title: "Renamed"'),
