@@ -21,6 +21,7 @@ a busy machine.
     .venv/bin/python benchmarks/token_cost.py
     /other/tree/.venv/bin/python benchmarks/token_cost.py --profile
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/token_cost.py
+    .venv/bin/python benchmarks/token_cost.py --webhooks --exchanges 500 --rounds 6   # app subscribed or not
 """
 
 from __future__ import annotations
@@ -158,11 +159,50 @@ async def measure(app, bodies: list[bytes], cpu_clock=time.thread_time) -> tuple
     return statistics.median(walls), statistics.median(cpus)
 
 
+def subscribe(engine, demo, subscribed: bool) -> None:
+    """The demo app's subscriptions on the account: one per topic, or none."""
+    from sqlalchemy import delete, insert, select
+
+    from orderchamp_auth.server.store.models import App, WebhookSubscription
+    from orderchamp_auth.server.webhooks.topics import TOPICS
+
+    table = WebhookSubscription.__table__
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        app_id = conn.execute(select(App.__table__.c.id).where(App.__table__.c.client_id == demo.client_id)).scalar()
+        account_id = int(demo.account_id)
+        conn.execute(delete(table).where(table.c.account_id == account_id, table.c.app_id == app_id))
+        if subscribed:
+            conn.execute(insert(table), [{"account_id": account_id, "app_id": app_id, "topic": topic,
+                                          "address": "https://bench.example.com/h", "created_at": now,
+                                          "updated_at": now, "disabled_reason": ""} for topic in sorted(TOPICS)])
+
+
+async def subscribed_or_not(engine, app, demo, args, cpu_clock) -> None:
+    """Webhooks' cost on the token endpoint: ``--rounds`` pairs of measurements, the app
+    subscribed to every topic and not, each first in its turn; the medians of the pairs."""
+    figures: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    for number in range(args.rounds):
+        for subscribed in (bool(number % 2), not number % 2):
+            subscribe(engine, demo, subscribed)
+            bodies, _ = mint(engine, demo, args.exchanges)
+            figures[subscribed].append(await measure(app, bodies, cpu_clock))
+    ratios = [(mine[0] / theirs[0], mine[1] / theirs[1]) for mine, theirs in zip(figures[True], figures[False],
+                                                                                  strict=True)]
+    print(f"subscribed: {statistics.median(w for w, _ in figures[True]):7.1f} µs wall "
+          f"{statistics.median(c for _, c in figures[True]):7.1f} µs CPU; not: "
+          f"{statistics.median(w for w, _ in figures[False]):7.1f} / {statistics.median(c for _, c in figures[False]):7.1f}; "
+          f"subscribed vs not, paired: {(statistics.median(w for w, _ in ratios) - 1) * 100:+.1f} % wall "
+          f"{(statistics.median(c for _, c in ratios) - 1) * 100:+.1f} % CPU", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--exchanges", type=int, default=2000, help="per measurement (default 2000)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--webhooks", action="store_true",
+                    help="the demo app subscribed to every topic on the account against not, in turns")
     ap.add_argument("--sort", default="tottime", help="the profile listing's order (pstats key)")
     ap.add_argument("--top", type=int, default=35)
     args = ap.parse_args()
@@ -188,6 +228,9 @@ def main() -> None:
             async def run_all() -> None:
                 warm, _ = mint(engine, demo, 200)
                 await measure(app, warm, cpu_clock)
+                if args.webhooks:
+                    await subscribed_or_not(engine, app, demo, args, cpu_clock)
+                    return
                 for _ in range(args.rounds):
                     bodies, _ = mint(engine, demo, args.exchanges)
                     wall, cpu = await measure(app, bodies, cpu_clock)

@@ -41,6 +41,7 @@ from orderchamp_auth.server.store.models import (
     TokenKindName,  # noqa: E402
     WebhookSubscription,  # noqa: E402
 )
+from orderchamp_auth.server.store.transaction import Transaction  # noqa: E402
 from orderchamp_auth.server.webhooks.outbox import record_event  # noqa: E402
 from orderchamp_auth.server.webhooks.worker import running, worker_from_settings  # noqa: E402
 
@@ -142,10 +143,14 @@ def overhead(settings: Settings, requests: int, rounds: int, batch: int) -> dict
     busier or quieter weighs on all of them alike; ``requests`` of each case a round, best of
     the rounds (``paired_*``: the median of the batches' ratios instead). Wall time, and the
     process's CPU time (``cpu_*``: every thread of the client and the app, which other work on a
-    shared machine inflates less)."""
+    shared machine inflates less). ``end_*``: the write transactions' end (their commit);
+    ``recording_*``: ``record`` plus the end's growth against recording off. ``result_*``: the
+    mutation reading its own result (``mutations._shaped``), which a payload's read may serve;
+    ``recording_net_*``: ``recording_*`` plus the result's growth against recording off (less:
+    the read ``record`` did for both)."""
     from starlette.testclient import TestClient
 
-    from orderchamp_auth.server.api import webhook_events
+    from orderchamp_auth.server.api import mutations, webhook_events
     from orderchamp_auth.server.app import create_app as create_asgi
 
     platform = build_platform(settings)
@@ -187,23 +192,57 @@ def overhead(settings: Settings, requests: int, rounds: int, batch: int) -> dict
             spent[1] += time.thread_time() - cpu
 
     recorders = {"off": lambda *_a, **_k: None, "on_no_subscriber": timed_record, "on_subscribed": timed_record}
+    real_shaped = mutations._shaped
+    shaping = [0.0, 0.0]
+
+    def timed_shaped(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return real_shaped(*args, **kwargs)
+        finally:
+            shaping[0] += time.perf_counter() - wall
+            shaping[1] += time.thread_time() - cpu
+
+    mutations._shaped = timed_shaped  # type: ignore[assignment]
+    # The write transactions' end (the COMMIT) too: on PostgreSQL a delivery's row makes the
+    # commit's WAL flush longer, and work a tree moves to the commit shows there, not in
+    # ``record``. Recording's cost: ``record`` plus the end's growth against recording off.
+    real_end = Transaction._end
+    ended = [0.0, 0.0]
+
+    def timed_end(tx: Transaction, commit: bool) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            real_end(tx, commit)
+        finally:
+            if tx.writing:
+                ended[0] += time.perf_counter() - wall
+                ended[1] += time.thread_time() - cpu
+
+    Transaction._end = timed_end  # type: ignore[method-assign]
     batches: dict[str, list[tuple[float, float]]] = {case: [] for case in cases}  # each batch's wall, CPU
     for _ in range(rounds):
-        totals = {case: [0.0, 0.0, 0.0, 0.0] for case in cases}  # wall, CPU; in ``record``: wall, CPU
+        totals = {case: [0.0] * 8 for case in cases}  # wall, CPU; in ``record``, the end, the result: wall, CPU
         for number, first in enumerate(range(0, requests, batch)):
             for case in cases[number % 3:] + cases[:number % 3]:  # each case first in its turn
                 webhook_events.record = recorders[case]  # type: ignore[assignment]
-                spent[:] = [0.0, 0.0]
-                figures = (*run(targets[case], first, min(batch, requests - first)), *spent)
+                spent[:], ended[:], shaping[:] = [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]
+                figures = (*run(targets[case], first, min(batch, requests - first)), *spent, *ended, *shaping)
                 batches[case].append(figures[:2])
                 totals[case] = [total + figure for total, figure in zip(totals[case], figures, strict=True)]
-        for case, (wall, cpu, in_wall, in_cpu) in totals.items():
+        for case, (wall, cpu, in_wall, in_cpu, end_wall, end_cpu, result_wall, result_cpu) in totals.items():
+            results.setdefault(f"result_{case}", []).append(result_wall / requests * 1e6)
+            results.setdefault(f"result_cpu_{case}", []).append(result_cpu / requests * 1e6)
             results[case].append(wall / requests * 1e6)
             results[f"cpu_{case}"].append(cpu / requests * 1e6)
+            results.setdefault(f"end_{case}", []).append(end_wall / requests * 1e6)
+            results.setdefault(f"end_cpu_{case}", []).append(end_cpu / requests * 1e6)
             if case != "off":
                 results.setdefault(f"record_{case}", []).append(in_wall / requests * 1e6)
                 results.setdefault(f"record_cpu_{case}", []).append(in_cpu / requests * 1e6)
     webhook_events.record = real_record
+    mutations._shaped = real_shaped  # type: ignore[assignment]
+    Transaction._end = real_end  # type: ignore[method-assign]
     client.close()
     best = {name: min(values) for name, values in results.items()}
     # What ``record`` itself took (best round), against a mutation without it: the overhead,
@@ -211,6 +250,15 @@ def overhead(settings: Settings, requests: int, rounds: int, batch: int) -> dict
     for case in ("on_no_subscriber", "on_subscribed"):
         best[f"record_{case}_vs_off_pct"] = best[f"record_{case}"] / best["off"] * 100
         best[f"record_cpu_{case}_vs_cpu_off_pct"] = best[f"record_cpu_{case}"] / best["cpu_off"] * 100
+        for prefix in ("", "cpu_"):
+            best[f"recording_{prefix}{case}"] = (best[f"record_{prefix}{case}"] + best[f"end_{prefix}{case}"]
+                                                 - best[f"end_{prefix}off"])
+            best[f"recording_{prefix}{case}_vs_{prefix}off_pct"] = (best[f"recording_{prefix}{case}"]
+                                                                    / best[f"{prefix}off"] * 100)
+            best[f"recording_net_{prefix}{case}"] = (best[f"recording_{prefix}{case}"] + best[f"result_{prefix}{case}"]
+                                                     - best[f"result_{prefix}off"])
+            best[f"recording_net_{prefix}{case}_vs_{prefix}off_pct"] = (best[f"recording_net_{prefix}{case}"]
+                                                                        / best[f"{prefix}off"] * 100)
     # The whole mutation: what the issue's bound is about, though more exposed to the load.
     for prefix in ("", "cpu_"):
         best[f"{prefix}no_subscriber_vs_off_pct"] = (best[f"{prefix}on_no_subscriber"] / best[f"{prefix}off"] - 1) * 100

@@ -23,7 +23,7 @@ from graphql.execution.values import get_argument_values
 
 from ...protocol.errors import GlobalIdError
 from ...protocol.global_ids import decode_global_id
-from ..store.repositories.catalogue import CatalogueRepository, Page
+from ..store.repositories.catalogue import CatalogueRepository, Page, Projection
 from .arguments import ChildWindow, child_window, local_id, page_request, text_values
 from .connections import list_window
 from .cursors import encode_cursor
@@ -48,6 +48,7 @@ from .plan_nodes import (
 )
 
 Path = tuple[Any, ...] | None  # (parent path, key), from () at the root; None: not tracked
+Kept = dict[Projection, list[Any]]  # the rows a run read, by the projection they were read with
 
 
 class _NeedPaths(Exception):
@@ -71,10 +72,11 @@ def _first(row: Sequence[Any]) -> int:
     return row[0]  # type: ignore[no-any-return]
 
 
-def run_plan(plan: Plan, catalogue: CatalogueRepository, variables: dict[str, Any]
+def run_plan(plan: Plan, catalogue: CatalogueRepository, variables: dict[str, Any], kept: Kept | None = None
              ) -> tuple[dict[str, Any], list[GraphQLError]]:
-    """The response's data and errors, as graphql-core would give them."""
-    run = _Run(catalogue, variables)
+    """The response's data and errors, as graphql-core would give them. ``kept``: where to add
+    every row read (a writer's webhook payload: its rows may hold the writer's own result)."""
+    run = _Run(catalogue, variables, kept)
     results = run.read(plan)
     if not (plan.has_denied or run.refused):
         try:
@@ -88,9 +90,10 @@ def run_plan(plan: Plan, catalogue: CatalogueRepository, variables: dict[str, An
 
 
 class _Run:
-    def __init__(self, catalogue: CatalogueRepository, variables: dict[str, Any]) -> None:
+    def __init__(self, catalogue: CatalogueRepository, variables: dict[str, Any], kept: Kept | None = None) -> None:
         self.catalogue = catalogue
         self.variables = variables
+        self.kept = kept
         self.loaded: dict[int, dict[int, Any]] = {}  # slot -> parent id (or key) -> rows (or row)
         self.windows: dict[int, ChildWindow | GraphQLError] = {}  # slot -> a child connection's arguments
         self.errors: list[GraphQLError] = []
@@ -186,6 +189,8 @@ class _Run:
         when they were read with them (``_read_one``)."""
         if not rows:
             return
+        if self.kept is not None:
+            self.kept.setdefault(plan.projection, []).extend(rows)  # type: ignore[arg-type]
         if children is None:
             # Read together (one statement where the database is across a network:
             # ``children_of_each``).

@@ -9,6 +9,7 @@ query. The number of queries grows with the depth of a query, not with the numbe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -62,6 +63,16 @@ def as_dicts(spec: ObjectType, rows: Sequence[Any]) -> list[dict[str, Any]]:
     type_name = spec.name
     # zip stops at the names: a page's rows carry their sort key after them
     return [{**dict(zip(names, row)), "__typename": type_name} for row in rows]  # noqa: B905
+
+
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    """A mutation's object as the API shows it (``full_projection``, ``as_dicts``), to be read
+    once the mutation's events are recorded (``mutations.mutation_resolver``): their payloads'
+    read may already hold it. ``object_id`` None: the account."""
+
+    type_name: str
+    object_id: int | None = None
 
 
 @cache

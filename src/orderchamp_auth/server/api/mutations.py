@@ -17,7 +17,8 @@ from . import webhook_events
 from .arguments import local_id
 from .context import RequestContext
 from .description import TYPES
-from .loaders import as_dicts, full_projection
+from .executor import Kept
+from .loaders import Shaped, as_dicts, full_projection
 
 MAX_MONEY = Decimal("9999999999.99")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -80,14 +81,18 @@ def _owned(ctx: RequestContext, model: type[m.Base], global_id: str, type_name: 
     return obj
 
 
-def _shaped(ctx: RequestContext, type_name: str, object_id: int | None = None) -> dict[str, Any] | None:
-    """The object as the API shows it, read again after the change (the account: no id)."""
-    ctx.writes.flush()
-    spec = TYPES[type_name]
-    if object_id is None:
-        rows = ctx.catalogue.account(full_projection(spec))
-    else:
-        rows = ctx.catalogue.by_ids(full_projection(spec), [object_id])
+def _shaped(ctx: RequestContext, wanted: Shaped, kept: Kept) -> dict[str, Any] | None:
+    """The object as the API shows it after the change (flushed by ``mutation_resolver``): from
+    the rows a webhook payload of the mutation read just before, when they hold it in this
+    shape, else read now."""
+    spec = TYPES[wanted.type_name]
+    projection = full_projection(spec)
+    rows = [row for row in kept.get(projection, ()) if wanted.object_id in (None, row[0])][:1]
+    if not rows:
+        if wanted.object_id is None:
+            rows = ctx.catalogue.account(projection)
+        else:
+            rows = ctx.catalogue.by_ids(projection, [wanted.object_id])
     shaped = as_dicts(spec, rows)
     return shaped[0] if shaped else None
 
@@ -100,7 +105,10 @@ def mutation_resolver(name: str, payload_field: str, run: Callable[[RequestConte
             before = webhook_events.subject_before(name, ctx, input)
             result = run(ctx, input)
             ctx.writes.flush()
-            webhook_events.record(name, info, ctx, input, result, before)
+            kept: Kept = {}
+            webhook_events.record(name, info, ctx, input, result, before, kept)
+            result = {key: _shaped(ctx, value, kept) if isinstance(value, Shaped) else value
+                      for key, value in result.items()}
         except UserErrors as exc:
             savepoint.rollback()
             return {payload_field: None, "userErrors": exc.errors}
@@ -128,7 +136,7 @@ def account_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         account.currency = currency
     account.updated_at = utcnow()
     ctx.writes.flush()
-    return {"account": _shaped(ctx, "Account")}
+    return {"account": Shaped("Account")}
 
 
 def _product_fields(product: m.Product, data: dict[str, Any], *, creating: bool) -> None:
@@ -147,14 +155,14 @@ def product_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = m.Product(account_id=ctx.account_id, title="", description="", brand="")
     _product_fields(product, data, creating=True)
     ctx.writes.add(product)
-    return {"product": _shaped(ctx, "Product", product.id)}
+    return {"product": Shaped("Product", product.id)}
 
 
 def product_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     product = _owned(ctx, m.Product, data["id"], "Product")
     _product_fields(product, data, creating=False)
     product.updated_at = utcnow()
-    return {"product": _shaped(ctx, "Product", product.id)}
+    return {"product": Shaped("Product", product.id)}
 
 
 def product_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -190,14 +198,14 @@ def variant_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
                                position=ctx.writes.next_variant_position(product.id))
     _variant_fields(variant, data)
     ctx.writes.add(variant)
-    return {"productVariant": _shaped(ctx, "ProductVariant", variant.id)}
+    return {"productVariant": Shaped("ProductVariant", variant.id)}
 
 
 def variant_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     variant = _owned(ctx, m.ProductVariant, data["id"], "ProductVariant")
     _variant_fields(variant, data)
     variant.updated_at = utcnow()
-    return {"productVariant": _shaped(ctx, "ProductVariant", variant.id)}
+    return {"productVariant": Shaped("ProductVariant", variant.id)}
 
 
 def variant_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +229,7 @@ def image_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     position = _int(data, "position", low=1, high=10_000) or ctx.writes.next_image_position(product.id)
     image = m.ProductImage(account_id=ctx.account_id, product_id=product.id, original_url=url, position=position)
     ctx.writes.add(image)
-    return {"productImage": _shaped(ctx, "ProductImage", image.id)}
+    return {"productImage": Shaped("ProductImage", image.id)}
 
 
 def image_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +240,7 @@ def image_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
     position = _int(data, "position", low=1, high=10_000)
     if position is not None:
         image.position = position
-    return {"productImage": _shaped(ctx, "ProductImage", image.id)}
+    return {"productImage": Shaped("ProductImage", image.id)}
 
 
 def image_delete(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +256,7 @@ def order_confirm(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         raise UserErrors(("id", "The order is already confirmed."))
     now = utcnow()
     order.is_confirmed, order.confirmed_at, order.status, order.updated_at = True, now, "CONFIRMED", now
-    return {"order": _shaped(ctx, "Order", order.id)}
+    return {"order": Shaped("Order", order.id)}
 
 
 def order_cancel(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +267,7 @@ def order_cancel(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
         raise UserErrors(("id", "A fulfilled order cannot be cancelled."))
     now = utcnow()
     order.is_cancelled, order.cancelled_at, order.status, order.updated_at = True, now, "CANCELLED", now
-    return {"order": _shaped(ctx, "Order", order.id)}
+    return {"order": Shaped("Order", order.id)}
 
 
 def _shipment_fields(shipment: m.Shipment, data: dict[str, Any]) -> None:
@@ -323,7 +331,7 @@ def shipment_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
                                        order_product_id=op_id, quantity=quantity))
     ctx.writes.flush()
     _mark_fulfilled_if_complete(ctx, order)
-    return {"shipment": _shaped(ctx, "Shipment", shipment.id)}
+    return {"shipment": Shaped("Shipment", shipment.id)}
 
 
 def shipment_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +342,7 @@ def shipment_update(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
     order = ctx.writes.get(m.Order, shipment.order_id)
     assert order is not None
     _mark_fulfilled_if_complete(ctx, order)
-    return {"shipment": _shaped(ctx, "Shipment", shipment.id)}
+    return {"shipment": Shaped("Shipment", shipment.id)}
 
 
 def customer_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]:
@@ -345,7 +353,7 @@ def customer_create(ctx: RequestContext, data: dict[str, Any]) -> dict[str, Any]
     address = _text(data, "address", max_length=2000) or ""
     customer = m.Customer(account_id=ctx.account_id, company_name=name, email=email, address=address)
     ctx.writes.add(customer)
-    return {"customer": _shaped(ctx, "Customer", customer.id)}
+    return {"customer": Shaped("Customer", customer.id)}
 
 
 MUTATIONS: dict[str, tuple[str, Callable[[RequestContext, dict[str, Any]], dict[str, Any]]]] = {

@@ -14,6 +14,8 @@ from ..store import models as m
 from ..webhooks.outbox import record_event
 from .arguments import local_id
 from .context import RequestContext
+from .executor import Kept
+from .loaders import Shaped
 from .webhook_payloads import object_payload
 
 # (ctx, input, result or None before the change) -> the local id of the object the event is about
@@ -24,9 +26,10 @@ def _input(name: str, type_name: str) -> Subject:
     return lambda _ctx, data, _result: local_id(data[name], type_name)
 
 
-def _result(key: str, type_name: str) -> Subject:
+def _result(key: str) -> Subject:
     def subject(_ctx: RequestContext, _data: dict[str, Any], result: dict[str, Any] | None) -> int | None:
-        return None if result is None or not result.get(key) else local_id(result[key]["id"], type_name)
+        shaped = None if result is None else result.get(key)
+        return shaped.object_id if isinstance(shaped, Shaped) else None
 
     return subject
 
@@ -55,7 +58,7 @@ Event = tuple[str, Subject, bool]  # (topic, subject, whether the subject is fou
 # mutation -> its events
 EVENTS: dict[str, tuple[Event, ...]] = {
     "accountUpdate": (("ACCOUNT_UPDATED", _account, False),),
-    "productCreate": (("PRODUCT_CREATED", _result("product", "Product"), False),),
+    "productCreate": (("PRODUCT_CREATED", _result("product"), False),),
     "productUpdate": (("PRODUCT_UPDATED", _input("id", "Product"), False),),
     "productDelete": (("PRODUCT_DELETED", _input("id", "Product"), True),),
     # Variants and images (a variant's inventory too) are part of their product.
@@ -69,11 +72,11 @@ EVENTS: dict[str, tuple[Event, ...]] = {
     "orderCancel": (("ORDER_CANCELLED", _input("id", "Order"), False),),
     # A shipment is part of its order (its shipments, and its fulfilment once all is shipped):
     # the order is updated too. Confirming and cancelling have topics of their own.
-    "shipmentCreate": (("SHIPMENT_CREATED", _result("shipment", "Shipment"), False),
+    "shipmentCreate": (("SHIPMENT_CREATED", _result("shipment"), False),
                        ("ORDER_UPDATED", _input("orderId", "Order"), False)),
     "shipmentUpdate": (("SHIPMENT_UPDATED", _input("id", "Shipment"), False),
                        ("ORDER_UPDATED", _order_of_shipment, False)),
-    "customerCreate": (("CUSTOMER_CREATED", _result("customer", "Customer"), False),),
+    "customerCreate": (("CUSTOMER_CREATED", _result("customer"), False),),
 }
 
 
@@ -86,8 +89,10 @@ def subject_before(name: str, ctx: RequestContext, data: dict[str, Any]) -> tupl
 
 
 def record(name: str, info: Any, ctx: RequestContext, data: dict[str, Any], result: dict[str, Any],
-           before: tuple[int | None, ...]) -> None:
-    """Record the mutation's events, if it has any (the one call of every API mutation)."""
+           before: tuple[int | None, ...], kept: Kept | None = None) -> None:
+    """Record the mutation's events, if it has any (the one call of every API mutation). The
+    rows their payloads read (only when someone subscribed) are added to ``kept``: the
+    mutation's result is shaped from them when they hold it, rather than read again."""
     events = _events_of(name)
     if events:
         ctx.writes.flush()  # the payload's read and the subscriber lookup run on the driver: they see it
@@ -95,8 +100,9 @@ def record(name: str, info: Any, ctx: RequestContext, data: dict[str, Any], resu
         object_id = object_before if found_before else subject(ctx, data, result)
         if object_id is None and topic != "ACCOUNT_UPDATED":
             continue
-        record_event(ctx.source, ctx.account_id, topic, _payload(info, ctx, topic, object_id))
+        record_event(ctx.source, ctx.account_id, topic, _payload(info, ctx, topic, object_id, kept))
 
 
-def _payload(info: Any, ctx: RequestContext, topic: str, object_id: int | None) -> Callable[[], dict[str, Any]]:
-    return lambda: object_payload(info.schema, ctx.source, ctx.account_id, topic, object_id)
+def _payload(info: Any, ctx: RequestContext, topic: str, object_id: int | None,
+             kept: Kept | None) -> Callable[[], dict[str, Any]]:
+    return lambda: object_payload(info.schema, ctx.source, ctx.account_id, topic, object_id, kept)

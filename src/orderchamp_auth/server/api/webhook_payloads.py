@@ -17,7 +17,7 @@ from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
 from ...protocol.global_ids import encode_global_id
 from ...protocol.scopes import ScopeSet
 from ..store.transaction import Transaction
-from .executor import run_plan
+from .executor import Kept, run_plan
 from .guard import field_scopes
 from .plan import Plan, compile_plan
 
@@ -76,15 +76,16 @@ def payload_plans(schema: GraphQLSchema) -> dict[str, Plan]:
 
 
 def object_payload(schema: GraphQLSchema, tx: Transaction, account_id: int, topic: str,
-                   object_id: int | None = None) -> dict[str, Any]:
-    """The payload of ``topic`` about the object ``object_id`` of the account (none for account topics)."""
+                   object_id: int | None = None, kept: Kept | None = None) -> dict[str, Any]:
+    """The payload of ``topic`` about the object ``object_id`` of the account (none for account
+    topics); the rows read are added to ``kept`` (``run_plan``)."""
     kind = topic.split("_", 1)[0]
     type_name = DOCUMENTS[kind][0]
     if topic.endswith("_DELETED"):
         assert object_id is not None
         return {"data": {type_name[0].lower() + type_name[1:]: {"id": encode_global_id(type_name, object_id)}}}
     variables = {} if object_id is None else {"id": encode_global_id(type_name, object_id)}
-    data, errors = run_plan(payload_plans(schema)[kind], tx.catalogue(account_id), variables)
+    data, errors = run_plan(payload_plans(schema)[kind], tx.catalogue(account_id), variables, kept)
     if errors:
         raise PayloadError(f"the {kind.lower()} payload document failed: {errors}")
     return {"data": data}
