@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from orderchamp_auth.server.ratelimit import redis_buckets
 from orderchamp_auth.server.ratelimit.bucket import Limits
 from orderchamp_auth.server.ratelimit.redis_buckets import FIRST_PAUSE, RedisBuckets
 
@@ -158,10 +159,10 @@ async def test_a_redis_url_that_cannot_be_read_fails_open():
 async def test_a_redis_client_that_cannot_be_made_fails_open_too(monkeypatch):
     store = RedisBuckets(REDIS_URL, LIMITS, timeout=2.0)
 
-    def no_client() -> None:
+    def no_client(url: str) -> None:
         raise ImportError("No module named 'redis'")
 
-    monkeypatch.setattr(store, "_options", no_client)
+    monkeypatch.setattr(redis_buckets, "connection_options", no_client)
     key = f"test-{uuid.uuid4().hex}"
     first = await store.reserve(key, 30)
     assert first.granted and first.available == LIMITS.capacity - 30  # the worker's own bucket

@@ -8,7 +8,7 @@ by one would. A refund is queued, not awaited: it reaches Redis with the next ba
 reservation queued after it. The queue is bounded; past the bound a request is decided by this
 worker's own buckets.
 
-The one command this needs goes on the worker's own connection, an asyncio protocol that writes
+The one command this needs goes on the worker's own connection (``redis_wire``), an asyncio protocol that writes
 the command's bytes itself and reads the answers with hiredis (redis-py's connection, even
 without its client and pool, cost a worker more CPU per batch than the rest of a small request):
 no task and no timeout context per batch, one timer per batch on its way, and the next batch
@@ -27,16 +27,22 @@ practice the one on its way).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import ssl
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .bucket import Limits, Reservation
 from .local import LocalBuckets
+from .redis_wire import (
+    SCRIPT,
+    SCRIPT_SHA,
+    RedisConnection,
+    RedisUnavailable,
+    bulk,
+    connection_options,
+    open_connection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,117 +55,8 @@ MAX_BATCH = 256  # reservations and refunds in one script call
 MAX_QUEUED = 4096  # waiting for a batch; past it, this worker's own buckets decide
 MAX_ENCODED_KEYS = 10_000  # keys whose command bytes are remembered
 
-# bucket.py's arithmetic in Lua, once per entry. ARGV: capacity, restore rate, the time ('' for
-# Redis's own clock; tests pass theirs), then one amount per key: a reservation of n points
-# is n, a refund of n points is -n. The answer has (granted, available) for each reservation.
-# A key met again in the batch goes on from where the entry before left it (one clock reading
-# per batch: nothing refills in between), so each bucket is read and written once per batch.
-# A bucket is one string, its level and time packed as two doubles, read with GET and written
-# with SET PX: a command fewer per bucket than a hash and its PEXPIRE, and Redis's CPU for a call
-# is mostly its commands (benchmarks/README.md, session 8). It expires once it would be full
-# again: Redis keeps only the buckets in use.
-BATCH_SCRIPT = """
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-if now == nil then
-  local clock = redis.call('TIME')
-  now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-end
-local levels = {}
-local answers = {}
-for i, key in ipairs(KEYS) do
-  local amount = tonumber(ARGV[3 + i])
-  local available = levels[key]
-  if available == nil then
-    local state = redis.call('GET', key)
-    if state and #state == 16 then
-      local level, updated = struct.unpack('dd', state)
-      local elapsed = now - updated
-      if elapsed < 0 then elapsed = 0 end
-      available = math.min(capacity, level + elapsed * rate)
-    else
-      available = capacity
-    end
-  end
-  if amount >= 0 then
-    local granted = 0
-    if amount <= available then available = available - amount; granted = 1 end
-    answers[#answers + 1] = granted
-    answers[#answers + 1] = tostring(available)
-  else
-    available = math.min(capacity, available - amount)
-  end
-  levels[key] = available
-end
-for key, available in pairs(levels) do
-  redis.call('SET', key, struct.pack('dd', available, now), 'PX', math.ceil((capacity - available) / rate * 1000) + 1000)
-end
-return answers
-"""
-
-_SCRIPT = BATCH_SCRIPT.encode()
-_SCRIPT_SHA = hashlib.sha1(_SCRIPT).hexdigest().encode()  # noqa: S324 - Redis names scripts by SHA-1
-
 # (key, amount as sent, the reservation's future or None for a refund)
 _Entry = tuple[str, int, "asyncio.Future[Reservation] | None"]
-
-
-def _bulk(value: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(value), value)
-
-
-def _command(*parts: bytes) -> bytes:
-    return b"*%d\r\n" % len(parts) + b"".join(_bulk(part) for part in parts)
-
-
-class RedisUnavailable(Exception):
-    """Redis answered with an error, went away, or did not answer in time."""
-
-
-class _Connection(asyncio.Protocol):
-    """One socket to Redis: commands written as they come, each answer handed to the callback
-    registered with its command, in order (Redis answers in order)."""
-
-    def __init__(self, on_lost: Callable[[_Connection], None]) -> None:
-        import hiredis
-
-        self._reader = hiredis.Reader()
-        self._waiting: deque[Callable[[Any], None]] = deque()
-        self._on_lost = on_lost
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def send(self, command: bytes, on_answer: Callable[[Any], None]) -> None:
-        assert self.transport is not None
-        self._waiting.append(on_answer)
-        self.transport.write(command)
-
-    def data_received(self, data: bytes) -> None:
-        reader = self._reader
-        reader.feed(data)
-        try:
-            while self._waiting:
-                answer = reader.gets()
-                if answer is False:
-                    return
-                self._waiting.popleft()(answer)
-        except Exception:  # hiredis.ProtocolError: not Redis, or out of step
-            self.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        waiting, self._waiting = self._waiting, deque()
-        for on_answer in waiting:
-            on_answer(RedisUnavailable("connection lost"))
-        self._on_lost(self)
-
-    def close(self) -> None:
-        """Drop the socket: an answer still on its way would be read as the next command's."""
-        if self.transport is not None:
-            self.transport.abort()  # connection_lost follows, from the loop
 
 
 class RedisBuckets:
@@ -188,7 +85,7 @@ class RedisBuckets:
         self._watchdog: asyncio.TimerHandle | None = None
         self._scheduled = False  # a _send_next is on the loop's list
         self._loop: asyncio.AbstractEventLoop | None = None  # the event loop all below belongs to
-        self._connection: _Connection | None = None
+        self._connection: RedisConnection | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._connect_deadline = 0.0  # loop time: the first batch's answer is due by then too
         self._idle: list[asyncio.Future[None]] = []  # flush()es waiting
@@ -196,7 +93,7 @@ class RedisBuckets:
         self._retry_at = 0.0
         self._down = False
         self._keys: dict[str, bytes] = {}  # key -> its bulk string in the command
-        self._head = (_bulk(str(limits.capacity).encode()) + _bulk(repr(float(limits.restore_rate)).encode()))
+        self._head = (bulk(str(limits.capacity).encode()) + bulk(repr(float(limits.restore_rate)).encode()))
 
     @property
     def is_down(self) -> bool:
@@ -309,20 +206,20 @@ class RedisBuckets:
         self._due = due
         if self._watchdog is None:
             self._watchdog = loop.call_at(due, self._watch)
-        connection.send(self._script_call(batch, b"EVALSHA", _SCRIPT_SHA), lambda answer: self._answered(batch, answer))
+        connection.send(self._script_call(batch, b"EVALSHA", SCRIPT_SHA), lambda answer: self._answered(batch, answer))
 
     def _script_call(self, batch: list[_Entry], command: bytes, script: bytes) -> bytes:
         keys = self._keys
         if len(keys) > MAX_ENCODED_KEYS:
             keys.clear()
-        parts = [b"*%d\r\n" % (2 * len(batch) + 6), _bulk(command), _bulk(script), _bulk(b"%d" % len(batch))]
+        parts = [b"*%d\r\n" % (2 * len(batch) + 6), bulk(command), bulk(script), bulk(b"%d" % len(batch))]
         for key, _, _ in batch:
             encoded = keys.get(key)
             if encoded is None:
-                encoded = keys[key] = _bulk((self.key_prefix + key).encode())
+                encoded = keys[key] = bulk((self.key_prefix + key).encode())
             parts.append(encoded)
         parts.append(self._head)
-        parts.append(_bulk(b"") if self.redis_clock is None else _bulk(repr(self.redis_clock()).encode()))
+        parts.append(bulk(b"") if self.redis_clock is None else bulk(repr(self.redis_clock()).encode()))
         for _, amount, _ in batch:
             digits = b"%d" % amount
             parts.append(b"$%d\r\n%s\r\n" % (len(digits), digits))
@@ -334,7 +231,7 @@ class RedisBuckets:
         connection = self._connection
         if isinstance(answer, Exception) and str(answer).startswith("NOSCRIPT") and connection is not None:
             # a Redis that has not seen the script yet: EVAL runs it and caches it
-            connection.send(self._script_call(batch, b"EVAL", _SCRIPT), lambda again: self._answered(batch, again))
+            connection.send(self._script_call(batch, b"EVAL", SCRIPT), lambda again: self._answered(batch, again))
             return
         self._on_its_way = None
         if isinstance(answer, Exception) or not isinstance(answer, list):
@@ -374,7 +271,7 @@ class RedisBuckets:
         self._decide_locally(self._take_all())
         self._wake_flushes()
 
-    def _lost(self, connection: _Connection) -> None:
+    def _lost(self, connection: RedisConnection) -> None:
         if self._connection is connection:
             self._connection = None  # the batch on its way (if any) got its answer: an exception
 
@@ -383,9 +280,9 @@ class RedisBuckets:
             try:
                 # Not timed: the first time, this imports redis-py, which on a busy host may take
                 # longer than the timeout; the timeout bounds what Redis takes.
-                options, tls = self._options()
+                options, tls = connection_options(self.url)
                 self._connect_deadline = asyncio.get_running_loop().time() + self.timeout
-                connection = await asyncio.wait_for(self._open(options, tls), self.timeout)
+                connection = await asyncio.wait_for(open_connection(options, tls, self._lost), self.timeout)
             except Exception as exc:  # unreachable, refused, a bad URL, redis-py missing: fail open
                 self._failed(exc)
                 self._connect_deadline = 0.0
@@ -397,47 +294,6 @@ class RedisBuckets:
             if not self._scheduled:
                 self._scheduled = True
                 asyncio.get_running_loop().call_soon(self._send_next)
-
-    def _options(self) -> tuple[dict[str, Any], ssl.SSLContext | None]:
-        """The URL read as redis-py reads it, and for rediss:// the TLS context."""
-        import hiredis  # noqa: F401 - imported here, not by the first connection's reader
-        from redis.connection import parse_url
-
-        options = parse_url(self.url)
-        tls = None
-        if self.url.startswith("rediss:"):
-            tls = ssl.create_default_context(cafile=options.get("ssl_ca_certs"))
-            if options.get("ssl_cert_reqs") in ("none", ssl.CERT_NONE):
-                tls.check_hostname = False
-                tls.verify_mode = ssl.CERT_NONE
-        return options, tls
-
-    async def _open(self, options: dict[str, Any], tls: ssl.SSLContext | None) -> _Connection:
-        """A connection, authenticated and on the URL's database."""
-        loop = asyncio.get_running_loop()
-        connection: _Connection
-        if "path" in options:
-            _, connection = await loop.create_unix_connection(lambda: _Connection(self._lost), options["path"])
-        else:
-            _, connection = await loop.create_connection(lambda: _Connection(self._lost),
-                                                         options.get("host", "localhost"),
-                                                         int(options.get("port", 6379)), ssl=tls)
-        setup = []
-        if options.get("password") is not None:
-            user = options.get("username")
-            setup.append(_command(b"AUTH", *([user.encode()] if user else []), options["password"].encode()))
-        if options.get("db"):
-            setup.append(_command(b"SELECT", str(int(options["db"])).encode()))
-        try:
-            for command in setup:
-                answer: asyncio.Future[Any] = loop.create_future()
-                connection.send(command, answer.set_result)
-                if isinstance(await answer, Exception):
-                    raise RedisUnavailable(type(await answer).__name__)
-        except BaseException:
-            connection.close()
-            raise
-        return connection
 
     # -- deciding without Redis
 

@@ -32,7 +32,8 @@ from .repositories.clients import ClientRepository
 from .repositories.grants import AuthorizationCodeRepository, InstallationRepository
 from .repositories.sessions import LoginFailureRepository, WebSessionRepository
 from .repositories.tokens import TokenRepository
-from .repositories.webhooks import DeliveryRepository, SubscriberHint, SubscriptionRepository
+from .repositories.webhook_deliveries import DeliveryRepository
+from .repositories.webhooks import SubscriberHint, SubscriptionRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect

@@ -17,7 +17,7 @@ import anyio
 import httpx
 
 from ..store.database import utcnow
-from ..store.repositories.webhooks import AttemptOutcome
+from ..store.repositories.webhook_deliveries import AttemptOutcome
 from .addresses import AddressRefused, Resolver, resolve_checked, system_resolver
 
 TIMEOUT = 5.0  # seconds for the whole attempt, connect to last byte

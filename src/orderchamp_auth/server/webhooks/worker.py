@@ -32,7 +32,8 @@ from ...protocol.times import iso_utc
 from ..keys import SecretBox
 from ..settings import Settings
 from ..store.database import Database, utcnow
-from ..store.repositories.webhooks import TOKEN_REVOKED, AttemptOutcome, ClaimedDelivery
+from ..store.repositories.webhook_deliveries import AttemptOutcome, ClaimedDelivery
+from ..store.repositories.webhooks import TOKEN_REVOKED
 from .addresses import resolver_for
 from .outbox import on_commit
 from .sender import SafeSender
