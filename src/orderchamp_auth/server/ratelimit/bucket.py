@@ -34,16 +34,20 @@ class Reservation(NamedTuple):
         return max(missing / self.restore_rate, 0.0) if self.restore_rate > 0 else math.inf
 
 
-def reserve(available: float, updated: float, now: float, cost: int, limits: Limits) -> tuple[bool, float]:
-    """``(granted, available afterwards)`` for a bucket last left at ``available`` at ``updated``."""
+def refill(available: float, updated: float, now: float, limits: Limits) -> float:
+    """The level of a bucket left at ``available`` at ``updated``, at ``now``."""
     # A clock that went back (another worker's reading a hair older) refills nothing.
     gain = (now - updated) * limits.restore_rate
-    level = min(float(limits.capacity), available + gain if gain > 0 else available)
+    return min(float(limits.capacity), available + gain if gain > 0 else available)
+
+
+def reserve(available: float, updated: float, now: float, cost: int, limits: Limits) -> tuple[bool, float]:
+    """``(granted, available afterwards)`` for a bucket last left at ``available`` at ``updated``."""
+    level = refill(available, updated, now, limits)
     if cost <= level:
         return True, level - cost
     return False, level
 
 
 def refund(available: float, updated: float, now: float, points: int, limits: Limits) -> float:
-    gain = (now - updated) * limits.restore_rate
-    return min(float(limits.capacity), (available + gain if gain > 0 else available) + max(points, 0))
+    return min(float(limits.capacity), refill(available, updated, now, limits) + max(points, 0))

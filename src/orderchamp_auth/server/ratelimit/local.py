@@ -125,9 +125,7 @@ class SharedBuckets:
 
     def reserve_now(self, key: str, cost: int) -> Reservation | None:
         hashed = self._hash(key)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not self._try_lock():
             return None
         try:
             if self._refunds:
@@ -153,9 +151,7 @@ class SharedBuckets:
         self._flush_scheduled = False
         if not self._refunds:
             return
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not self._try_lock():
             # in a thread, not awaited: no response waits for its refund
             self.contended += 1
             asyncio.get_running_loop().run_in_executor(None, self._blocking, self._apply_refunds,
@@ -178,9 +174,7 @@ class SharedBuckets:
 
     async def refund(self, key: str, points: int) -> None:
         hashed = self._hash(key)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not self._try_lock():
             await self._contended(self._refund, hashed, points)
             return
         try:
@@ -195,6 +189,14 @@ class SharedBuckets:
                 self._hashes.clear()
             hashed = self._hashes[key] = _hash(key)
         return hashed
+
+    def _try_lock(self) -> bool:
+        """The file's lock if no other worker holds it at this instant (never waits)."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     async def _contended(self, step: Callable[[int, int], T], hashed: int, amount: int) -> T:
         self.contended += 1
